@@ -1,0 +1,34 @@
+"""wsactors: Litestar-style WebSockets for Trio, built as an actor runtime.
+
+Every public name is importable from here (and only from here); the rest of the
+package may change freely. ``tests/test_public_api.py`` pins this surface.
+"""
+
+from .app import App, Router
+from .connection import WebSocket
+from .di import Provide
+from .exceptions import (
+    DataDiscardedWarning,
+    ImproperlyConfiguredError,
+    NotAuthorizedError,
+    PermissionDeniedError,
+    WebSocketDisconnect,
+    WebSocketException,
+)
+from .handlers import websocket
+
+__all__ = [
+    "App",
+    "DataDiscardedWarning",
+    "ImproperlyConfiguredError",
+    "NotAuthorizedError",
+    "PermissionDeniedError",
+    "Provide",
+    "Router",
+    "WebSocket",
+    "WebSocketDisconnect",
+    "WebSocketException",
+    "websocket",
+]
+
+__version__ = "0.1.0"

@@ -1,0 +1,215 @@
+"""The channels and shared state of one connection's actors.
+
+All actors of a connection run in one Trio thread, so they share this object
+without locks; each resource still has exactly one owner:
+
+- ``inbox`` (receiver -> behaviour): received payloads, ``str`` for text frames and
+  ``bytes`` for binary ones. The receiver closes it when the client leaves, so
+  buffered messages are still delivered and then ``EndOfChannel`` follows.
+- ``outbox`` (behaviour -> sender): ready-made ASGI send events. Only the sender
+  calls ASGI ``send``.
+- ``events`` (receiver, sender, app -> watcher): what the watcher reacts to.
+
+Memory bound per connection (documented in docs/architecture.md)::
+
+    inbox_size x max message size + outbox_size x max message size + fixed cost
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from typing import Any
+
+import trio
+
+from ..codec import Payload
+from ..protocol import ProtocolState
+
+__all__ = [
+    "ClientLeft",
+    "ConnectionStatistics",
+    "Counters",
+    "Mailbox",
+    "RuntimeConfig",
+    "StopRequested",
+    "WatcherEvent",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class RuntimeConfig:
+    """Sizes and time limits of the connection runtime.
+
+    Attributes:
+        inbox_size: Received messages buffered ahead of the behaviour.
+        outbox_size: Messages queued ahead of the sender.
+        disconnect_grace: Seconds a *reading* behaviour may keep running after the
+            client left (to drain buffered messages and handle
+            ``WebSocketDisconnect``); a behaviour that is not reading is cancelled
+            at once.
+        close_timeout: Seconds to flush the outbox and send the close frame.
+        cleanup_timeout: Seconds for each cleanup step (``on_disconnect``,
+            yield-dependency cleanup) once the connection is over.
+        debug: Put exception text in 1011 close reasons.
+    """
+
+    inbox_size: int = 16
+    outbox_size: int = 16
+    disconnect_grace: float = 5.0
+    close_timeout: float = 5.0
+    cleanup_timeout: float = 5.0
+    debug: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionStatistics:
+    """A snapshot of one connection's counters (``WebSocket.statistics()``).
+
+    Byte counts are payload bytes (UTF-8 for text frames), not wire bytes.
+    """
+
+    messages_in: int
+    messages_out: int
+    bytes_in: int
+    bytes_out: int
+    dropped_frames: int
+    discarded_messages: int
+    unsent_messages: int
+    inbox_depth: int
+    outbox_depth: int
+    inbox_size: int
+    outbox_size: int
+
+
+class Counters:
+    """Mutable counters, written by exactly one actor each."""
+
+    __slots__ = (
+        "bytes_in",
+        "bytes_out",
+        "discarded_messages",
+        "dropped_frames",
+        "messages_in",
+        "messages_out",
+        "unsent_messages",
+    )
+
+    def __init__(self) -> None:
+        self.messages_in = 0  # receiver
+        self.bytes_in = 0  # receiver
+        self.messages_out = 0  # WebSocket handle (at enqueue)
+        self.bytes_out = 0  # WebSocket handle (at enqueue)
+        self.dropped_frames = 0  # WebSocket handle: frames of the other transport mode
+        self.discarded_messages = 0  # receiver: streams with allow_data_discard
+        self.unsent_messages = 0  # sender: queued but the client had left
+
+
+def payload_size(data: Payload) -> int:
+    """Payload bytes of a frame; ASCII text is counted without encoding it."""
+    if type(data) is str and not data.isascii():
+        return len(data.encode("utf-8"))
+    return len(data)
+
+
+@dataclass(frozen=True, slots=True)
+class ClientLeft:
+    """The receiver saw ``websocket.disconnect``."""
+
+    code: int
+
+
+@dataclass(frozen=True, slots=True)
+class StopRequested:
+    """Stop the behaviour and close with ``error``'s code (actor failure, a broken
+    stream rule, server shutdown)."""
+
+    error: BaseException
+
+
+WatcherEvent = ClientLeft | StopRequested
+
+
+class Mailbox:
+    """Everything the actors of one connection share.
+
+    Args:
+        scope: The ASGI websocket scope.
+        config: Sizes and time limits.
+    """
+
+    __slots__ = (
+        "behaviour_scope",
+        "config",
+        "counters",
+        "drain_on_disconnect",
+        "events",
+        "events_send",
+        "inbox",
+        "inbox_send",
+        "outbox",
+        "outbox_recv",
+        "protocol",
+        "receiving",
+        "sender_done",
+        "stop_error",
+    )
+
+    def __init__(self, scope: dict[str, Any], config: RuntimeConfig) -> None:
+        self.config = config
+        self.protocol = ProtocolState(
+            scope.get("subprotocols") or (),
+            http_response_extension="websocket.http.response" in (scope.get("extensions") or {}),
+        )
+        self.inbox_send, self.inbox = trio.open_memory_channel[Payload](config.inbox_size)
+        self.outbox, self.outbox_recv = trio.open_memory_channel[dict[str, Any]](config.outbox_size)
+        # At most one ClientLeft and a few StopRequested ever arrive; 8 is ample and
+        # send_nowait failing would only mean a duplicate stop request.
+        self.events_send, self.events = trio.open_memory_channel[WatcherEvent](8)
+        self.counters = Counters()
+        self.behaviour_scope = trio.CancelScope()
+        self.sender_done = trio.Event()
+        #: How many receive calls of the behaviour are waiting on the inbox.
+        self.receiving = 0
+        #: Readers (listeners) get ``disconnect_grace`` instead of instant cancellation.
+        self.drain_on_disconnect = False
+        #: Why the watcher stopped the behaviour, if it did for a reason of its own.
+        self.stop_error: BaseException | None = None
+
+    def client_left(self, code: int, reason: str = "") -> None:
+        """Record the peer leaving: close the inbox and tell the watcher. Never blocks."""
+        if self.protocol.client_left(code, reason):
+            self.inbox_send.close()
+            self._tell_watcher(ClientLeft(code))
+
+    def request_stop(self, error: BaseException) -> None:
+        """Ask the watcher to stop the behaviour and close with ``error``'s code.
+
+        Never blocks; the first request wins.
+        """
+        self._tell_watcher(StopRequested(error))
+
+    def _tell_watcher(self, event: WatcherEvent) -> None:
+        # Failing means the watcher already has enough reasons to stop, or is gone
+        # with the connection; a later reason could not change the outcome.
+        with contextlib.suppress(
+            trio.WouldBlock, trio.ClosedResourceError, trio.BrokenResourceError
+        ):
+            self.events_send.send_nowait(event)
+
+    def statistics(self) -> ConnectionStatistics:
+        """A snapshot of the counters and queue depths."""
+        c = self.counters
+        return ConnectionStatistics(
+            messages_in=c.messages_in,
+            messages_out=c.messages_out,
+            bytes_in=c.bytes_in,
+            bytes_out=c.bytes_out,
+            dropped_frames=c.dropped_frames,
+            discarded_messages=c.discarded_messages,
+            unsent_messages=c.unsent_messages,
+            inbox_depth=self.inbox.statistics().current_buffer_used,
+            outbox_depth=self.outbox_recv.statistics().current_buffer_used,
+            inbox_size=self.config.inbox_size,
+            outbox_size=self.config.outbox_size,
+        )

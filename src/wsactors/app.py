@@ -1,0 +1,274 @@
+"""``App`` and ``Router``: registration, the ASGI entry point, lifespan, dispatch."""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+from .actors.mailbox import Mailbox, RuntimeConfig
+from .actors.supervisor import supervise
+from .codec import Codec
+from .connection import WebSocket
+from .datastructures import State
+from .exceptions import ImproperlyConfiguredError
+from .handlers.base import Layer, Route, RouteHandler
+from .protocol import ProtocolState
+from .routing import RouteTable
+
+__all__ = ["App", "Router"]
+
+logger = logging.getLogger("wsactors.app")
+
+ASGIReceive = Callable[[], Awaitable[dict[str, Any]]]
+ASGISend = Callable[[dict[str, Any]], Awaitable[None]]
+Hook = Callable[..., Any]
+
+
+class Router:
+    """A group of handlers under a path prefix; routers nest.
+
+    Args:
+        path: The prefix (``"/api"``).
+        route_handlers: Decorated handlers, ``WebSocketListener`` subclasses, Routers.
+        dependencies: name -> ``Provide`` or callable, for everything below.
+        websocket_class: ``WebSocket`` subclass for everything below.
+    """
+
+    def __init__(
+        self,
+        path: str,
+        route_handlers: Sequence[Any],
+        *,
+        dependencies: Mapping[str, Any] | None = None,
+        websocket_class: type[WebSocket] | None = None,
+    ) -> None:
+        self.path = path
+        self.route_handlers = list(route_handlers)
+        self.dependencies = dict(dependencies or {})
+        self.websocket_class = websocket_class
+
+
+def _as_route_handler(item: Any) -> RouteHandler | None:
+    """A RouteHandler for ``item``, or None if it is not a handler at all.
+
+    Handler kinds that are classes (``WebSocketListener`` subclasses) provide a
+    ``__route_handler__`` classmethod, so the App needs no knowledge of them.
+    """
+    if isinstance(item, RouteHandler):
+        return item
+    make = getattr(item, "__route_handler__", None)
+    if make is not None and inspect.isclass(item):
+        handler = make()
+        if isinstance(handler, RouteHandler):
+            return handler
+    return None
+
+
+def _origin_allowed(origin: str, allowed: Sequence[str]) -> bool:
+    """Exact origins, ``"*"``, and ``"https://*.example.com"`` subdomain patterns."""
+    for pattern in allowed:
+        if pattern in ("*", origin):
+            return True
+        scheme, sep, host = pattern.partition("://*.")
+        if sep and origin.startswith(f"{scheme}://") and origin.endswith(f".{host}"):
+            return True
+    return False
+
+
+async def _call_hook(hook: Hook, app: App) -> None:
+    result = hook(app) if inspect.signature(hook).parameters else hook()
+    if inspect.isawaitable(result):
+        await result
+
+
+class App:
+    """An ASGI 3 application serving WebSocket routes.
+
+    Args:
+        route_handlers: Decorated handlers, ``WebSocketListener`` subclasses, Routers.
+        dependencies: App-level dependencies (name -> ``Provide`` or callable).
+        websocket_class: ``WebSocket`` subclass for every connection (Routers and
+            handlers may override it).
+        on_startup: Hooks run at ASGI lifespan startup; each sync or async, taking no
+            argument or the App.
+        on_shutdown: Hooks run at lifespan shutdown, same shapes.
+        allowed_origins: If given, a handshake whose ``Origin`` header matches none of
+            these (exact, ``"*"`` or ``"https://*.example.com"``) is denied with HTTP
+            403 before accept. Requests without ``Origin`` (non-browser clients) pass.
+        debug: Put exception text in 1011 close reasons.
+        http_app: An ASGI app for ``http`` scopes (e.g. Starlette); otherwise they get
+            a plain 404.
+        inbox_size, outbox_size: Per-connection queue lengths (messages).
+        disconnect_grace, close_timeout, cleanup_timeout: Seconds; see
+            ``docs/architecture.md``.
+
+    Raises:
+        ImproperlyConfiguredError: any registration mistake, here rather than at
+            request time.
+    """
+
+    def __init__(
+        self,
+        route_handlers: Sequence[Any],
+        *,
+        dependencies: Mapping[str, Any] | None = None,
+        websocket_class: type[WebSocket] | None = None,
+        on_startup: Iterable[Hook] = (),
+        on_shutdown: Iterable[Hook] = (),
+        allowed_origins: Sequence[str] | None = None,
+        debug: bool = False,
+        http_app: Callable[..., Awaitable[None]] | None = None,
+        inbox_size: int = 16,
+        outbox_size: int = 16,
+        disconnect_grace: float = 5.0,
+        close_timeout: float = 5.0,
+        cleanup_timeout: float = 5.0,
+    ) -> None:
+        if websocket_class is not None and not (
+            inspect.isclass(websocket_class) and issubclass(websocket_class, WebSocket)
+        ):
+            raise ImproperlyConfiguredError("websocket_class must be a WebSocket subclass")
+        self.state = State()
+        self.debug = debug
+        self.codec = Codec()
+        self.http_app = http_app
+        self.on_startup = list(on_startup)
+        self.on_shutdown = list(on_shutdown)
+        self.allowed_origins = list(allowed_origins) if allowed_origins is not None else None
+        self.runtime = RuntimeConfig(
+            inbox_size=inbox_size,
+            outbox_size=outbox_size,
+            disconnect_grace=disconnect_grace,
+            close_timeout=close_timeout,
+            cleanup_timeout=cleanup_timeout,
+            debug=debug,
+        )
+        self.routes: RouteTable[Route] = RouteTable()
+        root = Layer("/", dict(dependencies or {}), websocket_class or WebSocket, self.codec)
+        self._register(route_handlers, root)
+
+    def _register(self, items: Sequence[Any], layer: Layer) -> None:
+        for item in items:
+            if isinstance(item, Router):
+                self._register(
+                    item.route_handlers,
+                    layer.child(item.path, item.dependencies, item.websocket_class),
+                )
+                continue
+            handler = _as_route_handler(item)
+            if handler is None:
+                raise ImproperlyConfiguredError(
+                    f"{item!r} is not a route handler: pass functions decorated with "
+                    f"@websocket/@websocket_listener/@websocket_stream, WebSocketListener "
+                    f"subclasses (the class, not an instance) or Routers"
+                )
+            route = handler.build(layer)
+            self.routes.add(route.template, route)
+
+    # ------------------------------------------------------------------ ASGI
+    async def __call__(self, scope: dict[str, Any], receive: ASGIReceive, send: ASGISend) -> None:
+        """The ASGI 3 entry point."""
+        kind = scope["type"]
+        if kind == "websocket":
+            await self._websocket(scope, receive, send)
+        elif kind == "lifespan":
+            await self._lifespan(scope, receive, send)
+        elif kind == "http":
+            if self.http_app is not None:
+                await self.http_app(scope, receive, send)
+            else:
+                await _not_found(send)
+        else:
+            raise ValueError(f"unsupported ASGI scope type {kind!r}")
+
+    async def _websocket(self, scope: dict[str, Any], receive: ASGIReceive, send: ASGISend) -> None:
+        scope["app"] = self
+        matched = self.routes.match(scope.get("path", "/"))
+        if matched is None:
+            logger.info("no WebSocket route for %s: denied with 404", scope.get("path"))
+            await _reject(scope, receive, send, 404, b"Not Found")
+            return
+        if self.allowed_origins is not None:
+            origin = _header(scope, b"origin")
+            if origin is not None and not _origin_allowed(origin, self.allowed_origins):
+                logger.info("origin %r not allowed for %s: denied with 403", origin, scope["path"])
+                await _reject(scope, receive, send, 403, b"Origin not allowed")
+                return
+        route, params = matched
+        codec = self.codec
+        websocket_class = route.websocket_class
+
+        def make_socket(box: Mailbox) -> WebSocket:
+            return websocket_class(box, scope, codec=codec, path_params=params)
+
+        await supervise(
+            scope,
+            receive,
+            send,
+            behaviour=route.behaviour,
+            make_socket=make_socket,
+            config=self.runtime,
+            on_data=route.on_data,
+            on_mailbox=route.on_mailbox,
+        )
+
+    async def _lifespan(self, scope: dict[str, Any], receive: ASGIReceive, send: ASGISend) -> None:
+        message = await receive()
+        if message["type"] != "lifespan.startup":
+            return
+        try:
+            for hook in self.on_startup:
+                await _call_hook(hook, self)
+        except Exception as exc:
+            logger.exception("startup hook failed")
+            await send({"type": "lifespan.startup.failed", "message": repr(exc)})
+            return
+        await send({"type": "lifespan.startup.complete"})
+        message = await receive()
+        failure = None
+        for hook in self.on_shutdown:
+            try:
+                await _call_hook(hook, self)
+            except Exception as exc:
+                logger.exception("shutdown hook failed")
+                failure = failure or exc
+        if failure is not None:
+            await send({"type": "lifespan.shutdown.failed", "message": repr(failure)})
+        else:
+            await send({"type": "lifespan.shutdown.complete"})
+
+
+def _header(scope: dict[str, Any], name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key.lower() == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+async def _reject(
+    scope: dict[str, Any], receive: ASGIReceive, send: ASGISend, status: int, body: bytes
+) -> None:
+    """Deny a handshake that never reaches a handler (no route, bad origin)."""
+    await receive()  # "websocket.connect": ASGI apps receive it before answering
+    protocol = ProtocolState(
+        http_response_extension="websocket.http.response" in (scope.get("extensions") or {})
+    )
+    for message in protocol.deny(status, body, None):
+        await send(message)
+
+
+async def _not_found(send: ASGISend) -> None:
+    body = b"Not Found"
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 404,
+            "headers": [
+                (b"content-type", b"text/plain; charset=utf-8"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

@@ -1,0 +1,82 @@
+"""``@websocket``: low-level handlers that own the protocol.
+
+The handler accepts, receives, sends and closes through the ``WebSocket`` handle.
+If it returns without closing, the supervisor closes with 1000 (hypercorn would
+otherwise send 1011 when an app returns on an open connection); before accept, a
+return rejects the handshake (HTTP 403).
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Mapping
+from contextlib import AsyncExitStack
+from typing import TYPE_CHECKING, Any
+
+from ..di import Context
+from ..exceptions import ImproperlyConfiguredError
+from .base import Layer, Route, RouteHandler
+from .signature import callable_name, read_params, return_annotation
+
+if TYPE_CHECKING:
+    from ..connection import WebSocket
+
+__all__ = ["WebSocketRouteHandler", "websocket"]
+
+
+class WebSocketRouteHandler(RouteHandler):
+    """A low-level handler registered with :func:`websocket`."""
+
+    def build(self, layer: Layer) -> Route:
+        fn = self.fn
+        where = callable_name(fn)
+        if not inspect.iscoroutinefunction(fn):
+            raise ImproperlyConfiguredError(f"@websocket handler {where} must be `async def`")
+        params = read_params(fn)
+        if not any(p.name == "socket" for p in params):
+            raise ImproperlyConfiguredError(
+                f"@websocket handler {where} must take a `socket` parameter: it owns the "
+                f"protocol (use @websocket_listener for a function of the message)"
+            )
+        returns = return_annotation(fn)
+        if returns not in (inspect.Parameter.empty, None, type(None)):
+            raise ImproperlyConfiguredError(
+                f"@websocket handler {where} must return None (it sends through `socket`); "
+                f"annotated to return {returns!r}"
+            )
+        template, injector, websocket_class = self.prepare(layer)
+        plan = injector.plan(fn, params)
+
+        async def behaviour(socket: WebSocket, stack: AsyncExitStack) -> None:
+            kwargs = await plan.kwargs(Context(socket, stack))
+            await fn(**kwargs)
+
+        return Route(template, behaviour, websocket_class, self)
+
+
+def websocket(
+    path: str,
+    *,
+    dependencies: Mapping[str, Any] | None = None,
+    websocket_class: type[WebSocket] | None = None,
+    name: str | None = None,
+) -> Callable[[Callable[..., Any]], WebSocketRouteHandler]:
+    """Register a low-level handler: ``async def handler(socket: WebSocket) -> None``.
+
+    Args:
+        path: The route path, with optional typed parameters (``/rooms/{room:str}``).
+        dependencies: name -> ``Provide`` or callable, for this handler.
+        websocket_class: A ``WebSocket`` subclass for this handler's connections.
+        name: A name for the route (defaults to the function's name).
+
+    Raises:
+        ImproperlyConfiguredError: when the App is built, for a handler that is not
+            ``async``, has no ``socket`` parameter, or returns something.
+    """
+
+    def decorator(fn: Callable[..., Any]) -> WebSocketRouteHandler:
+        return WebSocketRouteHandler(
+            fn, path, dependencies=dependencies, websocket_class=websocket_class, name=name
+        )
+
+    return decorator
