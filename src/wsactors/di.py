@@ -2,7 +2,8 @@
 
 Plans are made when the App is built: for every callable the framework will call
 (handler, hook, dependency) each parameter is classified, in this order, as a
-reserved name (``socket``, ``scope``, ``headers``, ``query``, ``state``), a path
+reserved name (``socket``, ``scope``, ``headers``, ``query``, ``state``: the App's
+state, shared; per-connection state is ``socket.state``), a path
 parameter, a dependency, or a query parameter. Unknown names that cannot be query
 parameters, and dependency cycles, raise ``ImproperlyConfiguredError`` then.
 
@@ -107,7 +108,11 @@ def _reserved_value(ctx: Context, name: str) -> Any:
         return socket.headers
     if name == "query":
         return socket.query_params
-    return socket.state  # "state"
+    # "state" is the application's state, shared by all connections, as in Litestar:
+    # the seed's yield-dependency example counts concurrent clients through it.
+    # Per-connection state is ``socket.state``.
+    app = socket.app
+    return app.state if app is not None else socket.state
 
 
 class CallPlan:

@@ -187,6 +187,7 @@ class ProtocolState:
     __slots__ = (
         "_http_response",
         "_offered",
+        "accepted",
         "client_gone",
         "close_code",
         "close_reason",
@@ -198,6 +199,8 @@ class ProtocolState:
         self, offered_subprotocols: Sequence[str] = (), *, http_response_extension: bool = False
     ) -> None:
         self.state = ConnState.INIT
+        #: True once the handshake was accepted (stays True after the close).
+        self.accepted = False
         #: True once the peer is gone: nothing may be sent any more.
         self.client_gone = False
         self.close_code: int | None = None
@@ -233,6 +236,7 @@ class ProtocolState:
                 f"(offered: {list(self._offered)})"
             )
         self.state = ConnState.CONNECTED
+        self.accepted = True
         self.subprotocol = subprotocol
         message: dict[str, Any] = {"type": "websocket.accept", "subprotocol": subprotocol}
         encoded = encode_headers(headers)

@@ -1,0 +1,109 @@
+"""``WebSocketListener``: a class-based listener, one instance per connection.
+
+Register the class (not an instance). Each connection gets a fresh instance (an
+actor): instance attributes are that connection's private state, and
+``self.socket`` is set before ``on_connect``. (Litestar shares one instance across
+all connections; wsactors does not.)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from ..codec import Mode
+from ..dto import DTO
+from ..exceptions import ImproperlyConfiguredError
+from .base import Layer, Route
+from .listener import ListenerOptions, ListenerRouteHandler, build_listener_route
+
+if TYPE_CHECKING:
+    from ..connection import WebSocket
+
+__all__ = ["WebSocketListener"]
+
+
+class _ClassListenerHandler(ListenerRouteHandler):
+    """The route handler the App builds from a ``WebSocketListener`` subclass."""
+
+    def __init__(self, cls: type[WebSocketListener], options: ListenerOptions) -> None:
+        super().__init__(
+            cls.on_receive,
+            cls.path,
+            options,
+            dependencies=cls.dependencies,
+            websocket_class=cls.websocket_class,
+            name=cls.name or cls.__name__,
+        )
+        self.listener_class = cls
+
+    def build(self, layer: Layer) -> Route:
+        cls = self.listener_class
+        has_connect = self.options.on_connect is not None
+        has_disconnect = self.options.on_disconnect is not None
+
+        def bind(socket: WebSocket) -> Any:
+            instance = cls()
+            instance.socket = socket
+            return (
+                instance.on_receive,
+                instance.on_connect if has_connect else None,  # type: ignore[attr-defined]
+                instance.on_disconnect if has_disconnect else None,  # type: ignore[attr-defined]
+            )
+
+        return build_listener_route(
+            self, layer, receive_fn=cls.on_receive, options=self.options, bind=bind, method=True
+        )
+
+
+class WebSocketListener:
+    """Base class for class-based listeners.
+
+    Class attributes mirror ``@websocket_listener``'s options. Define
+    ``on_receive(self, data, ...)`` (required) and optionally
+    ``on_connect(self, socket, ...)`` and ``on_disconnect(self, socket, ...)``; each
+    may be sync or async and may ask for injected parameters by name.
+    """
+
+    path: ClassVar[str]
+    receive_mode: ClassVar[Mode] = "text"
+    send_mode: ClassVar[Mode] = "text"
+    dependencies: ClassVar[Mapping[str, Any] | None] = None
+    websocket_class: ClassVar[type[WebSocket] | None] = None
+    connection_accept_handler: ClassVar[Callable[[WebSocket], Any] | None] = None
+    dto: ClassVar[DTO[Any] | None] = None
+    return_dto: ClassVar[DTO[Any] | None] = None
+    sync_to_thread: ClassVar[bool] = False
+    name: ClassVar[str | None] = None
+
+    #: This connection's socket; set before ``on_connect``.
+    socket: WebSocket
+
+    def on_receive(self, data: Any) -> Any:
+        """Handle one message; the return value is the reply (``None``: no reply)."""
+        raise NotImplementedError
+
+    @classmethod
+    def __route_handler__(cls) -> ListenerRouteHandler:
+        """The route handler for this class (called by the App at build time)."""
+        if cls.on_receive is WebSocketListener.on_receive:
+            raise ImproperlyConfiguredError(f"{cls.__qualname__} must define on_receive")
+        path = getattr(cls, "path", None)
+        if not isinstance(path, str):
+            raise ImproperlyConfiguredError(f"{cls.__qualname__} must set `path` (a str)")
+        # Read from the class, not an instance: a function stored as a class
+        # attribute must not become a bound method.
+        accept = cls.__dict__.get("connection_accept_handler", cls.connection_accept_handler)
+        if isinstance(accept, staticmethod):
+            accept = accept.__func__
+        options = ListenerOptions(
+            receive_mode=cls.receive_mode,
+            send_mode=cls.send_mode,
+            on_connect=getattr(cls, "on_connect", None),
+            on_disconnect=getattr(cls, "on_disconnect", None),
+            connection_accept_handler=accept,
+            dto=cls.dto,
+            return_dto=cls.return_dto,
+            sync_to_thread=cls.sync_to_thread,
+        )
+        return _ClassListenerHandler(cls, options)
