@@ -3,6 +3,7 @@
 from .base import Layer, Route, RouteHandler
 from .listener import ListenerRouteHandler, websocket_listener
 from .listener_class import WebSocketListener
+from .stream import StreamRouteHandler, send_websocket_stream, websocket_stream
 from .websocket import WebSocketRouteHandler, websocket
 
 __all__ = [
@@ -10,8 +11,11 @@ __all__ = [
     "ListenerRouteHandler",
     "Route",
     "RouteHandler",
+    "StreamRouteHandler",
     "WebSocketListener",
     "WebSocketRouteHandler",
+    "send_websocket_stream",
     "websocket",
     "websocket_listener",
+    "websocket_stream",
 ]

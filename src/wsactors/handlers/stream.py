@@ -1,0 +1,308 @@
+"""Streams: ``@websocket_stream`` and ``send_websocket_stream``.
+
+A stream pushes every value an async iterator yields (``str``/``bytes`` raw,
+anything else as JSON through the App's cattrs converter). When the client leaves,
+the iterator is cancelled and finalized (``aclose``: its ``finally`` blocks run)
+promptly, even while it sleeps: the receiver actor sees the disconnect at once and
+the watcher cancels the stream.
+
+The data-discard rule (the seed's "Receiving data while streaming"): while a stream
+listens for disconnects, a message from the client is an error by default: the
+stream is stopped and the connection closes with 1008 and a reason naming
+``allow_data_discard``. With ``allow_data_discard=True`` the message is dropped,
+counted in ``statistics()`` and warned about (``DataDiscardedWarning``) unless
+``warn_on_data_discard=False``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import typing
+import warnings
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import AsyncExitStack
+from typing import TYPE_CHECKING, Any
+
+import trio
+
+from ..codec import Codec, Mode
+from ..di import Context
+from ..dto import DTO
+from ..exceptions import (
+    DataDiscardedWarning,
+    ImproperlyConfiguredError,
+    WebSocketDisconnect,
+    WebSocketException,
+)
+from ..protocol import POLICY_VIOLATION
+from .base import Layer, Route, RouteHandler
+from .listener import mode_checked
+from .signature import callable_name, read_params, return_annotation
+
+if TYPE_CHECKING:
+    from ..actors.mailbox import Mailbox
+    from ..connection import WebSocket
+
+__all__ = ["StreamRouteHandler", "send_websocket_stream", "websocket_stream"]
+
+SendHandler = Callable[["WebSocket", Any], Awaitable[Any]]
+
+_DISCARD_REASON = (
+    "data received while streaming; set allow_data_discard=True to drop client messages"
+)
+_DISCARD_WARNING = "a message from the client was discarded while streaming"
+
+
+def _discard_rule_error() -> WebSocketException:
+    return WebSocketException(_DISCARD_REASON, POLICY_VIOLATION)
+
+
+def _discarded(counters_owner: Mailbox, warn: bool) -> None:
+    counters_owner.counters.discarded_messages += 1
+    if warn:
+        warnings.warn(DataDiscardedWarning(_DISCARD_WARNING), stacklevel=2)
+
+
+async def _pump(
+    socket: WebSocket,
+    stream: AsyncIterator[Any],
+    send_one: Callable[[Any], Awaitable[None]],
+) -> bool:
+    """Send every item of ``stream``; False if a send found the client gone.
+
+    Cancellation:
+        The stream is finalized (``aclose``, shielded and bounded by the App's
+        ``cleanup_timeout``) however this ends, so its ``finally`` blocks run.
+    """
+    try:
+        async for item in stream:
+            try:
+                await send_one(item)
+            except WebSocketDisconnect:
+                return False
+        return True
+    finally:
+        aclose = getattr(stream, "aclose", None)
+        if aclose is not None:
+            with trio.CancelScope(shield=True) as scope:
+                scope.deadline = trio.current_time() + socket._mailbox.config.cleanup_timeout
+                await aclose()
+
+
+def _item_sender(
+    socket: WebSocket, encode: Callable[[Any], Any], mode: Mode, send_handler: SendHandler | None
+) -> Callable[[Any], Awaitable[None]]:
+    if send_handler is not None:
+
+        async def send_custom(item: Any) -> None:
+            await send_handler(socket, item)
+
+        return send_custom
+    send_data = socket.send_data
+
+    async def send_encoded(item: Any) -> None:
+        payload = encode(item)
+        if payload is not None:
+            await send_data(payload, mode)
+
+    return send_encoded
+
+
+async def send_websocket_stream(
+    socket: WebSocket,
+    stream: AsyncIterator[Any],
+    *,
+    close: bool = True,
+    mode: Mode = "text",
+    send_handler: SendHandler | None = None,
+    listen_for_disconnect: bool = False,
+    allow_data_discard: bool = False,
+    warn_on_data_discard: bool = True,
+) -> None:
+    """Send every item of ``stream`` to an accepted ``socket``.
+
+    Run it in a nursery beside a receive loop to stream and receive at once. It ends
+    quietly (no exception) when the stream is exhausted or the client leaves, so
+    nothing turns into an ExceptionGroup in the caller's nursery.
+
+    Args:
+        socket: An accepted WebSocket.
+        stream: Any async iterator; async generators are finalized when it ends.
+        close: Close the connection (1000) once the stream is exhausted.
+        mode: Frame type for the items.
+        send_handler: ``async (socket, item)`` that sends an item itself (``mode``
+            and the JSON encoding are then not applied).
+        listen_for_disconnect: Also read from the socket while streaming (do not
+            read from it elsewhere then): the stream stops when the client leaves,
+            and client messages follow the data-discard rule.
+        allow_data_discard: With ``listen_for_disconnect``, drop client messages
+            instead of failing with 1008.
+        warn_on_data_discard: Emit ``DataDiscardedWarning`` for each dropped message.
+
+    Raises:
+        WebSocketException: code 1008 when the client sent data while
+            ``listen_for_disconnect`` and not ``allow_data_discard``.
+        Whatever the stream raises (uncaught, it closes the connection with 1011 or
+        the ``WebSocketException``'s code).
+
+    Cancellation:
+        The stream is finalized before the cancellation propagates.
+    """
+    mode = mode_checked(mode, "mode")
+    send_one = _item_sender(socket, socket._codec.encoder(), mode, send_handler)
+    if not listen_for_disconnect:
+        finished = await _pump(socket, stream, send_one)
+    else:
+        finished, violation = await _pump_listening(
+            socket, stream, send_one, allow_data_discard, warn_on_data_discard
+        )
+        if violation is not None:
+            raise violation
+    if finished and close:
+        await socket.close()
+
+
+async def _pump_listening(
+    socket: WebSocket,
+    stream: AsyncIterator[Any],
+    send_one: Callable[[Any], Awaitable[None]],
+    allow_data_discard: bool,
+    warn: bool,
+) -> tuple[bool, WebSocketException | None]:
+    """``_pump`` with a reader beside it; errors are returned, never raised from the
+    nursery, so no ExceptionGroup escapes."""
+    finished = False
+    violation: WebSocketException | None = None
+
+    async def listen(cancel_scope: trio.CancelScope) -> None:
+        nonlocal violation
+        while True:
+            try:
+                await socket.receive_message()
+            except WebSocketDisconnect:
+                break
+            if allow_data_discard:
+                _discarded(socket._mailbox, warn)
+                continue
+            violation = _discard_rule_error()
+            break
+        cancel_scope.cancel()
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(listen, nursery.cancel_scope)
+        finished = await _pump(socket, stream, send_one)
+        nursery.cancel_scope.cancel()
+    return finished, violation
+
+
+def _item_type(fn: Callable[..., Any]) -> Any:
+    """``T`` of an ``AsyncGenerator[T, ...]``/``AsyncIterator[T]`` return annotation."""
+    returns = return_annotation(fn)
+    args = typing.get_args(returns)
+    return args[0] if args else Any
+
+
+class StreamRouteHandler(RouteHandler):
+    """An async generator registered with :func:`websocket_stream`."""
+
+    def __init__(
+        self,
+        fn: Callable[..., Any],
+        path: str,
+        *,
+        mode: Mode,
+        listen_for_disconnect: bool,
+        allow_data_discard: bool,
+        warn_on_data_discard: bool,
+        return_dto: DTO[Any] | None,
+        **kw: Any,
+    ) -> None:
+        super().__init__(fn, path, **kw)
+        self.mode = mode
+        self.listen_for_disconnect = listen_for_disconnect
+        self.allow_data_discard = allow_data_discard
+        self.warn_on_data_discard = warn_on_data_discard
+        self.return_dto = return_dto
+
+    def build(self, layer: Layer) -> Route:
+        fn = self.fn
+        if not inspect.isasyncgenfunction(fn):
+            raise ImproperlyConfiguredError(
+                f"@websocket_stream {callable_name(fn)} must be an async generator function "
+                f"(`async def` with `yield`)"
+            )
+        mode = mode_checked(self.mode, "mode")
+        template, injector, websocket_class = self.prepare(layer)
+        plan = injector.plan(fn, read_params(fn))
+        codec = layer.codec
+        if self.return_dto is not None:
+            codec = Codec(self.return_dto.output_converter(codec.converter))
+        encode = codec.encoder(_item_type(fn))
+
+        async def behaviour(socket: WebSocket, stack: AsyncExitStack) -> None:
+            kwargs = await plan.kwargs(Context(socket, stack))
+            # Accept explicitly before the generator starts, exactly once.
+            await socket.accept()
+            await _pump(socket, fn(**kwargs), _item_sender(socket, encode, mode, None))
+
+        on_data = None
+        if self.listen_for_disconnect:
+            allow, warn = self.allow_data_discard, self.warn_on_data_discard
+
+            def on_data(box: Mailbox, data: Any) -> bool:
+                # Runs in the receiver: the data-discard rule is enforced by the actors.
+                if allow:
+                    _discarded(box, warn)
+                else:
+                    box.request_stop(_discard_rule_error())
+                return False
+
+        return Route(template, behaviour, websocket_class, self, on_data=on_data)
+
+
+def websocket_stream(
+    path: str,
+    *,
+    mode: Mode = "text",
+    listen_for_disconnect: bool = True,
+    allow_data_discard: bool = False,
+    warn_on_data_discard: bool = True,
+    dependencies: Mapping[str, Any] | None = None,
+    websocket_class: type[WebSocket] | None = None,
+    return_dto: DTO[Any] | None = None,
+    name: str | None = None,
+) -> Callable[[Callable[..., Any]], StreamRouteHandler]:
+    """Register an async generator whose every yielded value is sent to the client.
+
+    The connection is accepted before the generator starts and closed with 1000
+    when it is exhausted. Dependencies live as long as the stream (a lock taken in a
+    dependency is held until the client leaves: acquire it inside the generator).
+
+    Args:
+        path: Route path, with optional typed parameters.
+        mode: Frame type of the items.
+        listen_for_disconnect: Apply the data-discard rule to client messages
+            (default). With False, the generator may receive from ``socket`` itself.
+        allow_data_discard: Drop client messages instead of closing with 1008.
+        warn_on_data_discard: Warn (``DataDiscardedWarning``) for each dropped message.
+        dependencies: name -> ``Provide`` or callable.
+        websocket_class: ``WebSocket`` subclass for this route.
+        return_dto: Controls which fields of yielded values are written.
+        name: Route name.
+    """
+
+    def decorator(fn: Callable[..., Any]) -> StreamRouteHandler:
+        return StreamRouteHandler(
+            fn,
+            path,
+            mode=mode,
+            listen_for_disconnect=listen_for_disconnect,
+            allow_data_discard=allow_data_discard,
+            warn_on_data_discard=warn_on_data_discard,
+            return_dto=return_dto,
+            dependencies=dependencies,
+            websocket_class=websocket_class,
+            name=name,
+        )
+
+    return decorator
