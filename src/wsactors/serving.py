@@ -1,0 +1,199 @@
+"""Run an ASGI app on hypercorn's Trio worker.
+
+Three layers, each built on the one below:
+
+- :func:`hypercorn_config` turns ``host``, ``port`` and keyword options into a
+  :class:`hypercorn.config.Config`, rejecting option names hypercorn does not know.
+- :func:`serve_async` serves an app with a ready Config until a shutdown trigger
+  returns; :class:`wsactors.testing.LiveServer` starts it with ``nursery.start``.
+- :func:`serve` is the blocking entry point (like ``uvicorn.run``): it stops on
+  SIGINT or SIGTERM.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import signal
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeAlias, cast
+
+import hypercorn.trio
+import trio
+from hypercorn.config import Config
+from hypercorn.typing import Framework
+
+__all__ = ["ASGIApp", "hypercorn_config", "serve", "serve_async"]
+
+logger = logging.getLogger(__name__)
+
+#: An ASGI 3 application: ``await app(scope, receive, send)``.
+ASGIApp: TypeAlias = Callable[
+    [
+        dict[str, Any],
+        Callable[[], Awaitable[dict[str, Any]]],
+        Callable[[dict[str, Any]], Awaitable[None]],
+    ],
+    Awaitable[None],
+]
+
+ShutdownTrigger: TypeAlias = Callable[[], Awaitable[None]]
+
+
+def _settable_options() -> frozenset[str]:
+    """Public Config attributes that can be assigned (not methods, not read-only)."""
+    names = set(Config.__annotations__)
+    for name in dir(Config):
+        attr = inspect.getattr_static(Config, name)
+        if isinstance(attr, property):
+            if attr.fset is not None:
+                names.add(name)
+        elif not (inspect.isfunction(attr) or isinstance(attr, classmethod | staticmethod)):
+            names.add(name)
+    return frozenset(name for name in names if not name.startswith("_"))
+
+
+_OPTIONS = _settable_options()
+
+
+def _format_bind(host: str, port: int) -> str:
+    # An IPv6 literal needs brackets to be told apart from the port.
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"{host}:{port}"
+
+
+def hypercorn_config(host: str = "127.0.0.1", port: int = 8000, **options: Any) -> Config:
+    """Build a hypercorn Config bound to ``host:port``.
+
+    Args:
+        host: Interface to listen on. IPv6 literals may be given without brackets.
+        port: TCP port; 0 lets the OS pick a free one.
+        **options: Any settable attribute of :class:`hypercorn.config.Config`, e.g.
+            ``graceful_timeout=1.0``, ``websocket_max_message_size=2**20``,
+            ``certfile=...``. Each is assigned as given.
+
+    Returns:
+        A new Config.
+
+    Raises:
+        TypeError: an option is not a settable Config attribute (a typo fails
+            loudly instead of being ignored), or ``bind`` was given: use ``host``
+            and ``port``, or build a Config yourself and call :func:`serve_async`.
+    """
+    config = Config()
+    config.bind = [_format_bind(host, port)]
+    for name, value in options.items():
+        if name == "bind":
+            raise TypeError("hypercorn_config() takes host= and port= instead of bind=")
+        if name not in _OPTIONS:
+            raise TypeError(
+                f"unknown hypercorn option {name!r}; see hypercorn.config.Config for the"
+                " settable options"
+            )
+        setattr(config, name, value)
+    return config
+
+
+class _LoggingTaskStatus:
+    """Forwards hypercorn's bound addresses to our caller, logging them on the way."""
+
+    def __init__(self, task_status: trio.TaskStatus[list[str]]) -> None:
+        self._task_status = task_status
+
+    def started(self, value: list[str] | None = None) -> None:
+        binds = list(value or [])
+        for bind in binds:
+            logger.info("wsactors serving on %s", bind)
+        self._task_status.started(binds)
+
+
+async def serve_async(
+    app: ASGIApp,
+    config: Config,
+    *,
+    shutdown_trigger: ShutdownTrigger | None = None,
+    task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Serve ``app`` with hypercorn's Trio worker until ``shutdown_trigger`` returns.
+
+    Use it with ``await nursery.start(serve_async, app, config)`` to learn the bound
+    addresses, e.g. ``["http://127.0.0.1:54321"]`` (useful with port 0).
+
+    Args:
+        app: The ASGI 3 application.
+        config: A hypercorn Config, e.g. from :func:`hypercorn_config`.
+        shutdown_trigger: Async callable; when it returns, hypercorn stops accepting
+            connections, gives open ones ``config.graceful_timeout`` seconds to
+            finish and then cancels them (it sends no close frame of its own), runs
+            the lifespan shutdown and returns. ``None`` serves until cancelled.
+        task_status: Receives the list of bound addresses once the sockets listen
+            and the lifespan startup completed.
+
+    Raises:
+        OSError: the address could not be bound.
+        Exception: whatever hypercorn raises, e.g. when the lifespan startup fails.
+
+    Cancellation:
+        Stops at once: connections are cancelled without a graceful drain and the
+        lifespan shutdown is not run. Use the shutdown trigger for a clean stop.
+    """
+    trigger: ShutdownTrigger | None = None
+    if shutdown_trigger is not None:
+        user_trigger = shutdown_trigger
+
+        async def trigger() -> None:
+            await user_trigger()
+            logger.info("wsactors shutting down")
+            # The App's graceful drain (close 1001 to every live connection, bounded
+            # in time) will hook in here, before hypercorn stops serving; until then
+            # hypercorn's own graceful_timeout is the only drain.
+
+    await hypercorn.trio.serve(
+        cast(Framework, app),
+        config,
+        shutdown_trigger=trigger,
+        task_status=_LoggingTaskStatus(task_status),
+        mode="asgi",
+    )
+
+
+async def _serve_until_signal(app: ASGIApp, config: Config) -> None:
+    """Serve until SIGINT or SIGTERM, then stop gracefully.
+
+    The signal receiver is installed before hypercorn starts, so a signal that
+    arrives during startup is kept and stops the server as soon as it is up.
+
+    Cancellation:
+        Stops at once, as :func:`serve_async`.
+    """
+    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+
+        async def wait_for_signal() -> None:
+            async for signum in signals:
+                logger.info("received %s", signal.Signals(signum).name)
+                return
+
+        await serve_async(app, config, shutdown_trigger=wait_for_signal)
+
+
+def serve(
+    app: ASGIApp, host: str = "127.0.0.1", port: int = 8000, **hypercorn_options: Any
+) -> None:
+    """Serve ``app`` on ``host:port`` until SIGINT or SIGTERM; blocks (like ``uvicorn.run``).
+
+    Starts its own Trio run, so call it from synchronous code in the main thread.
+
+    Args:
+        app: The ASGI 3 application, e.g. a :class:`wsactors.App`.
+        host: Interface to listen on.
+        port: TCP port; 0 lets the OS pick one (the log line names it).
+        **hypercorn_options: Settable :class:`hypercorn.config.Config` attributes,
+            see :func:`hypercorn_config`.
+
+    Raises:
+        TypeError: unknown hypercorn option.
+        OSError: the address could not be bound.
+    """
+    config = hypercorn_config(host, port, **hypercorn_options)
+    trio.run(_serve_until_signal, app, config)
