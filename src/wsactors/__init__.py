@@ -7,6 +7,7 @@ package may change freely. ``tests/test_public_api.py`` pins this surface.
 from .app import App, Router
 from .connection import WebSocket
 from .di import Provide
+from .dto import DTO
 from .exceptions import (
     DataDiscardedWarning,
     ImproperlyConfiguredError,
@@ -15,9 +16,17 @@ from .exceptions import (
     WebSocketDisconnect,
     WebSocketException,
 )
-from .handlers import websocket
+from .handlers import (
+    WebSocketListener,
+    send_websocket_stream,
+    websocket,
+    websocket_listener,
+    websocket_stream,
+)
+from .serving import serve
 
 __all__ = [
+    "DTO",
     "App",
     "DataDiscardedWarning",
     "ImproperlyConfiguredError",
@@ -28,7 +37,12 @@ __all__ = [
     "WebSocket",
     "WebSocketDisconnect",
     "WebSocketException",
+    "WebSocketListener",
+    "send_websocket_stream",
+    "serve",
     "websocket",
+    "websocket_listener",
+    "websocket_stream",
 ]
 
 __version__ = "0.1.0"
