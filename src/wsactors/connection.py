@@ -180,6 +180,7 @@ class WebSocket:
             Safe to cancel; if cancelled the accept may or may not have been queued.
         """
         await self._put(self._mailbox.protocol.accept(subprotocols, _header_pairs(headers)))
+        logger.info("accepted %s subprotocol=%s", self.path, subprotocols)
 
     async def deny(self, status: int, body: bytes | str = b"", headers: HeadersArg = None) -> None:
         """Reject the handshake with an HTTP response (before accept only).
