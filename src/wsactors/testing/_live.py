@@ -1,0 +1,196 @@
+"""LiveServer: the app on hypercorn's Trio worker over real loopback sockets."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Self
+from urllib.parse import urlsplit
+
+import trio
+
+from ..serving import ASGIApp, hypercorn_config, serve_async
+
+if TYPE_CHECKING:
+    import ssl
+    from contextlib import AbstractAsyncContextManager
+
+    from trio_websocket import WebSocketConnection
+
+__all__ = ["LiveServer"]
+
+
+class LiveServer:
+    """The app on hypercorn's Trio worker, on a free port, for end-to-end tests.
+
+    ``async with LiveServer(app) as server:`` serves until the block ends, then
+    asks hypercorn to stop (connections get ``graceful_timeout`` seconds, then the
+    lifespan shutdown runs) and cancels it if it is not done in ``stop_timeout``.
+
+    Args:
+        app: The ASGI 3 application.
+        host: Interface to listen on.
+        port: TCP port; 0 picks a free one.
+        stop_timeout: Seconds hypercorn may take to stop before it is cancelled.
+        **hypercorn_options: Settable :class:`hypercorn.config.Config` attributes;
+            here ``graceful_timeout`` defaults to 1 s (hypercorn: 3 s) and
+            ``startup_timeout`` (the lifespan startup) to 5 s (hypercorn: 60 s).
+
+    Raises:
+        TypeError: unknown hypercorn option.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        stop_timeout: float = 5.0,
+        **hypercorn_options: Any,
+    ) -> None:
+        # Test-sized defaults: hypercorn's own are 3 s and 60 s.
+        hypercorn_options.setdefault("graceful_timeout", 1.0)
+        hypercorn_options.setdefault("startup_timeout", 5.0)
+        self.app = app
+        self.stop_timeout = stop_timeout
+        self.config = hypercorn_config(host, port, **hypercorn_options)
+        self.binds: list[str] = []
+        self._nursery_manager: AbstractAsyncContextManager[trio.Nursery] | None = None
+        self._shutdown = trio.Event()
+        self._server_scope = trio.CancelScope()
+
+    async def __aenter__(self) -> Self:
+        """Start hypercorn and wait until it listens.
+
+        Raises:
+            OSError: the address could not be bound.
+            Exception: hypercorn failed to start, e.g. the lifespan startup failed.
+
+        Cancellation:
+            The server is cancelled and the nursery closed.
+        """
+        if self._nursery_manager is not None:
+            raise RuntimeError("this LiveServer is already running")
+        self._shutdown = trio.Event()
+        self._server_scope = trio.CancelScope()
+        self._nursery_manager = trio.open_nursery()
+        nursery = await self._nursery_manager.__aenter__()
+        listening = False
+        try:
+            self.binds = await nursery.start(self._run)
+            listening = True
+        finally:
+            if not listening:
+                self._shutdown.set()
+                nursery.cancel_scope.cancel()
+                manager, self._nursery_manager = self._nursery_manager, None
+                await manager.__aexit__(None, None, None)
+        return self
+
+    async def _run(
+        self, *, task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED
+    ) -> None:
+        with self._server_scope:
+            await serve_async(
+                self.app, self.config, shutdown_trigger=self._shutdown.wait, task_status=task_status
+            )
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object
+    ) -> None:
+        """Stop hypercorn gracefully, cancelling it after ``stop_timeout`` seconds.
+
+        The exception leaving the ``async with`` body, if any, propagates as is.
+
+        Cancellation:
+            hypercorn is cancelled at once (no graceful stop).
+        """
+        manager, self._nursery_manager = self._nursery_manager, None
+        if manager is None:
+            return
+        self._shutdown.set()
+        self._server_scope.deadline = trio.current_time() + self.stop_timeout
+        await manager.__aexit__(None, None, None)
+
+    def _bind(self) -> tuple[str, str, int]:
+        if not self.binds:
+            raise RuntimeError("the LiveServer has not started: use async with LiveServer(app)")
+        bind = next((b for b in self.binds if b.startswith("http://")), self.binds[0])
+        parts = urlsplit(bind)
+        assert parts.hostname is not None
+        assert parts.port is not None
+        return parts.scheme, parts.hostname, parts.port
+
+    @property
+    def host(self) -> str:
+        """The address hypercorn listens on, e.g. ``127.0.0.1``."""
+        return self._bind()[1]
+
+    @property
+    def port(self) -> int:
+        """The bound TCP port."""
+        return self._bind()[2]
+
+    @property
+    def http_url(self) -> str:
+        """``http://host:port`` (``https`` with TLS)."""
+        scheme, host, port = self._bind()
+        host = f"[{host}]" if ":" in host else host
+        return f"{scheme}://{host}:{port}"
+
+    @property
+    def url(self) -> str:
+        """``ws://host:port`` (``wss`` with TLS)."""
+        return "ws" + self.http_url.removeprefix("http")
+
+    def url_for(self, path: str) -> str:
+        """The ``ws://`` URL of ``path`` on this server.
+
+        Args:
+            path: A path, optionally with a query string.
+
+        Returns:
+            The URL.
+        """
+        return self.url + (path if path.startswith("/") else "/" + path)
+
+    def connect(
+        self,
+        path: str = "/",
+        *,
+        subprotocols: Sequence[str] | None = None,
+        extra_headers: list[tuple[bytes, bytes]] | None = None,
+        message_queue_size: int = 1,
+        connect_timeout: float = 5.0,
+        disconnect_timeout: float = 5.0,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> AbstractAsyncContextManager[WebSocketConnection]:
+        """A trio-websocket client connection to ``path``; use it with ``async with``.
+
+        Args:
+            path: The path, optionally with a query string.
+            subprotocols: Offered subprotocols.
+            extra_headers: Extra request headers.
+            message_queue_size: trio-websocket's receive buffer, in messages.
+            connect_timeout: Seconds the handshake may take.
+            disconnect_timeout: Seconds the closing handshake may take.
+            ssl_context: For a server configured with TLS.
+
+        Returns:
+            ``trio_websocket.open_websocket_url(...)``: raises
+            ``trio_websocket.ConnectionRejected`` when the app denies the handshake.
+
+        Raises:
+            ImportError: trio-websocket is missing (install the ``testing`` extra).
+        """
+        from trio_websocket import open_websocket_url
+
+        return open_websocket_url(
+            self.url_for(path),
+            ssl_context,
+            subprotocols=subprotocols,
+            extra_headers=extra_headers,
+            message_queue_size=message_queue_size,
+            connect_timeout=connect_timeout,
+            disconnect_timeout=disconnect_timeout,
+        )
