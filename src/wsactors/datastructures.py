@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from http.cookies import SimpleCookie
 from typing import Any, NamedTuple
 from urllib.parse import parse_qsl
 
@@ -78,13 +77,23 @@ class QueryParams(_MultiMapping):
 
 
 def parse_cookies(header: str) -> dict[str, str]:
-    """Parse a ``Cookie`` header into a dict (malformed pairs are skipped)."""
-    jar: SimpleCookie = SimpleCookie()
-    try:
-        jar.load(header)
-    except Exception:  # CookieError: a malformed header yields no cookies, not a failure
-        return {}
-    return {key: morsel.value for key, morsel in jar.items()}
+    """Parse a ``Cookie`` header into a dict; malformed pairs are skipped one by one.
+
+    Browsers send ``name=value`` pairs separated by ``"; "`` (RFC 6265 section 4.2.1).
+    Not ``http.cookies.SimpleCookie``: it drops the whole header on one odd pair
+    (a bare flag, a JSON value set by some script), losing e.g. the session cookie.
+    """
+    cookies: dict[str, str] = {}
+    for pair in header.split(";"):
+        name, sep, value = pair.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            continue
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] == '"':
+            value = value[1:-1]
+        cookies[name] = value
+    return cookies
 
 
 class State:

@@ -62,14 +62,20 @@ class Provide:
         self.use_cache = use_cache
         self.sync_to_thread = sync_to_thread
         self.params = read_params(dependency)
-        target = getattr(dependency, "__call__", dependency)  # noqa: B004 - callables objects
-        if inspect.isasyncgenfunction(dependency) or inspect.isasyncgenfunction(target):
+        # A class is called to build an instance: a sync dependency, whatever its
+        # __call__ is. Callable objects are classified by their __call__.
+        target: Any = dependency
+        while isinstance(target, functools.partial):
+            target = target.func
+        if not inspect.isclass(target) and not inspect.isroutine(target):
+            target = type(target).__call__
+        if inspect.isclass(target):
+            self.kind = "sync"
+        elif inspect.isasyncgenfunction(target):
             self.kind = "asyncgen"
-        elif inspect.isgeneratorfunction(dependency) or inspect.isgeneratorfunction(target):
+        elif inspect.isgeneratorfunction(target):
             self.kind = "gen"
-        elif inspect.iscoroutinefunction(dependency) or (
-            not inspect.isclass(dependency) and inspect.iscoroutinefunction(target)
-        ):
+        elif inspect.iscoroutinefunction(target):
             self.kind = "async"
         else:
             self.kind = "sync"

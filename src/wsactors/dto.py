@@ -18,6 +18,7 @@ from typing import Any, Generic, TypeVar
 
 import attrs
 import cattrs
+from cattrs.errors import AttributeValidationNote
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
 from .exceptions import ImproperlyConfiguredError
@@ -40,6 +41,22 @@ def _fields(model: type[Any]) -> dict[str, bool]:
     raise ImproperlyConfiguredError(
         f"DTO({model!r}): only dataclasses and attrs classes are supported"
     )
+
+
+def _rename_notes(error: cattrs.ClassValidationError, wire_names: Mapping[str, str]) -> None:
+    """Rewrite the attribute names in ``error``'s notes to their wire names, in place."""
+    if not wire_names:
+        return
+    for exc in error.exceptions:
+        notes = getattr(exc, "__notes__", None)
+        if not notes:
+            continue
+        exc.__notes__ = [
+            AttributeValidationNote(str(note), wire_names[note.name], note.type)
+            if isinstance(note, AttributeValidationNote) and note.name in wire_names
+            else note
+            for note in notes
+        ]
 
 
 class DTO(Generic[_T]):
@@ -94,10 +111,19 @@ class DTO(Generic[_T]):
                 f"default, so the type cannot be built without reading them"
             )
         converter = base.copy()
-        converter.register_structure_hook(
-            self.model,
-            make_dict_structure_fn(self.model, converter, **self._overrides()),
-        )
+        structure = make_dict_structure_fn(self.model, converter, **self._overrides())
+        wire_names = {name: wire for name, wire in self.rename.items() if name not in self.exclude}
+
+        def structure_model(value: Any, model: Any) -> Any:
+            try:
+                return structure(value, model)
+            except cattrs.ClassValidationError as exc:
+                # Name the field as the client spells it, so 1007 reasons point at
+                # the wire name ("userName: required field missing").
+                _rename_notes(exc, wire_names)
+                raise
+
+        converter.register_structure_hook(self.model, structure_model)
         return converter
 
     def output_converter(self, base: cattrs.Converter) -> cattrs.Converter:

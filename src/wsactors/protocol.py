@@ -106,9 +106,13 @@ def truncate_reason(reason: str) -> str:
     Returns:
         The longest prefix of ``reason`` whose UTF-8 encoding fits in a close frame.
     """
-    encoded = reason.encode("utf-8")
-    if len(encoded) <= MAX_REASON_BYTES:
+    if reason.isascii() and len(reason) <= MAX_REASON_BYTES:
         return reason
+    # errors="replace": a lone surrogate (e.g. from a surrogate-escaped file name in
+    # an exception text) cannot be sent as UTF-8 (RFC 6455 section 5.5.1).
+    encoded = reason.encode("utf-8", errors="replace")
+    if len(encoded) <= MAX_REASON_BYTES:
+        return encoded.decode("utf-8")
     # errors="ignore" drops the partial trailing character left by the byte cut.
     return encoded[:MAX_REASON_BYTES].decode("utf-8", errors="ignore")
 
@@ -290,15 +294,18 @@ class ProtocolState:
         it; otherwise falls back to close-before-accept, which servers answer with
         HTTP 403.
 
+        Once the client has left there is no one to answer: like :meth:`close`, this
+        is then a no-op returning no messages.
+
         Raises:
             ProtocolError: the connection was already accepted or closed.
         """
+        if self.client_gone:
+            return []
         if self.state is not ConnState.INIT:
             raise ProtocolError(f"cannot deny a connection that is {self.public_state}")
         self.state = ConnState.DISCONNECTED
         self.close_code = ABNORMAL_CLOSURE  # no WebSocket was ever opened
-        if self.client_gone:
-            return []
         if not self._http_response:
             self.close_code = POLICY_VIOLATION
             return [{"type": "websocket.close", "code": POLICY_VIOLATION, "reason": ""}]

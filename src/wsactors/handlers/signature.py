@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
 import typing
 from collections.abc import Callable
@@ -54,12 +55,7 @@ def read_params(fn: Callable[..., Any], *, skip_self: bool = False) -> list[Para
         signature = inspect.signature(fn)
     except (TypeError, ValueError) as exc:
         raise ImproperlyConfiguredError(f"cannot read the signature of {fn!r}: {exc}") from exc
-    try:
-        hints = typing.get_type_hints(fn)
-    except Exception as exc:
-        raise ImproperlyConfiguredError(
-            f"{callable_name(fn)}: cannot resolve annotations: {exc}"
-        ) from exc
+    hints = _resolve_hints(fn)
     specs = []
     for index, param in enumerate(signature.parameters.values()):
         if skip_self and index == 0 and param.name in ("self", "cls"):
@@ -77,10 +73,50 @@ def read_params(fn: Callable[..., Any], *, skip_self: bool = False) -> list[Para
     return specs
 
 
+def _annotated_target(fn: Callable[..., Any]) -> Any:
+    """What carries ``fn``'s annotations: the function behind a partial, the
+    ``__call__`` of a callable object, ``__init__`` of a class."""
+    while isinstance(fn, functools.partial):
+        fn = fn.func
+    if inspect.isclass(fn):
+        return fn.__init__
+    if not (inspect.isfunction(fn) or inspect.ismethod(fn)) and callable(fn):
+        return type(fn).__call__
+    return fn
+
+
+def _resolve_hints(fn: Callable[..., Any]) -> dict[str, Any]:
+    """Annotations of ``fn``, resolved one by one.
+
+    A name that cannot be resolved (a class local to a function, with
+    ``from __future__ import annotations``) is left out, which makes it ``Any``:
+    harmless for reserved names, path parameters and dependencies, which are
+    matched by name; a query parameter then needs a resolvable annotation
+    (:func:`wsactors.di.query_converter` says so).
+    """
+    target = _annotated_target(fn)
+    try:
+        return typing.get_type_hints(target)
+    except Exception:
+        pass
+    raw = getattr(target, "__annotations__", {}) or {}
+    namespace = getattr(target, "__globals__", {})
+    hints = {}
+    for name, value in raw.items():
+        if not isinstance(value, str):
+            hints[name] = value
+            continue
+        try:
+            hints[name] = eval(value, namespace)
+        except Exception:
+            continue
+    return hints
+
+
 def return_annotation(fn: Callable[..., Any]) -> Any:
     """The resolved return annotation, or ``inspect.Parameter.empty`` if none."""
     try:
-        hints = typing.get_type_hints(fn)
+        hints = typing.get_type_hints(_annotated_target(fn))
     except Exception:
         return inspect.Parameter.empty
     return hints.get("return", inspect.Parameter.empty)
