@@ -5,16 +5,20 @@ from __future__ import annotations
 import inspect
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, Unpack
+
+import trio
 
 from .actors.mailbox import Mailbox, RuntimeConfig
+from .actors.registry import LiveConnections
 from .actors.supervisor import supervise
 from .codec import Codec
 from .connection import WebSocket
 from .datastructures import State
-from .exceptions import ImproperlyConfiguredError
-from .handlers.base import Layer, Route, RouteHandler
-from .protocol import ProtocolState
+from .exceptions import ImproperlyConfiguredError, WebSocketException
+from .handlers.base import Guard, Layer, Route, RouteHandler
+from .limits import LimitOptions, checked_limits
+from .protocol import GOING_AWAY, ProtocolState
 from .routing import RouteTable
 
 __all__ = ["App", "Router"]
@@ -34,6 +38,8 @@ class Router:
         route_handlers: Decorated handlers, ``WebSocketListener`` subclasses, Routers.
         dependencies: name -> ``Provide`` or callable, for everything below.
         websocket_class: ``WebSocket`` subclass for everything below.
+        guards: ``guard(socket)`` callables for everything below (run after the
+            App's guards, before the handler's).
     """
 
     def __init__(
@@ -43,11 +49,13 @@ class Router:
         *,
         dependencies: Mapping[str, Any] | None = None,
         websocket_class: type[WebSocket] | None = None,
+        guards: Sequence[Guard] | None = None,
     ) -> None:
         self.path = path
         self.route_handlers = list(route_handlers)
         self.dependencies = dict(dependencies or {})
         self.websocket_class = websocket_class
+        self.guards = tuple(guards or ())
 
 
 def _as_route_handler(item: Any) -> RouteHandler | None:
@@ -96,13 +104,22 @@ class App:
         on_shutdown: Hooks run at lifespan shutdown, same shapes.
         allowed_origins: If given, a handshake whose ``Origin`` header matches none of
             these (exact, ``"*"`` or ``"https://*.example.com"``) is denied with HTTP
-            403 before accept. Requests without ``Origin`` (non-browser clients) pass.
+            403 before accept. Requests without ``Origin`` (non-browser clients) pass
+            unless ``require_origin``.
+        require_origin: Deny handshakes that carry no ``Origin`` header (403).
+        guards: ``guard(socket)`` callables run for every route, before
+            dependencies and before accept; they raise ``NotAuthorizedError`` (401)
+            or ``PermissionDeniedError`` (403) to deny.
         debug: Put exception text in 1011 close reasons.
         http_app: An ASGI app for ``http`` scopes (e.g. Starlette); otherwise they get
             a plain 404.
         inbox_size, outbox_size: Per-connection queue lengths (messages).
         disconnect_grace, close_timeout, cleanup_timeout: Seconds; see
             ``docs/architecture.md``.
+        shutdown_timeout: Default bound of :meth:`drain`, in seconds.
+        **limits: App-wide ``max_message_size``, ``rate_limit``,
+            ``rate_limit_policy``, ``idle_timeout``, ``send_timeout`` (Routers do not
+            take limits; handlers override them).
 
     Raises:
         ImproperlyConfiguredError: any registration mistake, here rather than at
@@ -118,6 +135,8 @@ class App:
         on_startup: Iterable[Hook] = (),
         on_shutdown: Iterable[Hook] = (),
         allowed_origins: Sequence[str] | None = None,
+        require_origin: bool = False,
+        guards: Sequence[Guard] | None = None,
         debug: bool = False,
         http_app: Callable[..., Awaitable[None]] | None = None,
         inbox_size: int = 16,
@@ -125,6 +144,8 @@ class App:
         disconnect_grace: float = 5.0,
         close_timeout: float = 5.0,
         cleanup_timeout: float = 5.0,
+        shutdown_timeout: float = 5.0,
+        **limits: Unpack[LimitOptions],
     ) -> None:
         if websocket_class is not None and not (
             inspect.isclass(websocket_class) and issubclass(websocket_class, WebSocket)
@@ -137,6 +158,10 @@ class App:
         self.on_startup = list(on_startup)
         self.on_shutdown = list(on_shutdown)
         self.allowed_origins = list(allowed_origins) if allowed_origins is not None else None
+        self.require_origin = require_origin
+        self.shutdown_timeout = shutdown_timeout
+        self.connections = LiveConnections()
+        self._draining = False
         self.runtime = RuntimeConfig(
             inbox_size=inbox_size,
             outbox_size=outbox_size,
@@ -144,9 +169,17 @@ class App:
             close_timeout=close_timeout,
             cleanup_timeout=cleanup_timeout,
             debug=debug,
+            **checked_limits(dict(limits), "App"),
         )
         self.routes: RouteTable[Route] = RouteTable()
-        root = Layer("/", dict(dependencies or {}), websocket_class or WebSocket, self.codec)
+        root = Layer(
+            "/",
+            dict(dependencies or {}),
+            websocket_class or WebSocket,
+            self.codec,
+            self.runtime,
+            tuple(guards or ()),
+        )
         self._register(route_handlers, root)
 
     def _register(self, items: Sequence[Any], layer: Layer) -> None:
@@ -154,7 +187,7 @@ class App:
             if isinstance(item, Router):
                 self._register(
                     item.route_handlers,
-                    layer.child(item.path, item.dependencies, item.websocket_class),
+                    layer.child(item.path, item.dependencies, item.websocket_class, item.guards),
                 )
                 continue
             handler = _as_route_handler(item)
@@ -190,12 +223,15 @@ class App:
             logger.info("no WebSocket route for %s: denied with 404", scope.get("path"))
             await _reject(scope, receive, send, 404, b"Not Found")
             return
-        if self.allowed_origins is not None:
-            origin = _header(scope, b"origin")
-            if origin is not None and not _origin_allowed(origin, self.allowed_origins):
-                logger.info("origin %r not allowed for %s: denied with 403", origin, scope["path"])
-                await _reject(scope, receive, send, 403, b"Origin not allowed")
-                return
+        if self._draining:
+            logger.info("shutting down: %s denied with 503", scope.get("path"))
+            await _reject(scope, receive, send, 503, b"Server shutting down")
+            return
+        refusal = self._origin_refusal(scope)
+        if refusal is not None:
+            logger.info("%s for %s: denied with 403", refusal, scope.get("path"))
+            await _reject(scope, receive, send, 403, refusal.encode())
+            return
         route, params = matched
         codec = self.codec
         websocket_class = route.websocket_class
@@ -209,10 +245,52 @@ class App:
             send,
             behaviour=route.behaviour,
             make_socket=make_socket,
-            config=self.runtime,
+            config=route.config,
             on_data=route.on_data,
             on_mailbox=route.on_mailbox,
+            registry=self.connections,
         )
+
+    def _origin_refusal(self, scope: dict[str, Any]) -> str | None:
+        """Why the handshake's Origin is refused, or None.
+
+        Browsers always send ``Origin`` on WebSocket handshakes and CORS does not
+        apply to WebSockets, so this check is what stops cross-site WebSocket
+        hijacking (a page elsewhere riding the user's cookies).
+        """
+        origin = _header(scope, b"origin")
+        if origin is None:
+            return "Origin header required" if self.require_origin else None
+        if self.allowed_origins is not None and not _origin_allowed(origin, self.allowed_origins):
+            return "Origin not allowed"
+        return None
+
+    async def drain(self) -> bool:
+        """Close every live connection with 1001 "Going Away" and wait for them.
+
+        New handshakes are denied with HTTP 503 from now on. Each connection's
+        ``on_disconnect``, stream finalizers and yield-dependency cleanups run
+        within the wait.
+
+        The wait is bounded by the App's ``shutdown_timeout``.
+
+        Returns:
+            True if every connection ended in time.
+
+        Cancellation:
+            Safe to cancel; connections keep closing on their own.
+        """
+        self._draining = True
+        live = len(self.connections)
+        if live:
+            logger.info("draining %d connection(s)", live)
+        self.connections.stop_all(WebSocketException("Going Away", GOING_AWAY))
+        with trio.move_on_after(self.shutdown_timeout):
+            await self.connections.wait_empty()
+        left = len(self.connections)
+        if left:
+            logger.warning("%d connection(s) still open after the drain", left)
+        return left == 0
 
     async def _lifespan(self, scope: dict[str, Any], receive: ASGIReceive, send: ASGISend) -> None:
         message = await receive()
@@ -227,6 +305,9 @@ class App:
             return
         await send({"type": "lifespan.startup.complete"})
         message = await receive()
+        # Under plain `hypercorn -k trio` this runs after hypercorn stopped serving;
+        # connections still open are closed with 1001 here.
+        await self.drain()
         failure = None
         for hook in self.on_shutdown:
             try:

@@ -123,8 +123,10 @@ async def serve_async(
     Args:
         app: The ASGI 3 application.
         config: A hypercorn Config, e.g. from :func:`hypercorn_config`.
-        shutdown_trigger: Async callable; when it returns, hypercorn stops accepting
-            connections, gives open ones ``config.graceful_timeout`` seconds to
+        shutdown_trigger: Async callable; when it returns, an app with a ``drain()``
+            method (a :class:`wsactors.App`) drains first (close 1001 to every live
+            connection, bounded by its ``shutdown_timeout``); then hypercorn stops
+            accepting connections, gives open ones ``config.graceful_timeout`` seconds to
             finish and then cancels them (it sends no close frame of its own), runs
             the lifespan shutdown and returns. ``None`` serves until cancelled.
         task_status: Receives the list of bound addresses once the sockets listen
@@ -145,9 +147,13 @@ async def serve_async(
         async def trigger() -> None:
             await user_trigger()
             logger.info("wsactors shutting down")
-            # The App's graceful drain (close 1001 to every live connection, bounded
-            # in time) will hook in here, before hypercorn stops serving; until then
-            # hypercorn's own graceful_timeout is the only drain.
+            # Drain before hypercorn stops: it sends no close frame of its own and
+            # cancels apps after graceful_timeout. A wsactors App closes every live
+            # connection with 1001 and waits (bounded by its shutdown_timeout) for
+            # on_disconnect hooks, stream finalizers and dependency cleanups.
+            drain = getattr(app, "drain", None)
+            if drain is not None:
+                await drain()
 
     await hypercorn.trio.serve(
         cast(Framework, app),

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import trio
 
@@ -52,6 +52,16 @@ class RuntimeConfig:
         cleanup_timeout: Seconds for each cleanup step (``on_disconnect``,
             yield-dependency cleanup) once the connection is over.
         debug: Put exception text in 1011 close reasons.
+        max_message_size: Received messages larger than this many bytes close the
+            connection with 1009 before any decoding (``None``: only the server's
+            own limit, hypercorn's ``websocket_max_message_size``).
+        rate_limit: ``(messages, seconds)``: a token bucket per connection.
+        rate_limit_policy: ``"close"`` (1008 "rate limit exceeded") or ``"drop"``
+            (the excess is dropped and counted in ``rate_limited_messages``).
+        idle_timeout: Close with 1001 "idle timeout" after this many seconds without
+            an inbound message.
+        send_timeout: Close with 1008 "send timeout" when one send to the client is
+            stalled this long (a consumer that stopped reading).
     """
 
     inbox_size: int = 16
@@ -60,6 +70,11 @@ class RuntimeConfig:
     close_timeout: float = 5.0
     cleanup_timeout: float = 5.0
     debug: bool = False
+    max_message_size: int | None = None
+    rate_limit: tuple[int, float] | None = None
+    rate_limit_policy: Literal["close", "drop"] = "close"
+    idle_timeout: float | None = None
+    send_timeout: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +90,7 @@ class ConnectionStatistics:
     bytes_out: int
     dropped_frames: int
     discarded_messages: int
+    rate_limited_messages: int
     unsent_messages: int
     inbox_depth: int
     outbox_depth: int
@@ -92,6 +108,7 @@ class Counters:
         "dropped_frames",
         "messages_in",
         "messages_out",
+        "rate_limited_messages",
         "unsent_messages",
     )
 
@@ -102,6 +119,7 @@ class Counters:
         self.bytes_out = 0  # WebSocket handle (at enqueue)
         self.dropped_frames = 0  # WebSocket handle: frames of the other transport mode
         self.discarded_messages = 0  # receiver: streams with allow_data_discard
+        self.rate_limited_messages = 0  # receiver: rate_limit_policy="drop"
         self.unsent_messages = 0  # sender: queued but the client had left
 
 
@@ -152,6 +170,7 @@ class Mailbox:
         "protocol",
         "receiving",
         "sender_done",
+        "sender_scope",
         "stop_error",
     )
 
@@ -169,6 +188,10 @@ class Mailbox:
         self.counters = Counters()
         self.behaviour_scope = trio.CancelScope()
         self.sender_done = trio.Event()
+        # Shielded: the sender must outlive an outer cancellation (server shutdown)
+        # long enough to send the final close; the supervisor ends it, bounded by
+        # close_timeout, by closing the outbox or cancelling this scope.
+        self.sender_scope = trio.CancelScope(shield=True)
         #: How many receive calls of the behaviour are waiting on the inbox.
         self.receiving = 0
         #: Readers (listeners) get ``disconnect_grace`` instead of instant cancellation.
@@ -207,6 +230,7 @@ class Mailbox:
             bytes_out=c.bytes_out,
             dropped_frames=c.dropped_frames,
             discarded_messages=c.discarded_messages,
+            rate_limited_messages=c.rate_limited_messages,
             unsent_messages=c.unsent_messages,
             inbox_depth=self.inbox.statistics().current_buffer_used,
             outbox_depth=self.outbox_recv.statistics().current_buffer_used,

@@ -3,16 +3,21 @@
 It runs for the whole life of the connection, whatever the behaviour does, so a
 client leaving is noticed at once even by a handler that only sends (hypercorn
 drops sends after the close silently; without a reader such a handler would push
-into the void forever).
+into the void forever). It also enforces the per-connection limits on inbound
+traffic (size, rate, idleness) before anything is decoded.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import trio
 
+from ..exceptions import WebSocketException
+from ..limits import TokenBucket
+from ..protocol import GOING_AWAY, MESSAGE_TOO_BIG, POLICY_VIOLATION
 from .mailbox import Mailbox, payload_size
 
 __all__ = ["run_receiver"]
@@ -44,15 +49,44 @@ async def run_receiver(
     task_status.started()
     counters = box.counters
     inbox = box.inbox_send
+    config = box.config
+    max_size = config.max_message_size
+    bucket = TokenBucket(*config.rate_limit, now=trio.current_time()) if config.rate_limit else None
+    drop_excess = config.rate_limit_policy == "drop"
+    idle = config.idle_timeout if config.idle_timeout is not None else math.inf
     try:
         while True:
-            message = await receive()
+            with trio.move_on_after(idle) as waiting:
+                # Cancelling a memory-channel receive loses no message.
+                message = await receive()
+            if waiting.cancelled_caught:
+                box.request_stop(WebSocketException("idle timeout", GOING_AWAY))
+                idle = math.inf  # the connection is closing; keep watching for the disconnect
+                continue
             kind = message["type"]
             if kind == "websocket.receive":
                 text = message.get("text")
                 data = text if text is not None else (message.get("bytes") or b"")
+                size = payload_size(data)
                 counters.messages_in += 1
-                counters.bytes_in += payload_size(data)
+                counters.bytes_in += size
+                if max_size is not None and size > max_size:
+                    # RFC 6455 section 7.4.1: 1009, "a message that is too big for it
+                    # to process". Checked before any decoding.
+                    box.request_stop(
+                        WebSocketException(
+                            f"message too big: {size} bytes > {max_size}", MESSAGE_TOO_BIG
+                        )
+                    )
+                    continue
+                if bucket is not None and not bucket.allow(trio.current_time()):
+                    if drop_excess:
+                        counters.rate_limited_messages += 1
+                    else:
+                        box.request_stop(
+                            WebSocketException("rate limit exceeded", POLICY_VIOLATION)
+                        )
+                    continue
                 if on_data is not None and not on_data(box, data):
                     continue
                 try:

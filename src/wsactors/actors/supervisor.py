@@ -34,6 +34,7 @@ from ..exceptions import (
 from ..protocol import GOING_AWAY, ConnState, close_for_error
 from .mailbox import Mailbox, RuntimeConfig
 from .receiver import ASGIReceive, run_receiver
+from .registry import LiveConnections
 from .sender import ASGISend, run_sender
 from .watcher import run_watcher
 
@@ -98,6 +99,7 @@ async def supervise(
     config: RuntimeConfig,
     on_data: Callable[[Mailbox, Any], bool] | None = None,
     on_mailbox: Callable[[Mailbox], None] | None = None,
+    registry: LiveConnections | None = None,
 ) -> None:
     """Run one connection to its end.
 
@@ -111,6 +113,7 @@ async def supervise(
         on_data: The receiver's per-payload filter (streams' data-discard rule).
         on_mailbox: Called with the mailbox before the actors start (lets a handler
             kind tune it, e.g. mark a listener as a reader).
+        registry: The App's live connections (for the graceful drain).
 
     Cancellation:
         If the server cancels the connection, the behaviour is cancelled, close
@@ -122,6 +125,8 @@ async def supervise(
         on_mailbox(box)
     socket = make_socket(box)
     stack = AsyncExitStack()
+    if registry is not None:
+        registry.add(box)
     path = scope.get("path", "")
     started = trio.current_time()
     try:
@@ -159,6 +164,8 @@ async def supervise(
                 path,
                 config.cleanup_timeout,
             )
+        if registry is not None:
+            registry.discard(box)
         stats = box.statistics()
         logger.info(
             "closed %s code=%s reason=%r duration=%.3fs in=%d out=%d",
@@ -201,6 +208,7 @@ async def _close_and_flush(box: Mailbox, error: BaseException | None, path: str)
         box.outbox.close()
         await box.sender_done.wait()
     if flush.cancelled_caught:
+        box.sender_scope.cancel()
         logger.warning(
             "closing %s: the outbox did not drain within %.1f s", path, box.config.close_timeout
         )

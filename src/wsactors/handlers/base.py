@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import dataclasses
+import inspect
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ..actors.mailbox import RuntimeConfig
 from ..codec import Codec
 from ..di import Injector
 from ..exceptions import ImproperlyConfiguredError
+from ..limits import checked_limits
 from ..routing import PathTemplate, join_paths
 
 if TYPE_CHECKING:
@@ -16,26 +21,34 @@ if TYPE_CHECKING:
     from ..actors.supervisor import Behaviour
     from ..connection import WebSocket
 
-__all__ = ["Layer", "Route", "RouteHandler"]
+__all__ = ["Guard", "Layer", "Route", "RouteHandler"]
+
+#: ``guard(socket)``, sync or async; raises ``NotAuthorizedError`` (HTTP 401) or
+#: ``PermissionDeniedError`` (HTTP 403) to deny the handshake.
+Guard = Callable[["WebSocket"], Any]
 
 
 @dataclass(frozen=True, slots=True)
 class Layer:
     """Options gathered from the App and the Routers above a handler.
 
-    The layer closest to the handler wins (API.md, "Layering").
+    The layer closest to the handler wins (API.md, "Layering"); guards add up,
+    outermost first.
     """
 
     prefix: str
     dependencies: Mapping[str, Any]
     websocket_class: type[WebSocket]
     codec: Codec
+    runtime: RuntimeConfig
+    guards: tuple[Guard, ...] = ()
 
     def child(
         self,
         path: str,
         dependencies: Mapping[str, Any] | None,
         websocket_class: type[WebSocket] | None,
+        guards: Sequence[Guard] = (),
     ) -> Layer:
         """The layer below this one (a Router inside it)."""
         return Layer(
@@ -43,6 +56,8 @@ class Layer:
             {**self.dependencies, **(dependencies or {})},
             websocket_class or self.websocket_class,
             self.codec,
+            self.runtime,
+            (*self.guards, *guards),
         )
 
 
@@ -54,9 +69,23 @@ class Route:
     behaviour: Behaviour
     websocket_class: type[WebSocket]
     handler: RouteHandler
+    config: RuntimeConfig
     on_data: Callable[[Mailbox, Any], bool] | None = None
     on_mailbox: Callable[[Mailbox], None] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _guarded(guards: tuple[Guard, ...], behaviour: Behaviour) -> Behaviour:
+    """Run ``guards`` before the behaviour: before dependencies and before accept."""
+
+    async def run(socket: WebSocket, stack: AsyncExitStack) -> None:
+        for guard in guards:
+            result = guard(socket)
+            if inspect.isawaitable(result):
+                await result
+        await behaviour(socket, stack)
+
+    return run
 
 
 class RouteHandler:
@@ -73,7 +102,9 @@ class RouteHandler:
         *,
         dependencies: Mapping[str, Any] | None = None,
         websocket_class: type[WebSocket] | None = None,
+        guards: Sequence[Guard] | None = None,
         name: str | None = None,
+        limits: Mapping[str, Any] | None = None,
     ) -> None:
         if not isinstance(path, str):
             raise ImproperlyConfiguredError(f"route path must be a str, got {path!r}")
@@ -81,7 +112,9 @@ class RouteHandler:
         self.path = path
         self.dependencies = dict(dependencies or {})
         self.websocket_class = websocket_class
+        self.guards = tuple(guards or ())
         self.name = name or getattr(fn, "__name__", None)
+        self.limits = checked_limits(dict(limits or {}), f"route {path!r}")
         self.__doc__ = getattr(fn, "__doc__", None)
         self.__wrapped__ = fn
 
@@ -93,6 +126,31 @@ class RouteHandler:
         template = PathTemplate.compile(join_paths(layer.prefix, self.path))
         injector = Injector({**layer.dependencies, **self.dependencies}, template.param_types)
         return template, injector, self.websocket_class or layer.websocket_class
+
+    def route(
+        self,
+        layer: Layer,
+        template: PathTemplate,
+        behaviour: Behaviour,
+        websocket_class: type[WebSocket],
+        *,
+        on_data: Callable[[Mailbox, Any], bool] | None = None,
+        on_mailbox: Callable[[Mailbox], None] | None = None,
+    ) -> Route:
+        """The finished route: guards of every layer run first, limits applied."""
+        guards = (*layer.guards, *self.guards)
+        if guards:
+            behaviour = _guarded(guards, behaviour)
+        config = dataclasses.replace(layer.runtime, **self.limits) if self.limits else layer.runtime
+        return Route(
+            template,
+            behaviour,
+            websocket_class,
+            self,
+            config,
+            on_data=on_data,
+            on_mailbox=on_mailbox,
+        )
 
     def build(self, layer: Layer) -> Route:
         """Validate the handler and build its route; raises ImproperlyConfiguredError."""

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Unpack
 
 import trio
 
@@ -26,7 +26,8 @@ from ..codec import Codec, Mode
 from ..di import CallPlan, Context, Injector
 from ..dto import DTO
 from ..exceptions import ImproperlyConfiguredError, WebSocketDisconnect
-from .base import Layer, Route, RouteHandler
+from ..limits import LimitOptions
+from .base import Guard, Layer, Route, RouteHandler
 from .signature import ParamSpec, callable_name, read_params, return_annotation
 
 if TYPE_CHECKING:
@@ -216,7 +217,7 @@ def build_listener_route(
     def mark_reader(box: Mailbox) -> None:
         box.drain_on_disconnect = True
 
-    return Route(template, behaviour, websocket_class, handler, on_mailbox=mark_reader)
+    return handler.route(layer, template, behaviour, websocket_class, on_mailbox=mark_reader)
 
 
 async def _run_cleanup_hook(
@@ -263,7 +264,9 @@ def websocket_listener(
     dto: DTO[Any] | None = None,
     return_dto: DTO[Any] | None = None,
     sync_to_thread: bool = False,
+    guards: Sequence[Guard] | None = None,
     name: str | None = None,
+    **limits: Unpack[LimitOptions],
 ) -> Callable[[Callable[..., Any]], ListenerRouteHandler]:
     """Register a listener: a function of ``data`` whose return value is the reply.
 
@@ -283,7 +286,10 @@ def websocket_listener(
         dto: Controls which fields of ``data`` are read.
         return_dto: Controls which fields of the reply are written.
         sync_to_thread: Run a sync function in a worker thread instead of inline.
+        guards: ``guard(socket)`` callables run before dependencies and accept.
         name: Route name.
+        **limits: ``max_message_size``, ``rate_limit``, ``rate_limit_policy``,
+            ``idle_timeout``, ``send_timeout`` for this route.
     """
     options = ListenerOptions(
         receive_mode=receive_mode,
@@ -299,7 +305,14 @@ def websocket_listener(
 
     def decorator(fn: Callable[..., Any]) -> ListenerRouteHandler:
         return ListenerRouteHandler(
-            fn, path, options, dependencies=dependencies, websocket_class=websocket_class, name=name
+            fn,
+            path,
+            options,
+            dependencies=dependencies,
+            websocket_class=websocket_class,
+            guards=guards,
+            name=name,
+            limits=limits,
         )
 
     return decorator

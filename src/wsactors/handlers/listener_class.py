@@ -8,13 +8,14 @@ all connections; wsactors does not.)
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, ClassVar
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from ..codec import Mode
 from ..dto import DTO
 from ..exceptions import ImproperlyConfiguredError
-from .base import Layer, Route
+from ..limits import LIMIT_NAMES
+from .base import Guard, Layer, Route
 from .listener import ListenerOptions, ListenerRouteHandler, build_listener_route
 
 if TYPE_CHECKING:
@@ -33,7 +34,13 @@ class _ClassListenerHandler(ListenerRouteHandler):
             options,
             dependencies=cls.dependencies,
             websocket_class=cls.websocket_class,
+            guards=cls.guards,
             name=cls.name or cls.__name__,
+            limits={
+                name: getattr(cls, name)
+                for name in LIMIT_NAMES
+                if getattr(cls, name, None) is not None
+            },
         )
         self.listener_class = cls
 
@@ -74,7 +81,14 @@ class WebSocketListener:
     dto: ClassVar[DTO[Any] | None] = None
     return_dto: ClassVar[DTO[Any] | None] = None
     sync_to_thread: ClassVar[bool] = False
+    guards: ClassVar[Sequence[Guard] | None] = None
     name: ClassVar[str | None] = None
+    # Limits (None: inherit from the Router/App); see LimitOptions.
+    max_message_size: ClassVar[int | None] = None
+    rate_limit: ClassVar[tuple[int, float] | None] = None
+    rate_limit_policy: ClassVar[Literal["close", "drop"] | None] = None
+    idle_timeout: ClassVar[float | None] = None
+    send_timeout: ClassVar[float | None] = None
 
     #: This connection's socket; set before ``on_connect``.
     socket: WebSocket

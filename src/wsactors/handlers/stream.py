@@ -19,9 +19,9 @@ from __future__ import annotations
 import inspect
 import typing
 import warnings
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import AsyncExitStack
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Unpack
 
 import trio
 
@@ -34,8 +34,9 @@ from ..exceptions import (
     WebSocketDisconnect,
     WebSocketException,
 )
+from ..limits import LimitOptions
 from ..protocol import POLICY_VIOLATION
-from .base import Layer, Route, RouteHandler
+from .base import Guard, Layer, Route, RouteHandler
 from .listener import mode_checked
 from .signature import callable_name, read_params, return_annotation
 
@@ -257,7 +258,7 @@ class StreamRouteHandler(RouteHandler):
                     box.request_stop(_discard_rule_error())
                 return False
 
-        return Route(template, behaviour, websocket_class, self, on_data=on_data)
+        return self.route(layer, template, behaviour, websocket_class, on_data=on_data)
 
 
 def websocket_stream(
@@ -270,7 +271,9 @@ def websocket_stream(
     dependencies: Mapping[str, Any] | None = None,
     websocket_class: type[WebSocket] | None = None,
     return_dto: DTO[Any] | None = None,
+    guards: Sequence[Guard] | None = None,
     name: str | None = None,
+    **limits: Unpack[LimitOptions],
 ) -> Callable[[Callable[..., Any]], StreamRouteHandler]:
     """Register an async generator whose every yielded value is sent to the client.
 
@@ -288,7 +291,10 @@ def websocket_stream(
         dependencies: name -> ``Provide`` or callable.
         websocket_class: ``WebSocket`` subclass for this route.
         return_dto: Controls which fields of yielded values are written.
+        guards: ``guard(socket)`` callables run before dependencies and accept.
         name: Route name.
+        **limits: ``max_message_size``, ``rate_limit``, ``rate_limit_policy``,
+            ``idle_timeout``, ``send_timeout`` for this route.
     """
 
     def decorator(fn: Callable[..., Any]) -> StreamRouteHandler:
@@ -302,7 +308,9 @@ def websocket_stream(
             return_dto=return_dto,
             dependencies=dependencies,
             websocket_class=websocket_class,
+            guards=guards,
             name=name,
+            limits=limits,
         )
 
     return decorator

@@ -9,13 +9,14 @@ return rejects the handshake (HTTP 403).
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AsyncExitStack
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Unpack
 
 from ..di import Context
 from ..exceptions import ImproperlyConfiguredError
-from .base import Layer, Route, RouteHandler
+from ..limits import LimitOptions
+from .base import Guard, Layer, Route, RouteHandler
 from .signature import callable_name, read_params, return_annotation
 
 if TYPE_CHECKING:
@@ -51,7 +52,7 @@ class WebSocketRouteHandler(RouteHandler):
             kwargs = await plan.kwargs(Context(socket, stack))
             await fn(**kwargs)
 
-        return Route(template, behaviour, websocket_class, self)
+        return self.route(layer, template, behaviour, websocket_class)
 
 
 def websocket(
@@ -59,7 +60,9 @@ def websocket(
     *,
     dependencies: Mapping[str, Any] | None = None,
     websocket_class: type[WebSocket] | None = None,
+    guards: Sequence[Guard] | None = None,
     name: str | None = None,
+    **limits: Unpack[LimitOptions],
 ) -> Callable[[Callable[..., Any]], WebSocketRouteHandler]:
     """Register a low-level handler: ``async def handler(socket: WebSocket) -> None``.
 
@@ -67,7 +70,10 @@ def websocket(
         path: The route path, with optional typed parameters (``/rooms/{room:str}``).
         dependencies: name -> ``Provide`` or callable, for this handler.
         websocket_class: A ``WebSocket`` subclass for this handler's connections.
+        guards: ``guard(socket)`` callables run before dependencies and accept.
         name: A name for the route (defaults to the function's name).
+        **limits: ``max_message_size``, ``rate_limit``, ``rate_limit_policy``,
+            ``idle_timeout``, ``send_timeout`` for this route.
 
     Raises:
         ImproperlyConfiguredError: when the App is built, for a handler that is not
@@ -76,7 +82,13 @@ def websocket(
 
     def decorator(fn: Callable[..., Any]) -> WebSocketRouteHandler:
         return WebSocketRouteHandler(
-            fn, path, dependencies=dependencies, websocket_class=websocket_class, name=name
+            fn,
+            path,
+            dependencies=dependencies,
+            websocket_class=websocket_class,
+            guards=guards,
+            name=name,
+            limits=limits,
         )
 
     return decorator

@@ -1,0 +1,92 @@
+"""Sans-I/O limits: the options every layer accepts, and the rate limiter.
+
+Time is passed in, so the rules are unit-tested without a clock.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, TypedDict
+
+from .exceptions import ImproperlyConfiguredError
+
+__all__ = ["LIMIT_NAMES", "LimitOptions", "TokenBucket", "checked_limits"]
+
+
+class LimitOptions(TypedDict, total=False):
+    """Per-connection limits, accepted by ``App``, the decorators and ``WebSocketListener``.
+
+    The layer closest to the handler wins; see ``RuntimeConfig`` for each meaning.
+    """
+
+    max_message_size: int | None
+    rate_limit: tuple[int, float] | None
+    rate_limit_policy: Literal["close", "drop"]
+    idle_timeout: float | None
+    send_timeout: float | None
+
+
+LIMIT_NAMES = frozenset(LimitOptions.__annotations__)
+
+
+def checked_limits(options: dict[str, Any], where: str) -> dict[str, Any]:
+    """Validate limit options given as keywords (the static types are not enforced).
+
+    Raises:
+        ImproperlyConfiguredError: an unknown name or an impossible value.
+    """
+    unknown = set(options) - LIMIT_NAMES
+    if unknown:
+        raise ImproperlyConfiguredError(
+            f"{where}: unknown option(s) {sorted(unknown)}; limits are {sorted(LIMIT_NAMES)}"
+        )
+    for name in ("max_message_size", "idle_timeout", "send_timeout"):
+        value = options.get(name)
+        if value is not None and value <= 0:
+            raise ImproperlyConfiguredError(f"{where}: {name} must be positive, got {value!r}")
+    rate = options.get("rate_limit")
+    if rate is not None and (len(rate) != 2 or rate[0] < 1 or rate[1] <= 0):
+        raise ImproperlyConfiguredError(
+            f"{where}: rate_limit must be (messages >= 1, seconds > 0), got {rate!r}"
+        )
+    policy = options.get("rate_limit_policy", "close")
+    if policy not in ("close", "drop"):
+        raise ImproperlyConfiguredError(
+            f"{where}: rate_limit_policy must be 'close' or 'drop', got {policy!r}"
+        )
+    return options
+
+
+class TokenBucket:
+    """Allow bursts of ``messages`` and a sustained ``messages / seconds`` rate.
+
+    Args:
+        messages: Bucket capacity: how many messages may arrive back to back.
+        seconds: Time to refill the whole bucket.
+        now: The current time (any monotonic clock, in seconds).
+
+    Raises:
+        ValueError: ``messages`` < 1 or ``seconds`` <= 0.
+    """
+
+    __slots__ = ("_capacity", "_rate", "_stamp", "_tokens")
+
+    def __init__(self, messages: int, seconds: float, now: float) -> None:
+        if messages < 1 or seconds <= 0:
+            raise ValueError(
+                f"rate_limit must be (messages >= 1, seconds > 0), got {(messages, seconds)}"
+            )
+        self._capacity = float(messages)
+        self._rate = messages / seconds
+        self._tokens = float(messages)
+        self._stamp = now
+
+    def allow(self, now: float) -> bool:
+        """Take a token for a message arriving at ``now``; False if none is left."""
+        elapsed = now - self._stamp
+        self._stamp = now
+        if elapsed > 0:
+            self._tokens = min(self._capacity, self._tokens + elapsed * self._rate)
+        if self._tokens >= 1.0:
+            self._tokens -= 1.0
+            return True
+        return False
