@@ -296,6 +296,9 @@ class App:
         message = await receive()
         if message["type"] != "lifespan.startup":
             return
+        # A new serving run: an App drained by an earlier run (a test's LiveServer,
+        # a restart in the same process) accepts connections again.
+        self._draining = False
         try:
             for hook in self.on_startup:
                 await _call_hook(hook, self)

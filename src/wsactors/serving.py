@@ -202,4 +202,17 @@ def serve(
         OSError: the address could not be bound.
     """
     config = hypercorn_config(host, port, **hypercorn_options)
-    trio.run(_serve_until_signal, app, config)
+    try:
+        trio.run(_serve_until_signal, app, config)
+    except BaseExceptionGroup as group:
+        # hypercorn's nurseries wrap a bind failure twice; the caller asked for a
+        # plain function call, so a single error is re-raised as itself.
+        raise _sole_error(group) from None
+
+
+def _sole_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    """The only leaf of nested single-member groups, or the group itself."""
+    error: BaseException = group
+    while isinstance(error, BaseExceptionGroup) and len(error.exceptions) == 1:
+        error = error.exceptions[0]
+    return error
