@@ -1,0 +1,8 @@
+"""``python -m wsactors.demo``: the same as ``wsactors demo``."""
+
+import sys
+
+from ..cli import main
+
+if __name__ == "__main__":
+    raise SystemExit(main(["demo", *sys.argv[1:]]))

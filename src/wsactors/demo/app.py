@@ -1,0 +1,118 @@
+"""The demo App: an echo handler at ``/ws/echo`` and the page that drives it at ``/``.
+
+The page and its script are package data (``demo/static/``), served by
+:class:`StaticFiles`, a tiny ASGI HTTP app given to the App as ``http_app``. Every
+file is read once, when the App is built, so serving a request never touches the
+disk (no blocking call in the event loop) and the memory cost is the size of the
+``static`` directory (a few kilobytes).
+"""
+
+from __future__ import annotations
+
+import mimetypes
+from collections.abc import Awaitable, Callable
+from importlib.resources import files
+from typing import Any
+
+from ..app import App
+from ..connection import WebSocket
+from ..handlers import websocket
+
+__all__ = ["StaticFiles", "app", "create_app", "echo"]
+
+Message = dict[str, Any]
+
+# Explicit types for what the demo ships, so the answer does not depend on the
+# platform's mimetypes database (which, on some systems, maps .js to text/plain).
+_CONTENT_TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",  # RFC 9239
+    ".css": "text/css; charset=utf-8",
+    ".svg": "image/svg+xml",
+    ".json": "application/json",
+}
+
+
+def _content_type(name: str) -> str:
+    """The Content-Type header value for a file called ``name``."""
+    suffix = name[name.rfind(".") :].lower() if "." in name else ""
+    if suffix in _CONTENT_TYPES:
+        return _CONTENT_TYPES[suffix]
+    guessed, _ = mimetypes.guess_type(name)
+    return guessed or "application/octet-stream"
+
+
+class StaticFiles:
+    """An ASGI HTTP app serving the files of one package directory from memory.
+
+    ``GET /name`` and ``HEAD /name`` answer the file ``name`` from the directory;
+    ``/`` answers the index file. Subdirectories are not served: paths are looked
+    up by name in a table built at construction, so no request can reach outside
+    the directory. Anything else is 404; other methods are 405.
+
+    Args:
+        package: The package holding the directory, e.g. ``"wsactors.demo"``.
+        directory: The directory inside the package.
+        index: The file served at ``/``.
+
+    Raises:
+        FileNotFoundError: ``index`` is not in the directory.
+    """
+
+    def __init__(self, package: str, directory: str = "static", index: str = "index.html") -> None:
+        root = files(package).joinpath(directory)
+        self.files: dict[str, tuple[str, bytes]] = {
+            f"/{entry.name}": (_content_type(entry.name), entry.read_bytes())
+            for entry in root.iterdir()
+            if entry.is_file()
+        }
+        if f"/{index}" not in self.files:
+            raise FileNotFoundError(f"{index!r} is not in {package}/{directory}")
+        self.files["/"] = self.files[f"/{index}"]
+
+    async def __call__(
+        self,
+        scope: Message,
+        receive: Callable[[], Awaitable[Message]],
+        send: Callable[[Message], Awaitable[None]],
+    ) -> None:
+        """Answer one ASGI ``http`` request (the request body, if any, is not read)."""
+        if scope["type"] != "http":
+            raise ValueError(f"StaticFiles serves http scopes, not {scope['type']!r}")
+        method = scope["method"]
+        found = self.files.get(scope["path"])
+        if method not in ("GET", "HEAD"):
+            status, content_type, body = 405, "text/plain; charset=utf-8", b"Method Not Allowed"
+        elif found is None:
+            status, content_type, body = 404, "text/plain; charset=utf-8", b"Not Found"
+        else:
+            status, (content_type, body) = 200, found
+        headers = [
+            (b"content-type", content_type.encode("latin-1")),
+            (b"content-length", str(len(body)).encode("latin-1")),
+            # A demo is edited and reloaded: let the browser revalidate every time.
+            (b"cache-control", b"no-cache"),
+            (b"x-content-type-options", b"nosniff"),
+        ]
+        if status == 405:
+            headers.append((b"allow", b"GET, HEAD"))
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        # HEAD gets the headers of GET (with its Content-Length) and no body (RFC 9110 9.3.2).
+        await send({"type": "http.response.body", "body": b"" if method == "HEAD" else body})
+
+
+@websocket("/ws/echo")
+async def echo(socket: WebSocket) -> None:
+    """Accept, then send every message back in a frame of the type it came in."""
+    await socket.accept()
+    async for message in socket.iter_messages():
+        await socket.send_message(message)
+
+
+def create_app() -> App:
+    """Build a fresh demo App: ``/ws/echo`` plus the static page at ``/``."""
+    return App([echo], http_app=StaticFiles("wsactors.demo"))
+
+
+#: The demo App, for ``wsactors run wsactors.demo.app:app`` and for tests.
+app = create_app()
