@@ -20,10 +20,12 @@ from __future__ import annotations
 
 import contextlib
 import json
+import typing
 from collections.abc import Callable
 from typing import Any, Literal, TypeAlias
 
 import cattrs
+from cattrs.cols import is_namedtuple
 from cattrs.preconf.json import make_converter
 
 from .exceptions import InvalidMessageError
@@ -54,6 +56,26 @@ def _strict(expected: type[Any], accepted: tuple[type[Any], ...]) -> Callable[[A
     return hook
 
 
+def _has_string_annotations(cl: Any) -> bool:
+    return is_namedtuple(cl) and any(
+        isinstance(a, str | typing.ForwardRef) for a in cl.__annotations__.values()
+    )
+
+
+def _namedtuple_from_hints(converter: cattrs.Converter) -> Callable[[Any], Any]:
+    """Structure NamedTuples whose annotations are strings (``from __future__ import
+    annotations``): cattrs reads ``__annotations__`` as they are and cannot resolve
+    ``"int"``, so resolve them once and structure as a fixed-length tuple."""
+
+    def factory(cl: Any) -> Callable[[Any, Any], Any]:
+        hints = typing.get_type_hints(cl)
+        as_tuple: Any = tuple.__class_getitem__(tuple(hints[name] for name in cl._fields))
+        structure = converter.get_structure_hook(as_tuple)
+        return lambda value, _: cl(*structure(value, as_tuple))
+
+    return factory
+
+
 def make_json_converter() -> cattrs.Converter:
     """The converter every App starts from: JSON-friendly and strict on primitives."""
     converter = make_converter(detailed_validation=True, forbid_extra_keys=False)
@@ -61,6 +83,9 @@ def make_json_converter() -> cattrs.Converter:
     converter.register_structure_hook(float, _strict(float, (float, int)))
     converter.register_structure_hook(str, _strict(str, (str,)))
     converter.register_structure_hook(bool, _strict(bool, (bool,)))
+    converter.register_structure_hook_factory(
+        _has_string_annotations, _namedtuple_from_hints(converter)
+    )
     return converter
 
 
@@ -115,6 +140,11 @@ def to_frame(data: Payload, mode: Mode) -> Payload:
     raise ValueError(f"mode must be 'text' or 'binary', not {mode!r}")
 
 
+def _reject_constant(name: str) -> Any:
+    # Python's json accepts NaN and +-Infinity; RFC 8259 section 6 does not.
+    raise ValueError(f"{name} is not valid JSON")
+
+
 def parse_json(data: Payload) -> Any:
     """Parse a JSON payload.
 
@@ -125,7 +155,7 @@ def parse_json(data: Payload) -> Any:
     # section 8.1 requires UTF-8 between systems.
     text = data if type(data) is str else to_text(data)
     try:
-        return json.loads(text)
+        return json.loads(text, parse_constant=_reject_constant)
     except ValueError as exc:
         # json.JSONDecodeError is a ValueError; its message names line and column.
         raise InvalidMessageError(f"malformed JSON: {exc}") from None

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, Self
 from urllib.parse import urlsplit
 
@@ -167,30 +168,96 @@ class LiveServer:
     ) -> AbstractAsyncContextManager[WebSocketConnection]:
         """A trio-websocket client connection to ``path``; use it with ``async with``.
 
+        It is trio-websocket's client (``wrap_client_stream``) on a TCP stream this
+        method owns and always closes: trio-websocket 0.12's ``open_websocket_url``
+        leaves its socket open when the server closes first or rejects the
+        handshake, and the ``ResourceWarning`` at garbage collection would fail an
+        unrelated test under warnings-as-errors. A lone error (``ConnectionRejected``
+        from the client's reader task, or one raised in the ``async with`` body) is
+        raised as itself, not inside an ExceptionGroup.
+
         Args:
             path: The path, optionally with a query string.
             subprotocols: Offered subprotocols.
             extra_headers: Extra request headers.
             message_queue_size: trio-websocket's receive buffer, in messages.
-            connect_timeout: Seconds the handshake may take.
+            connect_timeout: Seconds the TCP connect plus handshake may take.
             disconnect_timeout: Seconds the closing handshake may take.
             ssl_context: For a server configured with TLS.
 
-        Returns:
-            ``trio_websocket.open_websocket_url(...)``: raises
-            ``trio_websocket.ConnectionRejected`` when the app denies the handshake.
-
         Raises:
+            trio_websocket.ConnectionRejected: the app denied the handshake.
+            trio.TooSlowError: the handshake took longer than ``connect_timeout``.
             ImportError: trio-websocket is missing (install the ``testing`` extra).
         """
-        from trio_websocket import open_websocket_url
-
-        return open_websocket_url(
-            self.url_for(path),
-            ssl_context,
+        return _client(
+            self.host,
+            self.port,
+            path if path.startswith("/") else "/" + path,
             subprotocols=subprotocols,
             extra_headers=extra_headers,
             message_queue_size=message_queue_size,
             connect_timeout=connect_timeout,
             disconnect_timeout=disconnect_timeout,
+            ssl_context=ssl_context,
         )
+
+
+def _sole_error(group: BaseExceptionGroup[BaseException]) -> BaseException | None:
+    """The only leaf of ``group`` (through nested groups), or None if there are more."""
+    leaves: list[BaseException] = []
+    pending: list[BaseException] = [group]
+    while pending:
+        exc = pending.pop()
+        if isinstance(exc, BaseExceptionGroup):
+            pending.extend(exc.exceptions)
+        else:
+            leaves.append(exc)
+    return leaves[0] if len(leaves) == 1 else None
+
+
+@asynccontextmanager
+async def _client(
+    host: str,
+    port: int,
+    path: str,
+    *,
+    subprotocols: Sequence[str] | None,
+    extra_headers: list[tuple[bytes, bytes]] | None,
+    message_queue_size: int,
+    connect_timeout: float,
+    disconnect_timeout: float,
+    ssl_context: ssl.SSLContext | None,
+) -> AsyncIterator[WebSocketConnection]:
+    from trio_websocket import wrap_client_stream
+
+    with trio.fail_after(connect_timeout):
+        tcp = await trio.open_tcp_stream(host, port)
+    stream: trio.SocketStream | trio.SSLStream[trio.SocketStream] = tcp
+    if ssl_context is not None:
+        stream = trio.SSLStream(tcp, ssl_context, server_hostname=host)
+    try:
+        async with stream, trio.open_nursery() as nursery:
+            with trio.fail_after(connect_timeout):
+                ws = await wrap_client_stream(
+                    nursery,
+                    stream,
+                    f"{host}:{port}",
+                    path,
+                    subprotocols=subprotocols,
+                    extra_headers=extra_headers,
+                    message_queue_size=message_queue_size,
+                )
+            try:
+                yield ws
+            finally:
+                with trio.move_on_after(disconnect_timeout) as closing:
+                    closing.shield = True
+                    await ws.aclose()
+                # The reader task waits for the server's TCP close; we close instead.
+                nursery.cancel_scope.cancel()
+    except BaseExceptionGroup as group:
+        sole = _sole_error(group)
+        if sole is None:
+            raise
+        raise sole from None
