@@ -1,0 +1,331 @@
+"""``@websocket`` handlers end to end: a real hypercorn (Trio worker) on 127.0.0.1 and
+trio-websocket clients over loopback TCP.
+
+Every assertion is on what the client sees: frames, frame types, close codes and
+reasons, HTTP statuses and bodies.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator
+
+import pytest
+import trio
+from trio_websocket import (
+    CloseReason,
+    ConnectionClosed,
+    ConnectionRejected,
+    WebSocketConnection,
+)
+
+from wsactors import App, WebSocket, WebSocketException, websocket
+from wsactors.testing import LiveServer
+
+pytestmark = pytest.mark.e2e
+
+DEADLINE = 10.0
+
+
+async def server_close(ws: WebSocketConnection) -> tuple[list[str | bytes], CloseReason]:
+    """Read every message until the server's close; return them and the close."""
+    messages: list[str | bytes] = []
+    while True:
+        try:
+            messages.append(await ws.get_message())
+        except ConnectionClosed as closed:
+            return messages, closed.reason
+
+
+async def http_get(server: LiveServer, path: str) -> tuple[bytes, bytes]:
+    """A plain HTTP/1.1 GET: the status line and the body."""
+    stream = await trio.open_tcp_stream(server.host, server.port)
+    async with stream:
+        request = f"GET {path} HTTP/1.1\r\nHost: {server.host}\r\nConnection: close\r\n\r\n"
+        await stream.send_all(request.encode())
+        response = b""
+        while chunk := await stream.receive_some():
+            response += chunk
+    head, _, body = response.partition(b"\r\n\r\n")
+    return head.split(b"\r\n", 1)[0], body
+
+
+# --------------------------------------------------------------------- the app
+pushed_finalized: list[trio.Event] = []
+
+
+@websocket("/echo")
+async def echo(socket: WebSocket) -> None:
+    await socket.accept()
+    async for message in socket.iter_messages():
+        await socket.send_message(message)  # keeps the frame type
+
+
+@websocket("/chat")
+async def chat(socket: WebSocket) -> None:
+    assert socket.subprotocols == ["chat.v1", "chat.v2"]
+    await socket.accept(subprotocols="chat.v2", headers={"x-served-by": "wsactors"})
+    await socket.send_text(socket.accepted_subprotocol or "")
+
+
+@websocket("/return")
+async def returns(socket: WebSocket) -> None:
+    await socket.accept()
+    await socket.send_text("bye")
+
+
+@websocket("/boom")
+async def boom(socket: WebSocket) -> None:
+    await socket.accept()
+    raise RuntimeError("kaboom in handler")
+
+
+@websocket("/custom")
+async def custom(socket: WebSocket) -> None:
+    await socket.accept()
+    raise WebSocketException(code=4003, reason="room is full")
+
+
+@websocket("/long-reason")
+async def long_reason(socket: WebSocket) -> None:
+    await socket.accept()
+    await socket.close(4000, "é" * 100)  # 200 bytes: must be cut to fit the close frame
+
+
+@websocket("/deny")
+async def deny(socket: WebSocket) -> None:
+    await socket.deny(403, b"members only")
+
+
+@websocket("/push")
+async def push(socket: WebSocket) -> None:
+    finalized = trio.Event()
+    pushed_finalized.append(finalized)
+    await socket.accept()
+    try:
+        tick = 0
+        while True:  # never receives
+            await socket.send_text(f"tick {tick}")
+            tick += 1
+            # Then a long pause: only the disconnect watcher can stop it in time (the
+            # next send, which would fail, is a minute away).
+            await trio.sleep(0.05 if tick < 2 else 60)
+    finally:
+        finalized.set()
+
+
+@websocket("/items/{id:int}")
+async def items(socket: WebSocket, id: int, verbose: bool = False, tag: str = "none") -> None:
+    await socket.accept()
+    await socket.send_json({"id": id, "id_type": type(id).__name__, "verbose": verbose, "tag": tag})
+
+
+HANDLERS = [echo, chat, returns, boom, custom, long_reason, deny, push, items]
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[LiveServer]:
+    # A fresh App per test: no App state (drain flag, live connections) carries over.
+    async with LiveServer(App(HANDLERS)) as live:
+        yield live
+
+
+# --------------------------------------------------------------------- handshake
+async def test_accept_with_subprotocol_and_extra_headers(server: LiveServer) -> None:
+    with trio.fail_after(DEADLINE):
+        async with server.connect("/chat", subprotocols=["chat.v1", "chat.v2"]) as ws:
+            assert ws.subprotocol == "chat.v2"
+            headers = {name.lower(): value for name, value in ws.handshake_headers}
+            assert headers[b"x-served-by"] == b"wsactors"
+            assert await ws.get_message() == "chat.v2"
+
+
+async def test_deny_gives_the_http_status_and_body(server: LiveServer) -> None:
+    with trio.fail_after(DEADLINE), pytest.raises(ConnectionRejected) as caught:
+        async with server.connect("/deny"):
+            pytest.fail("the handshake should have been rejected")
+    assert caught.value.status_code == 403
+    assert caught.value.body == b"members only"
+
+
+async def test_unknown_path_gives_404(server: LiveServer) -> None:
+    with trio.fail_after(DEADLINE), pytest.raises(ConnectionRejected) as caught:
+        async with server.connect("/nowhere"):
+            pytest.fail("the handshake should have been rejected")
+    assert caught.value.status_code == 404
+
+
+async def test_path_parameter_of_the_wrong_type_gives_404(server: LiveServer) -> None:
+    with trio.fail_after(DEADLINE), pytest.raises(ConnectionRejected) as caught:
+        async with server.connect("/items/abc"):
+            pytest.fail("the handshake should have been rejected")
+    assert caught.value.status_code == 404
+
+
+async def test_bad_query_parameter_gives_400(server: LiveServer) -> None:
+    with trio.fail_after(DEADLINE), pytest.raises(ConnectionRejected) as caught:
+        async with server.connect("/items/1?verbose=perhaps"):
+            pytest.fail("the handshake should have been rejected")
+    assert caught.value.status_code == 400
+    assert b"verbose" in (caught.value.body or b"")
+
+
+async def test_http_get_gives_404(server: LiveServer) -> None:
+    with trio.fail_after(DEADLINE):
+        status, body = await http_get(server, "/echo")
+    assert status.startswith(b"HTTP/1.1 404")
+    assert body == b"Not Found"
+
+
+# --------------------------------------------------------------------- messages
+async def test_text_and_binary_echo_keep_their_frame_types(server: LiveServer) -> None:
+    with trio.fail_after(DEADLINE):
+        async with server.connect("/echo") as ws:
+            await ws.send_message("héllo 😀")
+            reply = await ws.get_message()
+            assert reply == "héllo 😀"
+            assert isinstance(reply, str)
+            await ws.send_message(b"\x00\xffbinary")
+            reply = await ws.get_message()
+            assert reply == b"\x00\xffbinary"
+            assert isinstance(reply, bytes)
+            await ws.send_message("")
+            assert await ws.get_message() == ""
+
+
+async def test_a_thousand_messages_arrive_in_order(server: LiveServer) -> None:
+    count = 1000
+    with trio.fail_after(DEADLINE):
+        async with server.connect("/echo") as ws:
+            received: list[str | bytes] = []
+
+            async def send_all() -> None:
+                for n in range(count):
+                    await ws.send_message(f"message {n}")
+
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(send_all)
+                for _ in range(count):
+                    received.append(await ws.get_message())
+    assert received == [f"message {n}" for n in range(count)]
+
+
+async def test_fifty_concurrent_connections_echo_correctly(server: LiveServer) -> None:
+    results: dict[int, list[str | bytes]] = {}
+
+    async def client(n: int) -> None:
+        async with server.connect("/echo") as ws:
+            replies: list[str | bytes] = []
+            for k in range(5):
+                await ws.send_message(f"client {n} message {k}")
+                replies.append(await ws.get_message())
+            await ws.send_message(n.to_bytes(2, "big"))
+            replies.append(await ws.get_message())
+            results[n] = replies
+
+    with trio.fail_after(DEADLINE * 2):
+        async with trio.open_nursery() as nursery:
+            for n in range(50):
+                nursery.start_soon(client, n)
+    assert sorted(results) == list(range(50))
+    for n, replies in results.items():
+        assert replies == [f"client {n} message {k}" for k in range(5)] + [n.to_bytes(2, "big")]
+
+
+async def test_path_and_query_parameters_are_typed_and_injected(server: LiveServer) -> None:
+    with trio.fail_after(DEADLINE):
+        async with server.connect("/items/42?verbose=true&tag=red") as ws:
+            reply = json.loads(await ws.get_message())
+        async with server.connect("/items/-7") as ws:
+            defaults = json.loads(await ws.get_message())
+    assert reply == {"id": 42, "id_type": "int", "verbose": True, "tag": "red"}
+    assert defaults == {"id": -7, "id_type": "int", "verbose": False, "tag": "none"}
+
+
+# --------------------------------------------------------------------- close codes
+async def test_handler_return_closes_1000(server: LiveServer) -> None:
+    with trio.fail_after(DEADLINE):
+        async with server.connect("/return") as ws:
+            messages, close = await server_close(ws)
+    assert messages == ["bye"]
+    assert close.code == 1000
+
+
+async def test_exception_closes_1011_and_is_logged_once(
+    server: LiveServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO), trio.fail_after(DEADLINE):
+        async with server.connect("/boom") as ws:
+            messages, close = await server_close(ws)
+    assert messages == []
+    assert close.code == 1011
+    assert close.reason == "Internal Server Error"  # no detail leaks without debug
+    with_traceback = [r for r in caplog.records if r.exc_info and r.exc_info[1] is not None]
+    assert len(with_traceback) == 1
+    assert isinstance(with_traceback[0].exc_info[1], RuntimeError)  # type: ignore[index]
+    assert "kaboom in handler" in caplog.text
+
+
+async def test_websocket_exception_gives_its_code_and_reason(server: LiveServer) -> None:
+    with trio.fail_after(DEADLINE):
+        async with server.connect("/custom") as ws:
+            _, close = await server_close(ws)
+    assert close.code == 4003
+    assert close.reason == "room is full"
+
+
+async def test_long_close_reason_is_cut_on_a_character_boundary(server: LiveServer) -> None:
+    with trio.fail_after(DEADLINE):
+        async with server.connect("/long-reason") as ws:
+            _, close = await server_close(ws)
+    # 61 x "é" is 122 bytes; a 62nd would exceed the 123-byte limit of RFC 6455 5.5.
+    assert close.code == 4000
+    assert close.reason == "é" * 61
+
+
+async def test_message_over_the_server_limit_closes_1009_and_others_go_on() -> None:
+    with trio.fail_after(DEADLINE):
+        async with (
+            LiveServer(App(HANDLERS), websocket_max_message_size=1024) as server,
+            server.connect("/echo") as bystander,
+            server.connect("/echo") as offender,
+        ):
+            await offender.send_message("x" * 1024)  # at the limit: fine
+            assert await offender.get_message() == "x" * 1024
+            await offender.send_message("x" * 2048)
+            _, close = await server_close(offender)
+            assert close.code == 1009
+            await bystander.send_message("still here")
+            assert await bystander.get_message() == "still here"
+
+
+async def test_push_only_handler_stops_within_a_second_of_the_client_leaving(
+    server: LiveServer,
+) -> None:
+    pushed_finalized.clear()
+    with trio.fail_after(DEADLINE):
+        async with server.connect("/push") as ws:
+            assert await ws.get_message() == "tick 0"
+            assert await ws.get_message() == "tick 1"
+        # The client has closed: the handler never receives, yet it must stop.
+        assert len(pushed_finalized) == 1
+    with trio.fail_after(1):
+        await pushed_finalized[0].wait()
+
+
+async def test_many_clients_leaving_push_handlers_all_stop(server: LiveServer) -> None:
+    pushed_finalized.clear()
+
+    async def client() -> None:
+        async with server.connect("/push") as ws:
+            await ws.get_message()
+
+    with trio.fail_after(DEADLINE):
+        async with trio.open_nursery() as nursery:
+            for _ in range(10):
+                nursery.start_soon(client)
+    with trio.fail_after(1):
+        for finalized in pushed_finalized:
+            await finalized.wait()
+    assert len(pushed_finalized) == 10
