@@ -132,9 +132,15 @@ def payload_size(data: Payload) -> int:
 
 @dataclass(frozen=True, slots=True)
 class ClientLeft:
-    """The receiver saw ``websocket.disconnect``."""
+    """The receiver saw ``websocket.disconnect``.
+
+    ``reading`` is decided when the disconnect arrives, before the inbox is closed:
+    closing it wakes a pending receive, which would otherwise look "not reading" by
+    the time the watcher runs.
+    """
 
     code: int
+    reading: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,8 +208,13 @@ class Mailbox:
     def client_left(self, code: int, reason: str = "") -> None:
         """Record the peer leaving: close the inbox and tell the watcher. Never blocks."""
         if self.protocol.client_left(code, reason):
+            reading = (
+                self.drain_on_disconnect
+                or self.receiving > 0
+                or self.inbox.statistics().current_buffer_used > 0
+            )
+            self._tell_watcher(ClientLeft(code, reading))
             self.inbox_send.close()
-            self._tell_watcher(ClientLeft(code))
 
     def request_stop(self, error: BaseException) -> None:
         """Ask the watcher to stop the behaviour and close with ``error``'s code.

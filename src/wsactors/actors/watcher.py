@@ -36,12 +36,7 @@ async def run_watcher(
     scope = box.behaviour_scope
     async for event in box.events:
         if isinstance(event, ClientLeft):
-            reading = (
-                box.drain_on_disconnect
-                or box.receiving > 0
-                or box.inbox.statistics().current_buffer_used > 0
-            )
-            if reading:
+            if event.reading:
                 scope.deadline = min(
                     scope.deadline, trio.current_time() + box.config.disconnect_grace
                 )
