@@ -1,0 +1,257 @@
+"""The seed's "Combining streaming and receiving data" examples, ported to Trio, end
+to end over real loopback sockets.
+
+Both run ``send_websocket_stream`` in a Trio nursery beside a receive loop: once in
+a ``@websocket`` handler, once in a ``@websocket_listener``'s
+``connection_lifespan``. When the client leaves, both must end cleanly: nothing
+logged at ERROR, no traceback or ExceptionGroup anywhere in the logs, and the
+user's code past the nursery (or in the lifespan's ``finally``) runs.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+import trio
+from trio_websocket import CloseReason, ConnectionClosed, WebSocketConnection
+
+from wsactors import (
+    App,
+    WebSocket,
+    WebSocketDisconnect,
+    WebSocketException,
+    send_websocket_stream,
+    websocket,
+    websocket_listener,
+)
+from wsactors.testing import LiveServer
+
+pytestmark = pytest.mark.e2e
+
+DEADLINE = 5.0
+PING = {"message": "ping"}
+
+
+async def read_until_close(ws: WebSocketConnection) -> tuple[list[str | bytes], CloseReason]:
+    """Every message the server sends, then the close it sent."""
+    messages: list[str | bytes] = []
+    while True:
+        try:
+            messages.append(await ws.get_message())
+        except ConnectionClosed as closed:
+            return messages, closed.reason
+
+
+@dataclass
+class Probe:
+    """What the handler reports about how it ended."""
+
+    ended: trio.Event = field(default_factory=trio.Event)
+    outcome: list[str] = field(default_factory=list)
+
+
+async def pings(delay: float = 0.05) -> AsyncGenerator[dict[str, str], None]:
+    while True:
+        yield PING
+        await trio.sleep(delay)
+
+
+def raw_handler_app(probe: Probe) -> App:
+    # The seed's stream_and_receive_raw, with a Trio nursery for the task group.
+    @websocket("/")
+    async def handler(socket: WebSocket) -> None:
+        await socket.accept()
+
+        async def handle_receive() -> None:
+            async for event in socket.iter_json():
+                await socket.send_json(event)
+
+        try:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(send_websocket_stream, socket, pings())
+                nursery.start_soon(handle_receive)
+            probe.outcome.append("nursery exited")
+        finally:
+            probe.ended.set()
+
+    return App([handler])
+
+
+def listener_app(probe: Probe) -> App:
+    # The seed's stream_and_receive_listener: the stream runs in a nursery opened by
+    # the connection_lifespan, beside the listener's own message loop.
+    @asynccontextmanager
+    async def listener_lifespan(socket: WebSocket) -> AsyncIterator[None]:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(send_websocket_stream, socket, pings())
+            try:
+                yield
+            except WebSocketDisconnect:
+                probe.outcome.append("disconnect")
+            else:
+                probe.outcome.append("yield returned")
+            finally:
+                nursery.cancel_scope.cancel()
+                probe.outcome.append("lifespan finally")
+                probe.ended.set()
+
+    @websocket_listener("/", connection_lifespan=listener_lifespan)
+    async def handler(data: dict[str, Any]) -> dict[str, Any]:
+        return data
+
+    return App([handler])
+
+
+APPS = {"websocket-handler": raw_handler_app, "listener-lifespan": listener_app}
+
+
+def assert_clean_logs(caplog: pytest.LogCaptureFixture) -> None:
+    for record in caplog.records:
+        assert record.levelno < logging.ERROR, caplog.text
+        assert record.exc_info is None, caplog.text
+        text = record.getMessage()
+        assert "Traceback" not in text, text
+        assert "ExceptionGroup" not in text, text
+    assert "Traceback" not in caplog.text
+    assert "ExceptionGroup" not in caplog.text
+
+
+@pytest.mark.parametrize("make_app", APPS.values(), ids=APPS.keys())
+async def test_stream_and_receive_then_leave_cleanly(
+    make_app: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="wsactors")
+    caplog.set_level(logging.DEBUG, logger="hypercorn")
+    probe = Probe()
+
+    with trio.fail_after(DEADLINE):
+        async with LiveServer(make_app(probe), loglevel="DEBUG") as server:
+            async with server.connect("/") as ws:
+                await ws.send_message(json.dumps({"hello": "there"}))
+                received = [json.loads(await ws.get_message()) for _ in range(6)]
+            with trio.fail_after(2):
+                await probe.ended.wait()
+
+    assert {"hello": "there"} in received
+    assert received.count(PING) >= 4
+    assert_clean_logs(caplog)
+
+
+async def test_listener_lifespan_yield_returns_normally_when_the_client_leaves() -> None:
+    probe = Probe()
+
+    with trio.fail_after(DEADLINE):
+        async with LiveServer(listener_app(probe)) as server:
+            async with server.connect("/") as ws:
+                await ws.send_message(json.dumps({"hello": "there"}))
+                while json.loads(await ws.get_message()) == PING:
+                    pass
+            with trio.fail_after(2):
+                await probe.ended.wait()
+
+    assert probe.outcome == ["yield returned", "lifespan finally"]
+
+
+async def test_code_after_the_users_nursery_runs_when_the_client_leaves() -> None:
+    # The receive loop is waiting in iter_json when the client leaves, so the handler
+    # is a reader: it must get disconnect_grace, its loop ends quietly, the stream's
+    # next send ends quietly, and the line after the nursery runs. Ten connections,
+    # because the bug depends on Trio's scheduling order.
+    connections = 10
+    probe = Probe()
+
+    with trio.fail_after(3 * DEADLINE):
+        async with LiveServer(raw_handler_app(probe)) as server:
+            for _ in range(connections):
+                probe.ended = trio.Event()
+                async with server.connect("/") as ws:
+                    await ws.send_message(json.dumps({"hello": "there"}))
+                    while json.loads(await ws.get_message()) == PING:
+                        pass
+                with trio.fail_after(2):
+                    await probe.ended.wait()
+
+    assert probe.outcome == ["nursery exited"] * connections
+
+
+@pytest.mark.parametrize("make_app", APPS.values(), ids=APPS.keys())
+async def test_several_messages_are_echoed_between_pings(make_app: Any) -> None:
+    probe = Probe()
+
+    with trio.fail_after(DEADLINE):
+        async with LiveServer(make_app(probe)) as server, server.connect("/") as ws:
+            for i in range(3):
+                await ws.send_message(json.dumps({"n": i}))
+                while (message := json.loads(await ws.get_message())) == PING:
+                    pass
+                assert message == {"n": i}
+
+
+async def failing_pings() -> AsyncGenerator[dict[str, str], None]:
+    yield PING
+    yield PING
+    raise WebSocketException(code=4004, reason="stream gave up")
+
+
+def raw_handler_failing_app(probe: Probe) -> App:
+    @websocket("/")
+    async def handler(socket: WebSocket) -> None:
+        await socket.accept()
+
+        async def handle_receive() -> None:
+            async for event in socket.iter_json():
+                await socket.send_json(event)
+
+        try:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(send_websocket_stream, socket, failing_pings())
+                nursery.start_soon(handle_receive)
+        finally:
+            probe.ended.set()
+
+    return App([handler])
+
+
+def listener_failing_app(probe: Probe) -> App:
+    @asynccontextmanager
+    async def listener_lifespan(socket: WebSocket) -> AsyncIterator[None]:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(send_websocket_stream, socket, failing_pings())
+            try:
+                yield
+            finally:
+                nursery.cancel_scope.cancel()
+                probe.ended.set()
+
+    @websocket_listener("/", connection_lifespan=listener_lifespan)
+    async def handler(data: dict[str, Any]) -> dict[str, Any]:
+        return data
+
+    return App([handler])
+
+
+FAILING_APPS = {
+    "websocket-handler": raw_handler_failing_app,
+    "listener-lifespan": listener_failing_app,
+}
+
+
+@pytest.mark.parametrize("make_app", FAILING_APPS.values(), ids=FAILING_APPS.keys())
+async def test_websocket_exception_in_the_users_nursery_keeps_its_code(make_app: Any) -> None:
+    probe = Probe()
+
+    with trio.fail_after(DEADLINE):
+        async with LiveServer(make_app(probe)) as server, server.connect("/") as ws:
+            messages, close = await read_until_close(ws)
+            with trio.fail_after(2):
+                await probe.ended.wait()
+
+    assert [json.loads(m) for m in messages] == [PING, PING]
+    assert close.code == 4004
+    assert close.reason == "stream gave up"
