@@ -155,8 +155,8 @@ class WebSocket:
 
     @property
     def close_code(self) -> int | None:
-        """The close code once closed: the one sent, or the one the server reported
-        for the client (hypercorn reports 1006 for every client close: its #127)."""
+        """The close code once closed (the one sent, or the one the server reported
+        for the client; hypercorn reports 1006 for every client close: its #127)."""
         return self._mailbox.protocol.close_code
 
     def statistics(self) -> ConnectionStatistics:
@@ -232,13 +232,22 @@ class WebSocket:
             if state is ConnState.INIT:
                 raise ProtocolError("accept the connection before receiving")
             raise self._disconnect_error()
-        box.receiving += 1
+        inbox = box.inbox
         try:
-            return await box.inbox.receive()
+            # A cancellation point without a scheduler round trip when a message is
+            # already queued (the per-message path; see docs/performance.md).
+            await trio.lowlevel.checkpoint_if_cancelled()
+            try:
+                return inbox.receive_nowait()
+            except trio.WouldBlock:
+                pass
+            box.receiving += 1
+            try:
+                return await inbox.receive()
+            finally:
+                box.receiving -= 1
         except (trio.EndOfChannel, trio.ClosedResourceError):
             raise self._disconnect_error() from None
-        finally:
-            box.receiving -= 1
 
     async def receive_data(self, mode: Mode = "text") -> Payload:
         """The next message of ``mode``: ``str`` for ``"text"``, ``bytes`` for ``"binary"``.
@@ -342,8 +351,15 @@ class WebSocket:
 
     # ------------------------------------------------------------------ internals
     async def _put(self, message: dict[str, Any]) -> None:
+        outbox = self._mailbox.outbox
         try:
-            await self._mailbox.outbox.send(message)
+            # A cancellation point; it yields to the scheduler only when the outbox is
+            # full (backpressure), saving a round trip per message otherwise.
+            await trio.lowlevel.checkpoint_if_cancelled()
+            try:
+                outbox.send_nowait(message)
+            except trio.WouldBlock:
+                await outbox.send(message)
         except (trio.BrokenResourceError, trio.ClosedResourceError):
             raise self._disconnect_error() from None
 

@@ -60,8 +60,11 @@ class RuntimeConfig:
             (the excess is dropped and counted in ``rate_limited_messages``).
         idle_timeout: Close with 1001 "idle timeout" after this many seconds without
             an inbound message.
-        send_timeout: Close with 1008 "send timeout" when one send to the client is
-            stalled this long (a consumer that stopped reading).
+        send_timeout: Stop the behaviour (its cleanup runs) and close with 1008
+            "send timeout" when one send to the client is stalled this long (a
+            consumer that stopped reading). hypercorn shields socket writes, so the
+            stalled write itself, and the close frame queued behind it, wait until
+            hypercorn closes the TCP connection.
     """
 
     inbox_size: int = 16
@@ -177,6 +180,7 @@ class Mailbox:
         "receiving",
         "sender_done",
         "sender_scope",
+        "sending_since",
         "stop_error",
     )
 
@@ -198,6 +202,8 @@ class Mailbox:
         # long enough to send the final close; the supervisor ends it, bounded by
         # close_timeout, by closing the outbox or cancelling this scope.
         self.sender_scope = trio.CancelScope(shield=True)
+        #: When the send in progress started (only tracked with a send_timeout).
+        self.sending_since: float | None = None
         #: How many receive calls of the behaviour are waiting on the inbox.
         self.receiving = 0
         #: Readers (listeners) get ``disconnect_grace`` instead of instant cancellation.

@@ -9,7 +9,6 @@ traffic (size, rate, idleness) before anything is decoded.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -53,16 +52,20 @@ async def run_receiver(
     max_size = config.max_message_size
     bucket = TokenBucket(*config.rate_limit, now=trio.current_time()) if config.rate_limit else None
     drop_excess = config.rate_limit_policy == "drop"
-    idle = config.idle_timeout if config.idle_timeout is not None else math.inf
+    idle = config.idle_timeout
     try:
         while True:
-            with trio.move_on_after(idle) as waiting:
-                # Cancelling a memory-channel receive loses no message.
+            if idle is None:
                 message = await receive()
-            if waiting.cancelled_caught:
-                box.request_stop(WebSocketException("idle timeout", GOING_AWAY))
-                idle = math.inf  # the connection is closing; keep watching for the disconnect
-                continue
+            else:
+                # Only with an idle_timeout: a cancel scope per message has a cost.
+                with trio.move_on_after(idle) as waiting:
+                    # Cancelling a memory-channel receive loses no message.
+                    message = await receive()
+                if waiting.cancelled_caught:
+                    box.request_stop(WebSocketException("idle timeout", GOING_AWAY))
+                    idle = None  # the connection is closing; keep watching for the disconnect
+                    continue
             kind = message["type"]
             if kind == "websocket.receive":
                 text = message.get("text")

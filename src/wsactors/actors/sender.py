@@ -11,14 +11,11 @@ final close frame; the supervisor bounds that with ``close_timeout``.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import trio
 
-from ..exceptions import WebSocketException
-from ..protocol import POLICY_VIOLATION
 from .mailbox import Mailbox
 
 __all__ = ["run_sender"]
@@ -36,8 +33,8 @@ async def run_sender(
 
     Events queued after the client left are not sent (the server would drop them);
     they are counted in ``unsent_messages``. A failing ``send`` asks the watcher to
-    stop the behaviour; a send stalled longer than ``send_timeout`` (a client that
-    stopped reading) closes the connection with 1008.
+    stop the behaviour. With ``send_timeout``, the start of each send is recorded
+    for the watcher, which stops the behaviour with 1008 when one stalls.
 
     Cancellation:
         Shielded from outer cancellation; ended by the supervisor through
@@ -45,19 +42,34 @@ async def run_sender(
     """
     task_status.started()
     protocol = box.protocol
-    timeout = box.config.send_timeout if box.config.send_timeout is not None else math.inf
+    outbox = box.outbox_recv
+    timeout = box.config.send_timeout
     try:
         with box.sender_scope:
-            async for message in box.outbox_recv:
+            while True:
+                try:
+                    # Drain what is queued without a scheduler round trip per item;
+                    # park only when the outbox is empty.
+                    message = outbox.receive_nowait()
+                except trio.WouldBlock:
+                    try:
+                        message = await outbox.receive()
+                    except trio.EndOfChannel:
+                        break
+                except trio.EndOfChannel:
+                    break
                 if protocol.client_gone:
                     if message["type"] == "websocket.send":
                         box.counters.unsent_messages += 1
                     continue
-                with trio.move_on_after(timeout) as stalled:
+                if timeout is None:
                     await send(message)
-                if stalled.cancelled_caught:
-                    box.request_stop(WebSocketException("send timeout", POLICY_VIOLATION))
-                    timeout = math.inf  # give the close frame its own chance
+                    continue
+                # hypercorn shields its socket writes, so a stalled send cannot be
+                # cancelled from here; the watcher times it instead.
+                box.sending_since = trio.current_time()
+                await send(message)
+                box.sending_since = None
     except Exception as exc:
         box.request_stop(exc)
     finally:

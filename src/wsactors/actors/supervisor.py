@@ -8,8 +8,11 @@ the way out guarantees, in this order:
 2. a close frame is sent if one is still due, exactly once, never after the client
    left (the code comes from :func:`~wsactors.protocol.close_for_error`);
 3. the outbox is flushed (bounded by ``close_timeout``);
-4. the receiver and the watcher are cancelled: no task of the connection is left;
-5. yield-dependency cleanup runs (shielded, bounded by ``cleanup_timeout``).
+4. yield-dependency cleanup runs (shielded, bounded by ``cleanup_timeout``);
+5. the receiver and the watcher are cancelled: no task of the connection is left.
+   The sender ends with the flush; if it is stuck in a write hypercorn shields (a
+   client that stopped reading, see ``send_timeout``), the connection's task ends
+   when hypercorn closes that TCP connection.
 
 Errors are logged once, here. No ExceptionGroup reaches the user: actors report
 failures through the mailbox instead of raising, and a group raised by the
@@ -150,20 +153,13 @@ async def supervise(
                     error = WebSocketException("Going Away", GOING_AWAY)
                 with trio.CancelScope(shield=True):
                     await _close_and_flush(box, error, path)
+                # Inside the nursery: a sender stuck in a write the server shields
+                # (a client that stopped reading) must not hold back the cleanup.
+                await _clean_up(stack, config.cleanup_timeout, path)
                 nursery.cancel_scope.cancel()
     finally:
-        with trio.CancelScope(shield=True) as cleanup:
-            cleanup.deadline = trio.current_time() + config.cleanup_timeout
-            try:
-                await stack.aclose()
-            except Exception:
-                logger.exception("error in dependency cleanup for %s", path)
-        if cleanup.cancelled_caught:
-            logger.warning(
-                "dependency cleanup for %s exceeded %.1f s and was cancelled",
-                path,
-                config.cleanup_timeout,
-            )
+        # A no-op when it already ran; here for a failure while starting the actors.
+        await _clean_up(stack, config.cleanup_timeout, path)
         if registry is not None:
             registry.discard(box)
         stats = box.statistics()
@@ -176,6 +172,18 @@ async def supervise(
             stats.messages_in,
             stats.messages_out,
         )
+
+
+async def _clean_up(stack: AsyncExitStack, seconds: float, path: str) -> None:
+    """Run yield-dependency cleanup, shielded and bounded; errors are logged."""
+    with trio.CancelScope(shield=True) as cleanup:
+        cleanup.deadline = trio.current_time() + seconds
+        try:
+            await stack.aclose()
+        except Exception:
+            logger.exception("error in dependency cleanup for %s", path)
+    if cleanup.cancelled_caught:
+        logger.warning("dependency cleanup for %s exceeded %.1f s and was cancelled", path, seconds)
 
 
 async def _close_and_flush(box: Mailbox, error: BaseException | None, path: str) -> None:

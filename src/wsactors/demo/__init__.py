@@ -1,4 +1,5 @@
-"""The bundled demo: a browser page that talks to a WebSocket echo handler.
+"""The bundled demo: a browser page with chat rooms, a live clock, a typed JSON box,
+connection statistics and an echo handler, all over WebSockets.
 
 Run it with ``wsactors demo`` or ``python -m wsactors.demo`` and open the printed
 URL. The App is ``wsactors.demo.app:app``, an ordinary :class:`wsactors.App`, so
@@ -7,5 +8,21 @@ re-exported here: a package attribute ``app`` would hide the ``app`` submodule.)
 """
 
 from .app import StaticFiles, create_app, echo
+from .chat import ChatIn, ChatListener, ChatRooms, StatsRequest
+from .clock import Tick, live_clock
+from .points import Point, PointResult, json_box
 
-__all__ = ["StaticFiles", "create_app", "echo"]
+__all__ = [
+    "ChatIn",
+    "ChatListener",
+    "ChatRooms",
+    "Point",
+    "PointResult",
+    "StaticFiles",
+    "StatsRequest",
+    "Tick",
+    "create_app",
+    "echo",
+    "json_box",
+    "live_clock",
+]

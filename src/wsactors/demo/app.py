@@ -1,4 +1,10 @@
-"""The demo App: an echo handler at ``/ws/echo`` and the page that drives it at ``/``.
+"""The demo App: the page at ``/`` and the WebSocket endpoints it drives.
+
+- ``/ws/chat/{room}``: chat rooms, a ``WebSocketListener`` per connection
+  (:mod:`.chat`); it also answers ``{"stats": true}`` with its ``statistics()``.
+- ``/ws/clock``: the server time every second, a ``@websocket_stream`` (:mod:`.clock`).
+- ``/ws/json``: a typed ``@websocket_listener`` of :class:`~.points.Point` (:mod:`.points`).
+- ``/ws/echo``: every message back in a frame of its type, a low-level ``@websocket``.
 
 The page and its script are package data (``demo/static/``), served by
 :class:`StaticFiles`, a tiny ASGI HTTP app given to the App as ``http_app``. Every
@@ -16,7 +22,11 @@ from typing import Any
 
 from ..app import App
 from ..connection import WebSocket
+from ..di import Provide
 from ..handlers import websocket
+from .chat import ChatListener, ChatRooms
+from .clock import live_clock
+from .points import json_box
 
 __all__ = ["StaticFiles", "app", "create_app", "echo"]
 
@@ -110,8 +120,14 @@ async def echo(socket: WebSocket) -> None:
 
 
 def create_app() -> App:
-    """Build a fresh demo App: ``/ws/echo`` plus the static page at ``/``."""
-    return App([echo], http_app=StaticFiles("wsactors.demo"))
+    """Build a fresh demo App, with chat rooms of its own and the static page at ``/``."""
+    rooms = ChatRooms()
+    return App(
+        [ChatListener, live_clock, json_box, echo],
+        # Every connection that asks for `rooms` gets this App's registry.
+        dependencies={"rooms": Provide(lambda: rooms)},
+        http_app=StaticFiles("wsactors.demo"),
+    )
 
 
 #: The demo App, for ``wsactors run wsactors.demo.app:app`` and for tests.

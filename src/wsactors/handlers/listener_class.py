@@ -35,7 +35,7 @@ class _ClassListenerHandler(ListenerRouteHandler):
             dependencies=cls.dependencies,
             websocket_class=cls.websocket_class,
             guards=cls.guards,
-            name=cls.name or cls.__name__,
+            name=cls.route_name or cls.__name__,
             limits={
                 name: getattr(cls, name)
                 for name in LIMIT_NAMES
@@ -82,7 +82,7 @@ class WebSocketListener:
     return_dto: ClassVar[DTO[Any] | None] = None
     sync_to_thread: ClassVar[bool] = False
     guards: ClassVar[Sequence[Guard] | None] = None
-    name: ClassVar[str | None] = None
+    route_name: ClassVar[str | None] = None
     # Limits (None: inherit from the Router/App); see LimitOptions.
     max_message_size: ClassVar[int | None] = None
     rate_limit: ClassVar[tuple[int, float] | None] = None

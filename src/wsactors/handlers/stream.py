@@ -143,8 +143,8 @@ async def send_websocket_stream(
     Raises:
         WebSocketException: code 1008 when the client sent data while
             ``listen_for_disconnect`` and not ``allow_data_discard``.
-        Whatever the stream raises (uncaught, it closes the connection with 1011 or
-        the ``WebSocketException``'s code).
+        Exception: whatever the stream raises (uncaught, it closes the connection
+            with 1011 or the ``WebSocketException``'s code).
 
     Cancellation:
         The stream is finalized before the cancellation propagates.
