@@ -112,6 +112,13 @@ def test_hypercorn_config_rejects_bind() -> None:
         hypercorn_config(bind=["0.0.0.0:1"])
 
 
+def test_hypercorn_config_rejects_several_workers() -> None:
+    # serve() runs one Trio worker; silently ignoring workers=4 would mislead.
+    with pytest.raises(TypeError, match="hypercorn -k trio -w N"):
+        hypercorn_config(workers=4)
+    assert hypercorn_config(workers=1).workers == 1
+
+
 # -- serve_async --------------------------------------------------------------------
 
 

@@ -132,9 +132,22 @@ def to_frame(data: Payload, mode: Mode) -> Payload:
 
     ``"text"`` sends a text frame (bytes are UTF-8 decoded), ``"binary"`` a binary
     frame (str is UTF-8 encoded). RFC 6455 section 5.6: text frames must carry UTF-8.
+
+    Raises:
+        ValueError: bytes that are not UTF-8 for a text frame. This is the
+            application's error (close 1011), unlike invalid UTF-8 *received*
+            from the client (1007).
     """
     if mode == "text":
-        return to_text(data)
+        if isinstance(data, str):
+            return data
+        try:
+            return bytes(data).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ValueError(
+                f"cannot send bytes that are not UTF-8 (byte {exc.start}) in a text frame; "
+                f"use send mode 'binary'"
+            ) from None
     if mode == "binary":
         return to_bytes(data)
     raise ValueError(f"mode must be 'text' or 'binary', not {mode!r}")

@@ -105,6 +105,11 @@ class State:
     def __init__(self, initial: Mapping[str, Any] | None = None) -> None:
         self.__dict__.update(initial or {})
 
+    def __getattr__(self, name: str) -> Any:
+        # Only called for missing attributes; declared so that `state.anything`
+        # type-checks under mypy --strict.
+        raise AttributeError(f"State has no attribute {name!r}")
+
     def __getitem__(self, key: str) -> Any:
         return self.__dict__[key]
 

@@ -86,6 +86,10 @@ def hypercorn_config(host: str = "127.0.0.1", port: int = 8000, **options: Any) 
     for name, value in options.items():
         if name == "bind":
             raise TypeError("hypercorn_config() takes host= and port= instead of bind=")
+        if name == "workers" and value != 1:
+            # serve() runs one Trio worker in this process; hypercorn's multi-process
+            # supervisor is its command line.
+            raise TypeError("serve() runs one worker; for several use `hypercorn -k trio -w N`")
         if name not in _OPTIONS:
             raise TypeError(
                 f"unknown hypercorn option {name!r}; see hypercorn.config.Config for the"

@@ -227,3 +227,10 @@ def test_encoder_with_an_annotation(codec: Codec) -> None:
 def test_dumps_round_trips_through_the_decoder(codec: Codec) -> None:
     shape = Shape("sq", [Point(0, 0), Point(0, 1)])
     assert codec.decoder(Shape)(codec.dumps(shape)) == shape
+
+
+def test_sending_non_utf8_bytes_as_text_is_the_applications_error() -> None:
+    # Invalid UTF-8 *received* is the client's fault (1007); sending it is ours (1011).
+    with pytest.raises(ValueError, match="not UTF-8"):
+        to_frame(b"\xff\xfe", "text")
+    assert to_frame(b"\xff\xfe", "binary") == b"\xff\xfe"

@@ -124,3 +124,11 @@ def test_address() -> None:
     assert address.host == "127.0.0.1"
     assert address.port == 5000
     assert address == ("127.0.0.1", 5000)
+
+
+def test_state_missing_attribute_raises_attribute_error() -> None:
+    state = State({"a": 1})
+    assert state.a == 1
+    assert not hasattr(state, "b")
+    with pytest.raises(AttributeError, match="'b'"):
+        _ = state.b
