@@ -1,0 +1,50 @@
+"""Class-based listeners: listener_class_based, listener_class_based_async."""
+
+from __future__ import annotations
+
+import pytest
+import trio
+from example_helpers import DEADLINE, load_example, wait_until
+
+from wsactors.testing import LiveServer
+
+
+async def test_sync_class_listener_keeps_state_per_connection(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    module = load_example("listener_class_based")
+    with trio.fail_after(DEADLINE):
+        async with LiveServer(module.app) as server:
+            async with server.connect("/") as first, server.connect("/") as second:
+                await first.send_message("a")
+                assert await first.get_message() == "1: a"
+                await first.send_message("b")
+                assert await first.get_message() == "2: b"
+                # A fresh instance for the second connection: its own count.
+                await second.send_message("c")
+                assert await second.get_message() == "1: c"
+            # on_disconnect runs after the client left; wait for both log lines.
+            await wait_until(lambda: _messages(caplog, module.__name__).count("closed") == 2)
+    lines = [r.getMessage() for r in caplog.records if r.name == module.__name__]
+    assert sum(line.startswith("connection accepted from") for line in lines) == 2
+    assert sorted(line for line in lines if "closed" in line) == [
+        "connection closed after 1 messages",
+        "connection closed after 2 messages",
+    ]
+
+
+def _messages(caplog: pytest.LogCaptureFixture, logger: str) -> str:
+    return " ".join(r.getMessage() for r in caplog.records if r.name == logger)
+
+
+async def test_async_class_listener_greets_then_echoes(caplog: pytest.LogCaptureFixture) -> None:
+    module = load_example("listener_class_based_async")
+    with trio.fail_after(DEADLINE):
+        async with LiveServer(module.app) as server:
+            async with server.connect("/") as ws:
+                assert await ws.get_message() == "welcome"
+                await ws.send_message("hello")
+                assert await ws.get_message() == "hello"
+            await wait_until(lambda: "connection closed" in _messages(caplog, module.__name__))
+    # hypercorn reports 1006 for every client-initiated close (its issue #127).
+    assert "connection closed (code 1006)" in _messages(caplog, module.__name__)
