@@ -1,17 +1,47 @@
-"""The bundled demo: its static page over HTTP and its ``/ws/echo`` handler."""
+"""The bundled demo: its static page over HTTP, the chat rooms, the clock, the typed
+JSON box, the statistics answers and the ``/ws/echo`` handler.
+
+The browser itself is tested in tests/browser (``nox -s e2e``).
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Any, cast
 
 import pytest
 import trio
+from trio_websocket import ConnectionClosed, WebSocketConnection
 
-from wsactors import App
+from wsactors import App, WebSocket, WebSocketDisconnect
+from wsactors.demo import chat
 from wsactors.demo.app import StaticFiles, create_app
+from wsactors.demo.chat import ChatRooms, clean_name
+from wsactors.demo.points import Point, quadrant
 from wsactors.testing import LiveServer, TestClient
 
 Message = dict[str, Any]
+
+#: Deadline of each step over real sockets (seconds); nothing here may hang.
+TIMEOUT = 10
+
+STATS_FIELDS = {
+    "messages_in",
+    "messages_out",
+    "bytes_in",
+    "bytes_out",
+    "dropped_frames",
+    "discarded_messages",
+    "rate_limited_messages",
+    "unsent_messages",
+    "inbox_depth",
+    "outbox_depth",
+    "inbox_size",
+    "outbox_size",
+}
 
 
 @pytest.fixture
@@ -64,9 +94,23 @@ async def test_page_is_served_at_root(demo_app: App) -> None:
     assert headers["content-type"] == "text/html; charset=utf-8"
     assert int(headers["content-length"]) == len(body)
     page = body.decode()
-    # The echo UI: an input, a send button, a log list, the status line, the script.
-    for marker in ('id="message"', 'id="send"', 'id="log"', 'id="status"', 'src="/app.js"'):
+    markers = (
+        # chat
+        'id="name"',
+        'id="message"',
+        'id="send"',
+        '<ul id="log"',
+        # clock, JSON box, statistics
+        'id="clock"',
+        'id="json-input"',
+        'id="json-send"',
+        'id="json-result"',
+        'id="stats"',
+        'src="/app.js"',
+    )
+    for marker in markers:
         assert marker in page
+    assert "://" not in page  # everything comes from this server: no CDN
 
 
 async def test_script_and_stylesheet_are_served_with_their_types(demo_app: App) -> None:
@@ -77,7 +121,8 @@ async def test_script_and_stylesheet_are_served_with_their_types(demo_app: App) 
     assert (js_status, css_status) == (200, 200)
     assert js_headers["content-type"] == "text/javascript; charset=utf-8"
     assert css_headers["content-type"] == "text/css; charset=utf-8"
-    assert b'"/ws/echo"' in script
+    for endpoint in (b"/ws/chat/", b'"/ws/clock"', b'"/ws/json"'):
+        assert endpoint in script
 
 
 @pytest.mark.parametrize("path", ["/missing", "/app.js/extra", "/static/app.js"])
@@ -155,3 +200,263 @@ def test_every_packaged_file_has_a_known_type() -> None:
 def test_missing_index_fails_at_construction() -> None:
     with pytest.raises(FileNotFoundError, match=r"nope\.html"):
         StaticFiles("wsactors.demo", index="nope.html")
+
+
+# ---------------------------------------------------------------------- over real sockets
+
+
+async def receive_json(ws: WebSocketConnection) -> Any:
+    """The next message, parsed as JSON (bounded by TIMEOUT)."""
+    with trio.fail_after(TIMEOUT):
+        message = await ws.get_message()
+    assert isinstance(message, str)
+    return json.loads(message)
+
+
+async def closed_with(ws: WebSocketConnection) -> tuple[int, str | None]:
+    """Read until the server closes the connection; return its close code and reason."""
+    with trio.fail_after(TIMEOUT):
+        while True:
+            try:
+                await ws.get_message()
+            except ConnectionClosed as closed:
+                return closed.reason.code, closed.reason.reason
+
+
+@asynccontextmanager
+async def chat_client(
+    server: LiveServer, room: str, name: str = ""
+) -> AsyncIterator[WebSocketConnection]:
+    """A client in ``room`` whose own join notice was already read."""
+    query = f"?name={name}" if name else ""
+    async with server.connect(f"/ws/chat/{room}{query}") as ws:
+        notice = await receive_json(ws)
+        assert notice["type"] == "join"
+        yield ws
+
+
+async def ask_stats(ws: WebSocketConnection) -> dict[str, int]:
+    """This connection's statistics, as the server reports them."""
+    await ws.send_message(json.dumps({"stats": True}))
+    reply = await receive_json(ws)
+    assert reply["type"] == "stats"
+    return cast(dict[str, int], reply["stats"])
+
+
+async def test_chat_join_and_leave_notices(demo_app: App) -> None:
+    async with LiveServer(demo_app) as server, server.connect("/ws/chat/lobby?name=ann") as ann:
+        own = await receive_json(ann)
+        assert own["type"] == "join"
+        assert (own["room"], own["name"], own["online"]) == ("lobby", "ann", 1)
+        datetime.fromisoformat(own["time"])
+        async with server.connect("/ws/chat/lobby?name=bob") as bob:
+            for ws in (ann, bob):  # the newcomer gets its own notice too
+                notice = await receive_json(ws)
+                assert notice["type"] == "join"
+                assert (notice["name"], notice["online"]) == ("bob", 2)
+        left = await receive_json(ann)
+    assert left["type"] == "leave"
+    assert (left["room"], left["name"], left["online"]) == ("lobby", "bob", 1)
+
+
+async def test_chat_broadcasts_within_a_room_only(demo_app: App) -> None:
+    async with (
+        LiveServer(demo_app) as server,
+        chat_client(server, "lobby", "ann") as ann,
+        chat_client(server, "lobby", "bob") as bob,
+        chat_client(server, "other", "cid") as cid,
+    ):
+        assert (await receive_json(ann))["name"] == "bob"  # bob's join notice
+        await ann.send_message(json.dumps({"name": "Ann", "text": "  hello, lobby  "}))
+        for ws in (ann, bob):  # the sender gets its own message back
+            message = await receive_json(ws)
+            assert message["type"] == "message"
+            assert (message["room"], message["name"], message["text"]) == (
+                "lobby",
+                "Ann",
+                "hello, lobby",
+            )
+        # Messages of one connection are handled in order: once ann's stats answer
+        # is back, its broadcast has been queued for every recipient it had.
+        await ask_stats(ann)
+        await cid.send_message(json.dumps({"name": "cid", "text": "anyone?"}))
+        first = await receive_json(cid)
+    assert (first["type"], first["room"], first["text"]) == ("message", "other", "anyone?")
+
+
+async def test_chat_ignores_blank_text_and_false_stats(demo_app: App) -> None:
+    async with LiveServer(demo_app) as server, chat_client(server, "lobby") as ws:
+        await ws.send_message(json.dumps({"name": "x", "text": "   "}))
+        await ws.send_message(json.dumps({"stats": False}))
+        stats = await ask_stats(ws)  # the first reply: nothing came before it
+    assert stats["messages_in"] == 3
+
+
+@pytest.mark.parametrize(
+    ("payload", "reason"),
+    [
+        ('{"name": "bob", "text": 5}', "text: expected str, got int"),
+        ('{"name": "bob"}', ""),  # union disambiguation: wording varies with the hash seed
+        ("not json", "malformed JSON"),
+        ("{}", ""),  # fits neither member of the union: cattrs' wording, not pinned
+    ],
+)
+async def test_invalid_chat_payload_closes_1007_and_others_see_the_leave(
+    demo_app: App, payload: str, reason: str
+) -> None:
+    async with LiveServer(demo_app) as server, chat_client(server, "lobby", "ann") as ann:
+        async with chat_client(server, "lobby", "bob") as bob:
+            await receive_json(ann)  # bob's join notice
+            await bob.send_message(payload)
+            code, text = await closed_with(bob)
+        left = await receive_json(ann)
+        # ann's connection is unharmed.
+        await ann.send_message(json.dumps({"name": "ann", "text": "still here"}))
+        echoed = await receive_json(ann)
+    assert code == 1007
+    assert text is not None
+    assert text.startswith(reason)
+    assert (left["type"], left["name"], left["online"]) == ("leave", "bob", 1)
+    assert echoed["text"] == "still here"
+
+
+async def test_chat_statistics_grow(demo_app: App) -> None:
+    async with LiveServer(demo_app) as server, chat_client(server, "lobby") as ws:
+        first = await ask_stats(ws)
+        await ws.send_message(json.dumps({"name": "ann", "text": "counted"}))
+        await receive_json(ws)
+        second = await ask_stats(ws)
+    assert set(first) == STATS_FIELDS
+    # The join notice went out before the first question came in.
+    assert (first["messages_in"], first["messages_out"]) == (1, 1)
+    assert second["messages_in"] == first["messages_in"] + 2  # the message, the question
+    assert second["messages_out"] == first["messages_out"] + 2  # the stats reply, the echo
+    assert second["bytes_in"] > first["bytes_in"] > 0
+    assert second["bytes_out"] > first["bytes_out"] > 0
+    assert second["inbox_size"] == second["outbox_size"] == 16
+    assert second["dropped_frames"] == 0
+
+
+async def test_clock_ticks_every_second(demo_app: App) -> None:
+    async with LiveServer(demo_app) as server, server.connect("/ws/clock") as ws:
+        ticks = [await receive_json(ws) for _ in range(3)]
+    # The first tick comes at once, the next on the following whole second.
+    first, second, third = (tick["unix"] for tick in ticks)
+    assert 0 < second - first <= 1.2
+    assert 0.8 <= third - second <= 1.2
+    times = [datetime.fromisoformat(tick["time"]) for tick in ticks]
+    assert times[0] < times[1] < times[2]
+    assert all(moment.utcoffset() is not None for moment in times)
+
+
+async def test_clock_closes_1008_when_the_client_sends(demo_app: App) -> None:
+    async with LiveServer(demo_app) as server, server.connect("/ws/clock") as ws:
+        await receive_json(ws)
+        await ws.send_message("hello?")
+        code, reason = await closed_with(ws)
+    assert code == 1008
+    assert reason is not None
+    assert "allow_data_discard" in reason
+
+
+async def test_json_box_answers_points(demo_app: App) -> None:
+    async with LiveServer(demo_app) as server, server.connect("/ws/json") as ws:
+        await ws.send_message('{"x": 3, "y": -4}')
+        first = await receive_json(ws)
+        await ws.send_message('{"x": -2, "y": 5, "ignored": true}')
+        second = await receive_json(ws)
+    assert first == {"point": {"x": 3, "y": -4}, "sum": -1, "product": -12, "quadrant": "IV"}
+    assert (second["sum"], second["product"], second["quadrant"]) == (3, -10, "II")
+
+
+@pytest.mark.parametrize(
+    ("payload", "reason"),
+    [
+        ('{"x": 1, "y": "2"}', "y: expected int, got str"),
+        ('{"x": 1}', "y: required field missing"),
+        ('{"x": 1.5, "y": 2}', "x: expected int, got float"),
+        ("[1, 2]", ""),  # not an object: cattrs' wording, not pinned
+        ("{", "malformed JSON"),
+    ],
+)
+async def test_json_box_invalid_payload_closes_1007(
+    demo_app: App, payload: str, reason: str
+) -> None:
+    async with LiveServer(demo_app) as server, server.connect("/ws/json") as ws:
+        await ws.send_message(payload)
+        code, text = await closed_with(ws)
+    assert code == 1007
+    assert text  # never empty: the page shows it
+    assert text.startswith(reason)
+
+
+# ---------------------------------------------------------------------- units
+
+
+@pytest.mark.parametrize(
+    ("x", "y", "expected"),
+    [
+        (0, 0, "origin"),
+        (0, 5, "y axis"),
+        (-5, 0, "x axis"),
+        (1, 1, "I"),
+        (-1, 1, "II"),
+        (-1, -1, "III"),
+        (1, -1, "IV"),
+    ],
+)
+def test_quadrant(x: int, y: int, expected: str) -> None:
+    assert quadrant(Point(x, y)) == expected
+
+
+def test_clean_name() -> None:
+    assert clean_name("  ann ") == "ann"
+    assert clean_name("   ") == "anonymous"
+    assert clean_name("x" * 100) == "x" * chat.MAX_NAME
+
+
+class FakeSocket:
+    """Stands in for a WebSocket in the room registry: records sends, or fails them."""
+
+    def __init__(self, behaviour: str = "ok") -> None:
+        self.behaviour = behaviour
+        self.sent: list[str] = []
+
+    async def send_text(self, text: str) -> None:
+        if self.behaviour == "gone":
+            raise WebSocketDisconnect("", 1006)
+        if self.behaviour == "stuck":
+            await trio.sleep_forever()
+        self.sent.append(text)
+
+
+def as_socket(fake: FakeSocket) -> WebSocket:
+    return cast(WebSocket, fake)
+
+
+def test_rooms_count_members_and_forget_empty_rooms() -> None:
+    rooms = ChatRooms()
+    a, b = as_socket(FakeSocket()), as_socket(FakeSocket())
+    assert rooms.join("r", a) == 1
+    assert rooms.join("r", b) == 2
+    assert rooms.join("r", b) == 2
+    assert rooms.leave("r", a) == 1
+    assert rooms.leave("r", b) == 0
+    assert rooms.rooms == {}
+    assert rooms.leave("never", a) == 0
+
+
+async def test_broadcast_skips_gone_and_stuck_recipients(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(chat, "SEND_TIMEOUT", 0.05)
+    rooms = ChatRooms()
+    fine, gone, stuck, other = FakeSocket(), FakeSocket("gone"), FakeSocket("stuck"), FakeSocket()
+    for fake in (fine, gone, stuck):
+        rooms.join("r", as_socket(fake))
+    rooms.join("elsewhere", as_socket(other))
+    with trio.fail_after(TIMEOUT):
+        delivered = await rooms.broadcast("r", {"type": "message", "text": "é"})
+    assert delivered == 1
+    assert fine.sent == ['{"type":"message","text":"é"}']
+    assert other.sent == []
+    with trio.fail_after(TIMEOUT):
+        assert await rooms.broadcast("empty", {"type": "message"}) == 0

@@ -13,8 +13,8 @@
 
   // A WebSocket to `path()` (called at every attempt) that reopens itself after
   // every close: FIRST_RETRY_MS, doubling up to MAX_RETRY_MS, reset by an open.
-  // `statusEl` shows the state; the handlers get the parsed JSON of each message
-  // and the close event. Returns { send(object) -> bool }.
+  // `statusEl` shows the state; the handlers get the parsed JSON of each message,
+  // and the close event with whether that socket had opened. Returns { send(value) -> bool }.
   function keepOpen(path, statusEl, { onOpen, onMessage, onClose } = {}) {
     let socket = null;
     let retryMs = FIRST_RETRY_MS;
@@ -30,9 +30,11 @@
       url.protocol = window.location.protocol === "https:" ? "wss:" : "ws:";
       setStatus("connecting", "connecting");
       const ws = new WebSocket(url);
+      let opened = false;
       socket = ws;
 
       ws.addEventListener("open", () => {
+        opened = true;
         retryMs = FIRST_RETRY_MS;
         setStatus("open", "open");
         if (onOpen) onOpen();
@@ -54,7 +56,7 @@
         const wait = retryMs;
         retryMs = Math.min(retryMs * 2, MAX_RETRY_MS);
         setStatus("closed", `closed ${event.code}, retry in ${(wait / 1000).toFixed(1)} s`);
-        if (onClose) onClose(event);
+        if (onClose) onClose(event, opened);
         window.setTimeout(connect, wait);
       });
     }
@@ -143,8 +145,9 @@
           showStats(event.stats);
         }
       },
-      onClose(event) {
+      onClose(event, opened) {
         sendButton.disabled = true;
+        if (!opened) return; // a failed retry: the status badge shows those
         const reason = event.reason ? `: ${event.reason}` : "";
         addLog("info", `connection closed with code ${event.code}${reason}`);
       },
