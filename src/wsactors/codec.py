@@ -19,13 +19,17 @@ Rules (API.md, "Handlers"):
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
+import types
 import typing
 from collections.abc import Callable
 from typing import Any, Literal, TypeAlias
 
+import attrs
 import cattrs
 from cattrs.cols import is_namedtuple
+from cattrs.gen import make_dict_structure_fn
 from cattrs.preconf.json import make_converter
 
 from .exceptions import InvalidMessageError
@@ -76,6 +80,91 @@ def _namedtuple_from_hints(converter: cattrs.Converter) -> Callable[[Any], Any]:
     return factory
 
 
+def _json_type(value: Any) -> str:
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    return "null" if value is None else type(value).__name__
+
+
+def _is_record(cl: Any) -> bool:
+    """Classes read from a JSON object: dataclasses and attrs classes."""
+    return isinstance(cl, type) and (dataclasses.is_dataclass(cl) or attrs.has(cl))
+
+
+def _record_hook(converter: cattrs.Converter) -> Callable[[Any], Any]:
+    """cattrs' own hook for a record, after a check that the value is an object, so
+    ``[1, 2]`` for a dataclass reads "expected a JSON object, got array"."""
+
+    def factory(cl: Any) -> Callable[[Any, Any], Any]:
+        structure = make_dict_structure_fn(cl, converter)
+
+        def hook(value: Any, tp: Any) -> Any:
+            if not isinstance(value, dict):
+                raise TypeError(f"expected a JSON object, got {_json_type(value)}")
+            return structure(value, tp)
+
+        return hook
+
+    return factory
+
+
+def _record_members(tp: Any) -> tuple[list[Any], bool] | None:
+    """The record members of a union of records (and ``None``), else ``None``."""
+    if typing.get_origin(tp) not in (typing.Union, types.UnionType):
+        return None
+    args = typing.get_args(tp)
+    members = [a for a in args if a is not type(None)]
+    if len(members) < 2 or not all(_is_record(m) for m in members):
+        return None
+    return members, len(members) < len(args)
+
+
+def _record_union_hook(converter: cattrs.Converter) -> Callable[[Any], Any]:
+    """Unions of records, decided deterministically.
+
+    cattrs' default disambiguation depends on set order (so on PYTHONHASHSEED) when
+    no field is unique. Here each member is tried in declaration order; if none
+    fits, the reason comes from the member sharing the most keys with the payload.
+    """
+
+    def factory(tp: Any) -> Callable[[Any, Any], Any]:
+        found = _record_members(tp)
+        assert found is not None
+        members, optional = found
+        hooks = [(m, converter.get_structure_hook(m)) for m in members]
+        fields = {
+            m: {f.name for f in attrs.fields(m)}
+            if attrs.has(m)
+            else {f.name for f in dataclasses.fields(m)}
+            for m in members
+        }
+
+        def hook(value: Any, _: Any) -> Any:
+            if value is None and optional:
+                return None
+            if not isinstance(value, dict):
+                raise TypeError(f"expected a JSON object, got {_json_type(value)}")
+            failures = []
+            for member, structure in hooks:
+                try:
+                    return structure(value, member)
+                except Exception as exc:
+                    failures.append((len(fields[member] & value.keys()), member, exc))
+            _, closest, error = max(failures, key=lambda f: f[0])  # first of the best
+            names = ", ".join(m.__name__ for m in members)
+            raise TypeError(f"fits none of {names}; as {closest.__name__}: {_describe(error)}")
+
+        return hook
+
+    return factory
+
+
 def make_json_converter() -> cattrs.Converter:
     """The converter every App starts from: JSON-friendly and strict on primitives."""
     converter = make_converter(detailed_validation=True, forbid_extra_keys=False)
@@ -85,6 +174,10 @@ def make_json_converter() -> cattrs.Converter:
     converter.register_structure_hook(bool, _strict(bool, (bool,)))
     converter.register_structure_hook_factory(
         _has_string_annotations, _namedtuple_from_hints(converter)
+    )
+    converter.register_structure_hook_factory(_is_record, _record_hook(converter))
+    converter.register_structure_hook_factory(
+        lambda tp: _record_members(tp) is not None, _record_union_hook(converter)
     )
     return converter
 

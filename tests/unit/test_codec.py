@@ -234,3 +234,35 @@ def test_sending_non_utf8_bytes_as_text_is_the_applications_error() -> None:
     with pytest.raises(ValueError, match="not UTF-8"):
         to_frame(b"\xff\xfe", "text")
     assert to_frame(b"\xff\xfe", "binary") == b"\xff\xfe"
+
+
+@dataclass
+class ChatLine:
+    name: str
+    text: str
+
+
+@dataclass
+class StatsAsk:
+    stats: bool
+
+
+def test_union_of_records_is_decided_in_declaration_order(codec: Codec) -> None:
+    decode = codec.decoder(ChatLine | StatsAsk)
+    assert decode('{"stats": true}') == StatsAsk(True)
+    assert decode('{"name": "a", "text": "b"}') == ChatLine("a", "b")
+    with pytest.raises(InvalidMessageError) as caught:
+        decode('{"name": "x"}')
+    # Not cattrs' set-order dependent "Couldn't disambiguate": the closest member speaks.
+    assert (
+        caught.value.reason
+        == "fits none of ChatLine, StatsAsk; as ChatLine: text: required field missing"
+    )
+
+
+@pytest.mark.parametrize(
+    ("payload", "kind"), [("[1, 2]", "array"), ("5", "number"), ('"s"', "string")]
+)
+def test_a_record_needs_a_json_object(codec: Codec, payload: str, kind: str) -> None:
+    with pytest.raises(InvalidMessageError, match=f"expected a JSON object, got {kind}"):
+        codec.decoder(Point)(payload)
