@@ -1,4 +1,4 @@
-"""Developer tasks for wsactors. ``nox`` runs lint, typecheck and tests; ``nox -l`` lists all.
+"""Developer tasks for wsactors. ``nox`` runs lint, typecheck, tests and docs; ``nox -l`` lists all.
 
 Dependencies come from the PEP 735 ``[dependency-groups]`` in pyproject.toml, so the
 versions live in one place. Sessions use the interpreter nox itself runs on.
@@ -6,6 +6,10 @@ versions live in one place. Sessions use the interpreter nox itself runs on.
 
 from __future__ import annotations
 
+import os
+import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import nox
@@ -14,7 +18,7 @@ import nox
 nox.needs_version = ">=2025.2.9"
 # The stdlib venv module is always there; virtualenv and uv may not be.
 nox.options.default_venv_backend = "venv"
-nox.options.sessions = ["lint", "typecheck", "tests"]
+nox.options.sessions = ["lint", "typecheck", "tests", "docs"]
 nox.options.error_on_missing_interpreters = True
 
 PYPROJECT = nox.project.load_toml(Path(__file__).parent / "pyproject.toml")
@@ -52,3 +56,96 @@ def tests(session: nox.Session) -> None:
         "--cov-report=term-missing",
         *session.posargs,
     )
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Build the HTML docs; any warning or unresolved reference fails the build."""
+    session.install("-e", ".", *group("docs"))
+    session.run(
+        "sphinx-build", "-W", "-n", "--keep-going", "-b", "html", "docs", "docs/_build/html"
+    )
+
+
+#: Reference servers in the bench group: each is installed on its own, and one that
+#: cannot be installed is skipped by the harness instead of failing the session.
+BENCH_REFERENCES = frozenset({"litestar", "uvicorn", "trio-websocket"})
+
+
+def _requirement_name(requirement: str) -> str:
+    return re.split(r"[\s\[<>=!~;@]", requirement, maxsplit=1)[0].lower()
+
+
+@nox.session(default=False)
+def bench(session: nox.Session) -> None:
+    """Load benchmarks and microbenchmarks; results in artifacts/bench/ (6-7 minutes)."""
+    requirements = group("bench")
+    session.install(
+        "-e", ".", *(r for r in requirements if _requirement_name(r) not in BENCH_REFERENCES)
+    )
+    for requirement in requirements:
+        if _requirement_name(requirement) in BENCH_REFERENCES:
+            # pip exits 1 when it cannot install; the harness then reports the reference skipped.
+            session.run_install("python", "-m", "pip", "install", requirement, success_codes=[0, 1])
+    session.run("python", "-m", "benchmarks", *session.posargs)
+    Path("artifacts/bench").mkdir(parents=True, exist_ok=True)
+    session.run(
+        "pytest",
+        "benchmarks/micro",
+        "-p",
+        "no:cacheprovider",
+        "--benchmark-only",
+        "--benchmark-max-time=0.5",
+        "--benchmark-columns=median,iqr,ops,rounds",
+        "--benchmark-sort=name",
+        "--benchmark-json=artifacts/bench/micro.json",
+    )
+
+
+#: Autobahn|Testsuite's wstest runs on Python 2 only: pyenv's 2.7.18 builds its environment.
+PYTHON2 = "2.7.18"
+AUTOBAHN_REQUIREMENTS = Path("conformance/requirements-py27.txt")
+
+
+def _python2(session: nox.Session) -> str:
+    """Return the path of pyenv's Python 2.7.18, or stop the session with a hint."""
+    prefix = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv", "versions", PYTHON2)
+    pyenv = shutil.which("pyenv")
+    if pyenv:  # it knows its root even when PYENV_ROOT is not set
+        found = subprocess.run([pyenv, "prefix", PYTHON2], capture_output=True, text=True)
+        if found.returncode == 0:
+            prefix = Path(found.stdout.strip())
+    python = prefix / "bin" / "python2.7"
+    if not python.is_file():
+        session.error(f"no {python}: conformance needs `pyenv install {PYTHON2}`")
+    return str(python)
+
+
+@nox.session(default=False)
+def conformance(session: nox.Session) -> None:
+    """Autobahn|Testsuite cases 1-7, 9, 10 against an echo App on hypercorn (1-2 minutes)."""
+    # virtualenv 20.22 dropped Python 2 targets; 20.21 runs here and seeds pip 20.3.4 offline.
+    session.install("-e", ".", "virtualenv<20.22")
+    env = Path(session.cache_dir, "autobahn-py27").resolve()
+    stamp = env / AUTOBAHN_REQUIREMENTS.name  # the requirements it was built from
+    if not stamp.is_file() or stamp.read_text() != AUTOBAHN_REQUIREMENTS.read_text():
+        shutil.rmtree(env, ignore_errors=True)
+        session.run("virtualenv", "--no-periodic-update", "-p", _python2(session), str(env))
+        python2 = str(env / "bin" / "python")
+        session.run(
+            python2, "-m", "pip", "install", "-r", str(AUTOBAHN_REQUIREMENTS), external=True
+        )
+        shutil.copyfile(AUTOBAHN_REQUIREMENTS, stamp)
+    wstest = str(env / "bin" / "wstest")
+    session.run("python", "conformance/run.py", "--wstest", wstest, *session.posargs)
+
+
+@nox.session(default=False)
+def e2e(session: nox.Session) -> None:
+    """The demo page in Debian's headless Chromium, driven by Playwright (about 15 s).
+
+    Needs ``/usr/bin/chromium`` (``apt-get install chromium``); ``playwright install``
+    is never run. The screenshot goes to artifacts/e2e/demo.png.
+    """
+    session.install("-e", ".", *group("e2e"))
+    session.run("pytest", "-m", "browser", "tests/browser", *session.posargs)
