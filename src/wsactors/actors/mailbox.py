@@ -8,7 +8,8 @@ without locks; each resource still has exactly one owner:
   buffered messages are still delivered and then ``EndOfChannel`` follows.
 - ``outbox`` (behaviour -> sender): ready-made ASGI send events. Only the sender
   calls ASGI ``send``.
-- ``events`` (receiver, sender, app -> watcher): what the watcher reacts to.
+- ``watcher``: the disconnect watcher's reaction, called synchronously with each
+  :data:`WatcherEvent` (cancelling a scope never blocks, so no queue is needed).
 
 Memory bound per connection (documented in docs/architecture.md)::
 
@@ -17,7 +18,7 @@ Memory bound per connection (documented in docs/architecture.md)::
 
 from __future__ import annotations
 
-import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -170,8 +171,6 @@ class Mailbox:
         "config",
         "counters",
         "drain_on_disconnect",
-        "events",
-        "events_send",
         "inbox",
         "inbox_send",
         "outbox",
@@ -182,6 +181,7 @@ class Mailbox:
         "sender_scope",
         "sending_since",
         "stop_error",
+        "watcher",
     )
 
     def __init__(self, scope: dict[str, Any], config: RuntimeConfig) -> None:
@@ -192,9 +192,8 @@ class Mailbox:
         )
         self.inbox_send, self.inbox = trio.open_memory_channel[Payload](config.inbox_size)
         self.outbox, self.outbox_recv = trio.open_memory_channel[dict[str, Any]](config.outbox_size)
-        # At most one ClientLeft and a few StopRequested ever arrive; 8 is ample and
-        # send_nowait failing would only mean a duplicate stop request.
-        self.events_send, self.events = trio.open_memory_channel[WatcherEvent](8)
+        #: The watcher's reaction to an event; installed by the supervisor.
+        self.watcher: Callable[[WatcherEvent], None] | None = None
         self.counters = Counters()
         self.behaviour_scope = trio.CancelScope()
         self.sender_done = trio.Event()
@@ -230,12 +229,8 @@ class Mailbox:
         self._tell_watcher(StopRequested(error))
 
     def _tell_watcher(self, event: WatcherEvent) -> None:
-        # Failing means the watcher already has enough reasons to stop, or is gone
-        # with the connection; a later reason could not change the outcome.
-        with contextlib.suppress(
-            trio.WouldBlock, trio.ClosedResourceError, trio.BrokenResourceError
-        ):
-            self.events_send.send_nowait(event)
+        if self.watcher is not None:
+            self.watcher(event)
 
     def statistics(self) -> ConnectionStatistics:
         """A snapshot of the counters and queue depths."""

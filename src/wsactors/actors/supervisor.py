@@ -1,15 +1,16 @@
 """The supervisor: one Trio nursery per connection.
 
-It starts the receiver, the sender and the watcher, runs the behaviour (the user's
-handler wrapped by its handler kind) in a cancel scope the watcher controls, and on
-the way out guarantees, in this order:
+It installs the watcher, starts the receiver and the sender (and, with a
+``send_timeout``, the watcher's send timer), runs the behaviour (the user's handler
+wrapped by its handler kind) in a cancel scope the watcher controls, and on the way
+out guarantees, in this order:
 
 1. the behaviour has stopped (it returned, raised, or was cancelled);
 2. a close frame is sent if one is still due, exactly once, never after the client
    left (the code comes from :func:`~wsactors.protocol.close_for_error`);
 3. the outbox is flushed (bounded by ``close_timeout``);
 4. yield-dependency cleanup runs (shielded, bounded by ``cleanup_timeout``);
-5. the receiver and the watcher are cancelled: no task of the connection is left.
+5. the receiver (and the send timer) are cancelled: no task of the connection is left.
    The sender ends with the flush; if it is stuck in a write hypercorn shields (a
    client that stopped reading, see ``send_timeout``), the connection's task ends
    when hypercorn closes that TCP connection.
@@ -39,7 +40,7 @@ from .mailbox import Mailbox, RuntimeConfig
 from .receiver import ASGIReceive, run_receiver
 from .registry import LiveConnections
 from .sender import ASGISend, run_sender
-from .watcher import run_watcher
+from .watcher import install, watch_sends
 
 if TYPE_CHECKING:
     from ..connection import WebSocket
@@ -124,6 +125,7 @@ async def supervise(
         limits before ``Cancelled`` propagates.
     """
     box = Mailbox(scope, config)
+    install(box)
     if on_mailbox is not None:
         on_mailbox(box)
     socket = make_socket(box)
@@ -136,7 +138,8 @@ async def supervise(
         async with trio.open_nursery() as nursery:
             await nursery.start(run_receiver, box, receive, on_data)
             await nursery.start(run_sender, box, send)
-            await nursery.start(run_watcher, box)
+            if config.send_timeout is not None:
+                await nursery.start(watch_sends, box)
             error: BaseException | None = None
             server_cancelled = True
             try:
