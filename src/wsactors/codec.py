@@ -251,6 +251,10 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
+# Built once: json.loads(text, parse_constant=...) would build a decoder per call.
+_loads = json.JSONDecoder(parse_constant=_reject_constant).decode
+
+
 def parse_json(data: Payload) -> Any:
     """Parse a JSON payload.
 
@@ -261,7 +265,7 @@ def parse_json(data: Payload) -> Any:
     # section 8.1 requires UTF-8 between systems.
     text = data if type(data) is str else to_text(data)
     try:
-        return json.loads(text, parse_constant=_reject_constant)
+        return _loads(text)
     except ValueError as exc:
         # json.JSONDecodeError is a ValueError; its message names line and column.
         raise InvalidMessageError(f"malformed JSON: {exc}") from None

@@ -21,11 +21,11 @@ import types
 import typing
 import uuid
 from collections.abc import Callable, Mapping
-from contextlib import AsyncExitStack
 from typing import TYPE_CHECKING, Any
 
 import trio
 
+from .cleanups import Cleanups
 from .exceptions import BadRequestError, ImproperlyConfiguredError
 from .handlers.signature import RESERVED, ParamSpec, callable_name, read_params
 
@@ -94,7 +94,7 @@ class Context:
 
     __slots__ = ("cache", "socket", "stack")
 
-    def __init__(self, socket: WebSocket, stack: AsyncExitStack) -> None:
+    def __init__(self, socket: WebSocket, stack: Cleanups) -> None:
         self.socket = socket
         self.stack = stack
         self.cache: dict[str, Any] = {}

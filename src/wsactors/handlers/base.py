@@ -5,11 +5,11 @@ from __future__ import annotations
 import dataclasses
 import inspect
 from collections.abc import Callable, Mapping, Sequence
-from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..actors.mailbox import RuntimeConfig
+from ..cleanups import Cleanups
 from ..codec import Codec
 from ..di import Injector
 from ..exceptions import ImproperlyConfiguredError
@@ -78,7 +78,7 @@ class Route:
 def _guarded(guards: tuple[Guard, ...], behaviour: Behaviour) -> Behaviour:
     """Run ``guards`` before the behaviour: before dependencies and before accept."""
 
-    async def run(socket: WebSocket, stack: AsyncExitStack) -> None:
+    async def run(socket: WebSocket, stack: Cleanups) -> None:
         for guard in guards:
             result = guard(socket)
             if inspect.isawaitable(result):

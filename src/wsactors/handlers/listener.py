@@ -16,12 +16,12 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable, Mapping, Sequence
-from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Unpack
 
 import trio
 
+from ..cleanups import Cleanups
 from ..codec import Codec, Mode
 from ..di import CallPlan, Context, Injector
 from ..dto import DTO
@@ -187,7 +187,7 @@ def build_listener_route(
                 except WebSocketDisconnect:
                     return
 
-    async def behaviour(socket: WebSocket, stack: AsyncExitStack) -> None:
+    async def behaviour(socket: WebSocket, stack: Cleanups) -> None:
         ctx = Context(socket, stack)
         fn, on_connect, on_disconnect = bind(socket)
         # Dependencies are resolved once per connection, before accept (API.md).

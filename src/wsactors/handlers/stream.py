@@ -20,11 +20,11 @@ import inspect
 import typing
 import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from contextlib import AsyncExitStack
 from typing import TYPE_CHECKING, Any, Unpack
 
 import trio
 
+from ..cleanups import Cleanups
 from ..codec import Codec, Mode
 from ..di import Context
 from ..dto import DTO
@@ -240,7 +240,7 @@ class StreamRouteHandler(RouteHandler):
             codec = Codec(self.return_dto.output_converter(codec.converter))
         encode = codec.encoder(_item_type(fn))
 
-        async def behaviour(socket: WebSocket, stack: AsyncExitStack) -> None:
+        async def behaviour(socket: WebSocket, stack: Cleanups) -> None:
             kwargs = await plan.kwargs(Context(socket, stack))
             # Accept explicitly before the generator starts, exactly once.
             await socket.accept()

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Mapping, Sequence
-from contextlib import AsyncExitStack
 from typing import TYPE_CHECKING, Any, Unpack
 
+from ..cleanups import Cleanups
 from ..di import Context
 from ..exceptions import ImproperlyConfiguredError
 from ..limits import LimitOptions
@@ -48,7 +48,7 @@ class WebSocketRouteHandler(RouteHandler):
         template, injector, websocket_class = self.prepare(layer)
         plan = injector.plan(fn, params)
 
-        async def behaviour(socket: WebSocket, stack: AsyncExitStack) -> None:
+        async def behaviour(socket: WebSocket, stack: Cleanups) -> None:
             kwargs = await plan.kwargs(Context(socket, stack))
             await fn(**kwargs)
 
