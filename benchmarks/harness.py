@@ -1,0 +1,269 @@
+"""Run every server configuration against the load generator, in interleaved rounds.
+
+``python -m benchmarks`` (what ``nox -s bench`` runs). For each round and each
+configuration (A B C A B C ...), a fresh server process is started (pinned to CPU 0
+with ``taskset`` when there are two CPUs or more), the load generator runs in its
+own process (pinned to CPU 1) and reports the figures of every phase, and the
+server is terminated. Interleaving spreads slow drifts of the machine (other jobs,
+thermal limits) over every configuration alike. Each figure is then the median over
+rounds, and a ratio against the raw ASGI floor of the same run.
+
+Output in ``--out`` (default ``artifacts/bench/``): ``results.md``, ``results.json``,
+``bench.png`` and each server's log in ``logs/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib.util
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from .procstat import raise_nofile_limit
+from .report import environment, summarize, write_chart, write_json, write_markdown
+
+__all__ = ["CONFIGURATIONS", "Configuration", "main"]
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Configuration:
+    """One server under test.
+
+    Attributes:
+        name: Short key (``raw-asgi``), used in the JSON and on the command line.
+        label: What the table and the chart call it.
+        module: The server module, run with ``python -m``.
+        requires: Importable names it needs; a missing one skips the configuration.
+    """
+
+    name: str
+    label: str
+    module: str
+    requires: tuple[str, ...]
+
+
+#: The floor comes first: every ratio is against it.
+CONFIGURATIONS = (
+    Configuration(
+        "raw-asgi",
+        "raw ASGI, hypercorn-trio (floor)",
+        "benchmarks.servers.raw_asgi",
+        ("hypercorn", "trio"),
+    ),
+    Configuration(
+        "wsactors-listener",
+        "wsactors listener/stream, hypercorn-trio",
+        "benchmarks.servers.wsactors_listener",
+        ("wsactors",),
+    ),
+    Configuration(
+        "wsactors-websocket",
+        "wsactors @websocket, hypercorn-trio",
+        "benchmarks.servers.wsactors_raw",
+        ("wsactors",),
+    ),
+    Configuration(
+        "trio-websocket",
+        "trio-websocket server",
+        "benchmarks.servers.trio_websocket_server",
+        ("trio_websocket",),
+    ),
+    Configuration(
+        "litestar-uvicorn",
+        "Litestar listener/stream, uvicorn",
+        "benchmarks.servers.litestar_uvicorn",
+        ("litestar", "uvicorn"),
+    ),
+)
+FLOOR = CONFIGURATIONS[0].name
+
+
+def _missing(config: Configuration) -> list[str]:
+    return [name for name in config.requires if importlib.util.find_spec(name) is None]
+
+
+def _pinning() -> tuple[list[str], list[str]]:
+    """Command prefixes pinning the server to CPU 0 and the load to CPU 1, if possible."""
+    cpus = sorted(os.sched_getaffinity(0))
+    taskset = shutil.which("taskset")
+    if taskset is None or len(cpus) < 2:
+        return [], []
+    return [taskset, "-c", str(cpus[0])], [taskset, "-c", str(cpus[1])]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _wait_listening(port: int, server: subprocess.Popen[bytes], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"server exited with {server.returncode} before listening")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.5):
+            return
+        time.sleep(0.05)
+    raise RuntimeError(f"server not listening on port {port} after {timeout:g} s")
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    """Terminate a process this harness started; kill it if it lingers."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
+
+
+def run_once(config: Configuration, args: argparse.Namespace, log: IO[bytes]) -> dict[str, Any]:
+    """Start ``config``'s server, run the load generator against it, stop the server."""
+    server_pin, load_pin = _pinning()
+    port = _free_port()
+    server = subprocess.Popen(
+        [*server_pin, sys.executable, "-m", config.module, "--port", str(port)],
+        cwd=ROOT,
+        stdin=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        _wait_listening(port, server, timeout=30)
+        command = [
+            *load_pin,
+            sys.executable,
+            "-m",
+            "benchmarks.loadgen",
+            f"--url=ws://127.0.0.1:{port}",
+            f"--server-pid={server.pid}",
+            f"--connections={args.connections}",
+            f"--duration={args.duration}",
+            f"--warmup={args.warmup}",
+            f"--size={args.size}",
+            f"--push-count={args.push_count}",
+            f"--idle={args.idle}",
+        ]
+        # stderr (progress) goes straight to the terminal; stdout is the JSON.
+        done = subprocess.run(command, cwd=ROOT, stdout=subprocess.PIPE, check=False, timeout=300)
+        if done.returncode != 0:
+            raise RuntimeError(f"load generator exited with {done.returncode}")
+        if server.poll() is not None:
+            raise RuntimeError(f"server exited with {server.returncode} during the run")
+        result: dict[str, Any] = json.loads(done.stdout)
+        return result
+    finally:
+        _stop(server)
+
+
+def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks", description=__doc__.split("\n\n")[0] if __doc__ else ""
+    )
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (>= 1)")
+    parser.add_argument("--duration", type=float, default=3.0, help="seconds per echo phase")
+    parser.add_argument("--warmup", type=float, default=1.0, help="seconds before measuring")
+    parser.add_argument("--connections", type=int, default=50, help="echo connections")
+    parser.add_argument("--size", type=int, default=64, help="message size in bytes")
+    parser.add_argument("--push-count", type=int, default=100_000, help="pushed messages")
+    parser.add_argument("--idle", type=int, default=2000, help="idle connections")
+    parser.add_argument(
+        "--only",
+        default="",
+        help="comma-separated configuration names (default: all): "
+        + ", ".join(c.name for c in CONFIGURATIONS),
+    )
+    parser.add_argument("--out", type=Path, default=ROOT / "artifacts" / "bench")
+    args = parser.parse_args(argv)
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the rounds, then write the table, the JSON and the chart."""
+    args = _parse(argv)
+    wanted = {name for name in args.only.split(",") if name}
+    unknown = wanted - {c.name for c in CONFIGURATIONS}
+    if unknown:
+        print(f"unknown configuration(s): {', '.join(sorted(unknown))}", file=sys.stderr)
+        return 2
+    raise_nofile_limit()  # the children inherit it
+    out: Path = args.out
+    (out / "logs").mkdir(parents=True, exist_ok=True)
+
+    configs: list[Configuration] = []
+    skipped: dict[str, str] = {}
+    for config in CONFIGURATIONS:
+        if wanted and config.name not in wanted and config.name != FLOOR:
+            continue
+        missing = _missing(config)
+        if missing:
+            skipped[config.name] = f"not installed: {', '.join(missing)}"
+            print(f"skipping {config.name}: {skipped[config.name]}", flush=True)
+        else:
+            configs.append(config)
+    if not configs or configs[0].name != FLOOR:
+        print("the raw ASGI floor cannot run (hypercorn and trio needed)", file=sys.stderr)
+        return 1
+    server_pin, load_pin = _pinning()
+    placement = (
+        f"server on CPU {server_pin[-1]}, load generator on CPU {load_pin[-1]}"
+        if server_pin
+        else "not pinned (taskset or a second CPU missing)"
+    )
+    print(f"{len(configs)} configurations x {args.rounds} rounds; {placement}", flush=True)
+
+    env = environment(pinned=bool(server_pin))
+    rounds: dict[str, list[dict[str, Any]]] = {c.name: [] for c in configs}
+    failures: dict[str, list[str]] = {c.name: [] for c in configs}
+    started = time.monotonic()
+    runs = len(configs) * args.rounds
+    done = 0
+    for round_number in range(1, args.rounds + 1):
+        for config in configs:
+            elapsed = time.monotonic() - started
+            eta = f", about {elapsed / done * (runs - done):.0f} s left" if done else ""
+            print(
+                f"[{elapsed:5.0f} s] round {round_number}/{args.rounds}: {config.label}{eta}",
+                flush=True,
+            )
+            log_path = out / "logs" / f"{config.name}-{round_number}.log"
+            with log_path.open("wb") as log:
+                try:
+                    rounds[config.name].append(run_once(config, args, log))
+                except (RuntimeError, subprocess.TimeoutExpired, json.JSONDecodeError) as exc:
+                    failures[config.name].append(f"round {round_number}: {exc}")
+                    print(f"    FAILED: {exc} (server log: {log_path})", flush=True)
+            done += 1
+    env["duration_s"] = round(time.monotonic() - started, 1)
+    env["load_average_end"] = os.getloadavg()
+
+    params = {
+        k: getattr(args, k)
+        for k in ("rounds", "duration", "warmup", "connections", "size", "push_count", "idle")
+    }
+    summary = summarize(configs, rounds, failures, skipped, FLOOR)
+    write_json(out / "results.json", env, params, summary)
+    table = write_markdown(out / "results.md", env, params, summary)
+    write_chart(out / "bench.png", summary)
+    print()
+    print(table)
+    print(f"wrote {out}/results.md, results.json, bench.png in {env['duration_s']:.0f} s")
+    return 1 if any(failures.values()) else 0

@@ -1,0 +1,58 @@
+"""What every benchmark server shares: the command line, the fd limit, hypercorn."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Awaitable, Callable
+from typing import Any, cast
+from urllib.parse import parse_qs
+
+from ..procstat import raise_nofile_limit
+
+__all__ = ["HOST", "parse_port", "push_request", "serve_hypercorn_trio"]
+
+HOST = "127.0.0.1"
+
+ASGIApp = Callable[
+    [
+        dict[str, Any],
+        Callable[[], Awaitable[dict[str, Any]]],
+        Callable[[dict[str, Any]], Awaitable[None]],
+    ],
+    Awaitable[None],
+]
+
+
+def parse_port(description: str) -> int:
+    """Read ``--port`` from the command line and raise the fd limit for many sockets."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--port", type=int, required=True)
+    port: int = parser.parse_args().port
+    raise_nofile_limit()
+    return port
+
+
+def push_request(query: str | bytes) -> tuple[int, str]:
+    """``(count, payload)`` from a ``/push`` query string (``n=100000&size=64``)."""
+    text = query.decode("ascii") if isinstance(query, bytes) else query
+    values = parse_qs(text)
+    count = int(values["n"][0])
+    size = int(values["size"][0])
+    return count, "x" * size
+
+
+def serve_hypercorn_trio(app: ASGIApp, port: int) -> None:
+    """Serve ``app`` with hypercorn's Trio worker and its default settings.
+
+    Every hypercorn configuration goes through here, so they differ only in the app.
+    """
+    import hypercorn.trio
+    import trio
+    from hypercorn.config import Config
+    from hypercorn.typing import Framework
+
+    config = Config()
+    config.bind = [f"{HOST}:{port}"]
+    config.accesslog = None
+    config.loglevel = "WARNING"
+    trio.run(lambda: hypercorn.trio.serve(cast(Framework, app), config, mode="asgi"))
