@@ -1,0 +1,556 @@
+"""Per-connection limits over real sockets: hypercorn's Trio worker on 127.0.0.1 and
+trio-websocket (or hand-driven wsproto) clients.
+
+Each limit is checked at the App level and at the handler level (the handler wins),
+and on ``WebSocketListener`` class attributes:
+
+- ``max_message_size``: close 1009 "message too big: N bytes > M" (RFC 6455 7.4.1);
+- ``rate_limit`` with ``rate_limit_policy="close"``: close 1008 "rate limit exceeded";
+  with ``"drop"``: the excess is dropped and counted, and the connection goes on;
+- ``idle_timeout``: close 1001 "idle timeout" after that long without an inbound
+  message; every inbound message resets it;
+- ``send_timeout``: a client that stopped reading gets 1008 "send timeout" (once it
+  reads again) and the handler is stopped without waiting for it.
+
+The server runs in the test's own Trio run, so tests read a connection's
+``statistics()`` directly from the ``WebSocket`` the handler saw.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+import pytest
+import trio
+from trio_websocket import CloseReason, ConnectionClosed, WebSocketConnection, wrap_client_stream
+from wsproto import ConnectionType, WSConnection
+from wsproto.events import AcceptConnection, CloseConnection, Message, Request
+
+from wsactors import App, WebSocket, WebSocketListener, websocket, websocket_listener
+from wsactors.testing import LiveServer
+
+pytestmark = pytest.mark.e2e
+
+DEADLINE = 10.0
+
+
+# --------------------------------------------------------------------- clients
+def _sole_error(group: BaseExceptionGroup[BaseException]) -> BaseException | None:
+    leaves: list[BaseException] = []
+    pending: list[BaseException] = [group]
+    while pending:
+        error = pending.pop()
+        if isinstance(error, BaseExceptionGroup):
+            pending.extend(error.exceptions)
+        else:
+            leaves.append(error)
+    return leaves[0] if len(leaves) == 1 else None
+
+
+@asynccontextmanager
+async def connect(server: LiveServer, path: str) -> AsyncIterator[WebSocketConnection]:
+    """A trio-websocket client on a TCP stream this helper owns and always closes.
+
+    trio-websocket 0.12 leaves its socket open when the server closes first; the
+    ``ResourceWarning`` at garbage collection would fail an unrelated test.
+    """
+    stream = await trio.open_tcp_stream(server.host, server.port)
+    try:
+        async with stream, trio.open_nursery() as nursery:
+            ws = await wrap_client_stream(
+                nursery, stream, f"{server.host}:{server.port}", path, message_queue_size=1
+            )
+            try:
+                yield ws
+            finally:
+                with trio.move_on_after(DEADLINE):
+                    await ws.aclose()
+                nursery.cancel_scope.cancel()
+    except BaseExceptionGroup as group:
+        sole = _sole_error(group)
+        if sole is None:
+            raise
+        raise sole from None
+
+
+async def closed_by_server(ws: WebSocketConnection) -> tuple[list[str | bytes], CloseReason]:
+    """Every message until the server's close frame, and the close."""
+    messages: list[str | bytes] = []
+    while True:
+        try:
+            messages.append(await ws.get_message())
+        except ConnectionClosed as closed:
+            return messages, closed.reason
+
+
+class StallingClient:
+    """A wsproto client over raw TCP that reads only when told to.
+
+    After the handshake it never reads by itself, so the server's writes fill the TCP
+    buffers and then block: a consumer that stopped reading.
+    """
+
+    def __init__(self, stream: trio.SocketStream) -> None:
+        self.stream = stream
+        self.conn = WSConnection(ConnectionType.CLIENT)
+
+    @classmethod
+    async def open(cls, server: LiveServer, path: str) -> StallingClient:
+        client = cls(await trio.open_tcp_stream(server.host, server.port))
+        await client.stream.send_all(
+            client.conn.send(Request(host=f"{server.host}:{server.port}", target=path))
+        )
+        while True:
+            chunk = await client.stream.receive_some(4096)
+            assert chunk, "the server closed during the handshake"
+            client.conn.receive_data(chunk)
+            for event in client.conn.events():
+                assert isinstance(event, AcceptConnection), event
+                return client
+
+    async def read_until_close(self) -> tuple[int, CloseConnection | None]:
+        """Read everything; the number of messages and the close frame (None at EOF)."""
+        messages = 0
+        while True:
+            chunk = await self.stream.receive_some(65536)
+            if not chunk:
+                return messages, None
+            self.conn.receive_data(chunk)
+            for event in self.conn.events():
+                if isinstance(event, Message) and event.message_finished:
+                    messages += 1
+                elif isinstance(event, CloseConnection):
+                    return messages, event
+
+    async def abort(self) -> None:
+        """Drop the TCP connection without a closing handshake."""
+        await self.stream.aclose()
+
+
+# --------------------------------------------------------------------- the app
+@dataclass
+class Seen:
+    """What the handlers saw, read by the tests (the server shares the Trio run)."""
+
+    sockets: dict[str, WebSocket] = field(default_factory=dict)
+    pushed: int = 0
+    push_finally: trio.Event = field(default_factory=trio.Event)
+    ended_after: dict[str, float] = field(default_factory=dict)
+
+
+seen = Seen()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_seen() -> None:
+    global seen
+    seen = Seen()
+
+
+APP_MAX = 1024
+
+
+@websocket_listener("/echo")
+async def echo(data: str) -> str:
+    return data
+
+
+@websocket_listener("/roomy", max_message_size=4096)
+async def roomy(data: str) -> str:
+    return data
+
+
+@websocket_listener("/tight", max_message_size=16)
+async def tight(data: str) -> str:
+    return data
+
+
+@websocket_listener("/rate-close", rate_limit=(5, 60.0))
+async def rate_close(data: str) -> str:
+    return data
+
+
+@websocket_listener("/rate-drop", rate_limit=(3, 0.5), rate_limit_policy="drop")
+async def rate_drop(data: str, socket: WebSocket) -> str:
+    seen.sockets["/rate-drop"] = socket
+    return data
+
+
+@websocket_listener("/idle", idle_timeout=0.3)
+async def idle(data: str) -> str:
+    return data
+
+
+async def _push_forever(socket: WebSocket) -> None:
+    """Push 4 KiB binary messages as fast as the connection takes them.
+
+    Unbounded on purpose: only the framework can stop it (the client leaving, a
+    limit, or the server's drain at the end of every test).
+    """
+    await socket.accept()
+    payload = b"x" * 4096
+    try:
+        while True:
+            await socket.send_bytes(payload)
+            seen.pushed += 1
+    finally:
+        seen.push_finally.set()
+
+
+@websocket("/push", send_timeout=0.5)
+async def push(socket: WebSocket) -> None:
+    await _push_forever(socket)
+
+
+@websocket("/push-untimed")
+async def push_untimed(socket: WebSocket) -> None:
+    """No send_timeout: a stalled client blocks this handler until it leaves."""
+    await _push_forever(socket)
+
+
+class SizedListener(WebSocketListener):
+    path = "/class/sized"
+    max_message_size = 8
+
+    def on_receive(self, data: str) -> str:
+        return data
+
+
+class RateListener(WebSocketListener):
+    path = "/class/rate"
+    rate_limit = (2, 60.0)
+
+    def on_receive(self, data: str) -> str:
+        return data
+
+
+class DroppingListener(WebSocketListener):
+    path = "/class/drop"
+    rate_limit = (2, 60.0)
+    rate_limit_policy = "drop"
+
+    def on_receive(self, data: str) -> str:
+        seen.sockets["/class/drop"] = self.socket
+        return data
+
+
+class IdleListener(WebSocketListener):
+    path = "/class/idle"
+    idle_timeout = 0.3
+
+    def on_receive(self, data: str) -> str:
+        return data
+
+
+HANDLERS = [
+    echo,
+    roomy,
+    tight,
+    rate_close,
+    rate_drop,
+    idle,
+    push,
+    push_untimed,
+    SizedListener,
+    RateListener,
+    DroppingListener,
+    IdleListener,
+]
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[LiveServer]:
+    # A fresh App per server: the lifespan shutdown leaves an App draining.
+    async with LiveServer(App(HANDLERS, max_message_size=APP_MAX)) as live:
+        yield live
+
+
+# --------------------------------------------------------------------- max_message_size
+async def test_app_max_message_size_closes_1009_and_spares_other_connections(
+    server: LiveServer,
+) -> None:
+    with trio.fail_after(DEADLINE):
+        async with connect(server, "/echo") as bystander, connect(server, "/echo") as offender:
+            await offender.send_message("x" * APP_MAX)  # at the limit: answered
+            assert await offender.get_message() == "x" * APP_MAX
+            await offender.send_message("x" * (APP_MAX + 1))
+            messages, close = await closed_by_server(offender)
+            assert messages == []
+            assert (close.code, close.reason) == (1009, "message too big: 1025 bytes > 1024")
+            await bystander.send_message("still here")
+            assert await bystander.get_message() == "still here"
+
+
+async def test_max_message_size_counts_utf8_bytes_not_characters(server: LiveServer) -> None:
+    with trio.fail_after(DEADLINE):
+        async with connect(server, "/echo") as ws:
+            await ws.send_message("é" * 512)  # 512 characters, 1024 bytes: fits
+            assert await ws.get_message() == "é" * 512
+            await ws.send_message("é" * 513)  # 1026 bytes
+            _, close = await closed_by_server(ws)
+    assert (close.code, close.reason) == (1009, "message too big: 1026 bytes > 1024")
+
+
+async def test_binary_frames_count_against_max_message_size_too(server: LiveServer) -> None:
+    # A text listener drops binary frames, but only after the size check.
+    with trio.fail_after(DEADLINE):
+        async with connect(server, "/echo") as ws:
+            await ws.send_message(b"\x00" * (APP_MAX + 7))
+            _, close = await closed_by_server(ws)
+    assert (close.code, close.reason) == (1009, "message too big: 1031 bytes > 1024")
+
+
+async def test_handler_max_message_size_wins_over_the_app_in_both_directions(
+    server: LiveServer,
+) -> None:
+    with trio.fail_after(DEADLINE):
+        async with connect(server, "/roomy") as ws:
+            await ws.send_message("r" * 4096)  # over the App's 1024, within the handler's
+            assert await ws.get_message() == "r" * 4096
+            await ws.send_message("r" * 4097)
+            _, close = await closed_by_server(ws)
+        assert (close.code, close.reason) == (1009, "message too big: 4097 bytes > 4096")
+
+        async with connect(server, "/tight") as ws:
+            await ws.send_message("t" * 16)
+            assert await ws.get_message() == "t" * 16
+            await ws.send_message("t" * 17)  # far under the App's 1024
+            _, close = await closed_by_server(ws)
+        assert (close.code, close.reason) == (1009, "message too big: 17 bytes > 16")
+
+
+# --------------------------------------------------------------------- rate_limit
+async def test_rate_limit_close_policy_closes_1008_on_the_first_excess_message(
+    server: LiveServer,
+) -> None:
+    with trio.fail_after(DEADLINE):
+        async with connect(server, "/rate-close") as ws, connect(server, "/rate-close") as other:
+            for n in range(5):  # the whole bucket
+                await ws.send_message(f"m{n}")
+                assert await ws.get_message() == f"m{n}"
+            await ws.send_message("one too many")
+            messages, close = await closed_by_server(ws)
+            assert messages == []
+            assert (close.code, close.reason) == (1008, "rate limit exceeded")
+            # Every connection has its own bucket.
+            for n in range(5):
+                await other.send_message(f"o{n}")
+                assert await other.get_message() == f"o{n}"
+
+
+async def test_rate_limit_drop_policy_drops_and_counts_then_answers_after_refill(
+    server: LiveServer,
+) -> None:
+    burst = 10
+    with trio.fail_after(DEADLINE):
+        async with connect(server, "/rate-drop") as ws:
+            for n in range(burst):  # back to back: the bucket holds 3
+                await ws.send_message(f"burst {n}")
+            await trio.sleep(0.6)  # (3, 0.5): the bucket is full again
+            for n in range(3):
+                await ws.send_message(f"later {n}")
+            replies: list[str | bytes] = []
+            while not replies or replies[-1] != "later 2":
+                replies.append(await ws.get_message())
+            stats = seen.sockets["/rate-drop"].statistics()
+            await trio.sleep(0.25)  # the bucket refills at 6 tokens per second
+            await ws.send_message("still open")
+            assert await ws.get_message() == "still open"
+    answered = replies[:-3]
+    assert replies[-3:] == ["later 0", "later 1", "later 2"]
+    assert answered[:3] == ["burst 0", "burst 1", "burst 2"]
+    # In order, no duplicates: a subsequence of what was sent.
+    assert answered == sorted(answered, key=lambda r: int(str(r).split()[1]))
+    dropped = burst - len(answered)
+    assert dropped >= 5, answered  # a loaded machine may spread the burst a little
+    assert stats.rate_limited_messages == dropped
+    assert stats.messages_in == burst + 3
+
+
+# --------------------------------------------------------------------- idle_timeout
+async def test_idle_timeout_closes_1001(server: LiveServer) -> None:
+    with trio.fail_after(DEADLINE):
+        async with connect(server, "/idle") as ws:
+            started = trio.current_time()
+            messages, close = await closed_by_server(ws)
+            waited = trio.current_time() - started
+    assert messages == []
+    assert (close.code, close.reason) == (1001, "idle timeout")
+    assert 0.25 <= waited < 2.0, waited
+
+
+async def test_every_inbound_message_resets_the_idle_timeout(server: LiveServer) -> None:
+    with trio.fail_after(DEADLINE):
+        async with connect(server, "/idle") as ws:
+            started = trio.current_time()
+            for n in range(10):  # 1 s of activity: more than three idle timeouts
+                await ws.send_message(f"alive {n}")
+                assert await ws.get_message() == f"alive {n}"
+                await trio.sleep(0.1)
+            assert trio.current_time() - started > 0.9
+            quiet_since = trio.current_time()
+            _, close = await closed_by_server(ws)
+            quiet = trio.current_time() - quiet_since
+    assert (close.code, close.reason) == (1001, "idle timeout")
+    assert 0.1 <= quiet < 2.0, quiet
+
+
+# --------------------------------------------------------------------- class attributes
+async def test_listener_class_attributes_set_max_message_size(server: LiveServer) -> None:
+    with trio.fail_after(DEADLINE):
+        async with connect(server, "/class/sized") as ws:
+            await ws.send_message("12345678")
+            assert await ws.get_message() == "12345678"
+            await ws.send_message("123456789")
+            _, close = await closed_by_server(ws)
+    assert (close.code, close.reason) == (1009, "message too big: 9 bytes > 8")
+
+
+async def test_listener_class_attributes_set_rate_limit(server: LiveServer) -> None:
+    with trio.fail_after(DEADLINE):
+        async with connect(server, "/class/rate") as ws:
+            for n in range(2):
+                await ws.send_message(f"m{n}")
+                assert await ws.get_message() == f"m{n}"
+            await ws.send_message("m2")
+            _, close = await closed_by_server(ws)
+    assert (close.code, close.reason) == (1008, "rate limit exceeded")
+
+
+async def test_listener_class_attributes_set_the_drop_policy(server: LiveServer) -> None:
+    with trio.fail_after(DEADLINE):
+        async with connect(server, "/class/drop") as ws:
+            for n in range(5):
+                await ws.send_message(f"m{n}")
+            assert await ws.get_message() == "m0"
+            assert await ws.get_message() == "m1"
+            with trio.move_on_after(0.3):  # the other three were dropped, not queued
+                pytest.fail(f"unexpected reply {await ws.get_message()!r}")
+            stats = seen.sockets["/class/drop"].statistics()
+    assert stats.rate_limited_messages == 3
+    assert stats.messages_in == 5
+
+
+async def test_listener_class_attributes_set_idle_timeout(server: LiveServer) -> None:
+    with trio.fail_after(DEADLINE):
+        async with connect(server, "/class/idle") as ws:
+            await ws.send_message("hello")
+            assert await ws.get_message() == "hello"
+            _, close = await closed_by_server(ws)
+    assert (close.code, close.reason) == (1001, "idle timeout")
+
+
+async def test_app_level_limits_reach_class_listeners_without_their_own() -> None:
+    class Plain(WebSocketListener):
+        path = "/plain"
+
+        def on_receive(self, data: str) -> str:
+            return data
+
+    with trio.fail_after(DEADLINE):
+        async with (
+            LiveServer(App([Plain], max_message_size=4, rate_limit=(50, 60.0))) as server,
+            connect(server, "/plain") as ws,
+        ):
+            await ws.send_message("four")
+            assert await ws.get_message() == "four"
+            await ws.send_message("fives")
+            _, close = await closed_by_server(ws)
+    assert (close.code, close.reason) == (1009, "message too big: 5 bytes > 4")
+
+
+# --------------------------------------------------------------------- send_timeout
+async def _wait_until_pushing_stalls(window: float = 0.3) -> int:
+    """Wait until the push handler has queued nothing new for ``window`` seconds."""
+    last = -1
+    while seen.pushed != last or last <= 0:
+        last = seen.pushed
+        await trio.sleep(window)
+    return last
+
+
+async def test_send_timeout_stops_the_handler_and_closes_1008(server: LiveServer) -> None:
+    # hypercorn shields its socket writes (TCPServer.protocol_send), so a timeout
+    # around ASGI send() could never fire; this pins the behaviour that works.
+    client = await StallingClient.open(server, "/push")
+    async with client.stream:
+        with trio.fail_after(DEADLINE):
+            await _wait_until_pushing_stalls()
+        # The client still reads nothing: the stalled send must end the handler
+        # within send_timeout (0.5 s) and a little slack.
+        with trio.move_on_after(3.0):
+            await seen.push_finally.wait()
+        assert seen.push_finally.is_set(), f"handler still blocked after {seen.pushed} sends"
+        # Reading again, the client gets what was queued, then the close frame.
+        with trio.fail_after(DEADLINE):
+            _, close = await client.read_until_close()
+        assert close is not None
+        assert (close.code, close.reason) == (1008, "send timeout")
+
+
+async def test_a_client_that_stops_reading_blocks_only_its_own_handler(
+    server: LiveServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Without send_timeout, a handler pushing to a client that reads nothing blocks
+    # on send and stays blocked (memory stays bounded, see test_backpressure.py);
+    # every other connection is served as usual; and the moment the stalled client
+    # goes away the handler's finally runs and the server logs the closed connection.
+    caplog.set_level(logging.INFO, logger="wsactors")
+    client = await StallingClient.open(server, "/push-untimed")
+    async with client.stream:
+        with trio.fail_after(DEADLINE):
+            stalled_at = await _wait_until_pushing_stalls()
+            async with connect(server, "/echo") as other:
+                started = trio.current_time()
+                for n in range(50):
+                    await other.send_message(f"ping {n}")
+                    assert await other.get_message() == f"ping {n}"
+                assert trio.current_time() - started < 2.0
+            assert seen.pushed == stalled_at  # still blocked: nothing read
+            assert not seen.push_finally.is_set()
+            await client.abort()
+        with trio.fail_after(2.0):
+            await seen.push_finally.wait()
+    with trio.fail_after(DEADLINE):
+        while "closed /push-untimed " not in caplog.text:  # noqa: ASYNC110 - a log, no event
+            await trio.sleep(0.01)
+    assert "Traceback" not in caplog.text
+
+
+# --------------------------------------------------------------------- dead peers
+@websocket("/quiet")
+async def quiet(socket: WebSocket) -> None:
+    """Never sends; records when it learns that its client is gone."""
+    await socket.accept()
+    started = trio.current_time()
+    try:
+        async for _ in socket.iter_messages():
+            pass
+    finally:
+        seen.ended_after[socket.query_params.get("who", "?")] = trio.current_time() - started
+
+
+async def test_hypercorn_pings_and_read_timeout_detect_a_silent_peer() -> None:
+    # ASGI gives the app no pong events. hypercorn's websocket_ping_interval makes the
+    # server ping; a live client's pongs are reads, so hypercorn's read_timeout drops
+    # only a peer that has gone silent (docs/limits-and-security.md).
+    app = App([quiet])
+    with trio.fail_after(DEADLINE):
+        async with LiveServer(app, websocket_ping_interval=0.2, read_timeout=1.0) as server:
+            silent = await StallingClient.open(server, "/quiet?who=silent")
+            async with silent.stream, trio.open_nursery() as nursery:
+
+                async def read_and_never_answer() -> None:
+                    while await silent.stream.receive_some(4096):
+                        pass  # pings arrive; no pong is ever sent
+
+                nursery.start_soon(read_and_never_answer)
+                async with connect(server, "/quiet?who=live") as live:  # answers pings
+                    await trio.sleep(2.5)
+                    assert "live" not in seen.ended_after
+                    assert 0.8 <= seen.ended_after["silent"] < 2.0, seen.ended_after
+                    await live.ping()  # still connected
+                nursery.cancel_scope.cancel()
