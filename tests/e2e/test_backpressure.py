@@ -18,13 +18,11 @@ The server shares the test's Trio run, so the tests read each connection's
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 import trio
-from trio_websocket import WebSocketConnection, wrap_client_stream
 from wsproto import ConnectionType, WSConnection
 from wsproto.events import AcceptConnection, Request
 
@@ -39,42 +37,6 @@ INBOX = 8
 
 
 # --------------------------------------------------------------------- clients
-def _sole_error(group: BaseExceptionGroup[BaseException]) -> BaseException | None:
-    leaves: list[BaseException] = []
-    pending: list[BaseException] = [group]
-    while pending:
-        error = pending.pop()
-        if isinstance(error, BaseExceptionGroup):
-            pending.extend(error.exceptions)
-        else:
-            leaves.append(error)
-    return leaves[0] if len(leaves) == 1 else None
-
-
-@asynccontextmanager
-async def connect(server: LiveServer, path: str) -> AsyncIterator[WebSocketConnection]:
-    """A trio-websocket client on a TCP stream this helper owns and always closes.
-
-    trio-websocket 0.12 leaves its socket open when the server closes first; the
-    ``ResourceWarning`` at garbage collection would fail an unrelated test.
-    """
-    stream = await trio.open_tcp_stream(server.host, server.port)
-    try:
-        async with stream, trio.open_nursery() as nursery:
-            ws = await wrap_client_stream(nursery, stream, f"{server.host}:{server.port}", path)
-            try:
-                yield ws
-            finally:
-                with trio.move_on_after(DEADLINE):
-                    await ws.aclose()
-                nursery.cancel_scope.cancel()
-    except BaseExceptionGroup as group:
-        sole = _sole_error(group)
-        if sole is None:
-            raise
-        raise sole from None
-
-
 async def open_non_reader(server: LiveServer, path: str) -> trio.SocketStream:
     """A TCP stream on which a WebSocket handshake succeeded and that is never read."""
     conn = WSConnection(ConnectionType.CLIENT)
@@ -173,7 +135,7 @@ async def server() -> AsyncIterator[LiveServer]:
 
 async def echo_round_trips(server: LiveServer, count: int) -> float:
     """Seconds ``count`` echo round trips take on a fresh connection."""
-    async with connect(server, "/echo") as ws:
+    async with server.connect("/echo") as ws:
         started = trio.current_time()
         for n in range(count):
             await ws.send_message(f"ping {n}")
@@ -234,7 +196,7 @@ async def test_a_flooding_client_is_pushed_back_and_nothing_is_lost_or_reordered
     with trio.fail_after(DEADLINE):
         async with trio.open_nursery() as nursery:
             nursery.start_soon(watch, watching)
-            async with connect(server, "/sink") as flooder:
+            async with server.connect("/sink") as flooder:
                 for n in range(count):  # as fast as the connection takes them
                     await flooder.send_message(f"m{n}")
                 await flooder.send_message("end")

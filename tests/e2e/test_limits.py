@@ -20,12 +20,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 import pytest
 import trio
-from trio_websocket import CloseReason, ConnectionClosed, WebSocketConnection, wrap_client_stream
+from trio_websocket import CloseReason, ConnectionClosed, WebSocketConnection
 from wsproto import ConnectionType, WSConnection
 from wsproto.events import AcceptConnection, CloseConnection, Message, Request
 
@@ -38,44 +37,6 @@ DEADLINE = 10.0
 
 
 # --------------------------------------------------------------------- clients
-def _sole_error(group: BaseExceptionGroup[BaseException]) -> BaseException | None:
-    leaves: list[BaseException] = []
-    pending: list[BaseException] = [group]
-    while pending:
-        error = pending.pop()
-        if isinstance(error, BaseExceptionGroup):
-            pending.extend(error.exceptions)
-        else:
-            leaves.append(error)
-    return leaves[0] if len(leaves) == 1 else None
-
-
-@asynccontextmanager
-async def connect(server: LiveServer, path: str) -> AsyncIterator[WebSocketConnection]:
-    """A trio-websocket client on a TCP stream this helper owns and always closes.
-
-    trio-websocket 0.12 leaves its socket open when the server closes first; the
-    ``ResourceWarning`` at garbage collection would fail an unrelated test.
-    """
-    stream = await trio.open_tcp_stream(server.host, server.port)
-    try:
-        async with stream, trio.open_nursery() as nursery:
-            ws = await wrap_client_stream(
-                nursery, stream, f"{server.host}:{server.port}", path, message_queue_size=1
-            )
-            try:
-                yield ws
-            finally:
-                with trio.move_on_after(DEADLINE):
-                    await ws.aclose()
-                nursery.cancel_scope.cancel()
-    except BaseExceptionGroup as group:
-        sole = _sole_error(group)
-        if sole is None:
-            raise
-        raise sole from None
-
-
 async def closed_by_server(ws: WebSocketConnection) -> tuple[list[str | bytes], CloseReason]:
     """Every message until the server's close frame, and the close."""
     messages: list[str | bytes] = []
@@ -273,7 +234,7 @@ async def test_app_max_message_size_closes_1009_and_spares_other_connections(
     server: LiveServer,
 ) -> None:
     with trio.fail_after(DEADLINE):
-        async with connect(server, "/echo") as bystander, connect(server, "/echo") as offender:
+        async with server.connect("/echo") as bystander, server.connect("/echo") as offender:
             await offender.send_message("x" * APP_MAX)  # at the limit: answered
             assert await offender.get_message() == "x" * APP_MAX
             await offender.send_message("x" * (APP_MAX + 1))
@@ -286,7 +247,7 @@ async def test_app_max_message_size_closes_1009_and_spares_other_connections(
 
 async def test_max_message_size_counts_utf8_bytes_not_characters(server: LiveServer) -> None:
     with trio.fail_after(DEADLINE):
-        async with connect(server, "/echo") as ws:
+        async with server.connect("/echo") as ws:
             await ws.send_message("é" * 512)  # 512 characters, 1024 bytes: fits
             assert await ws.get_message() == "é" * 512
             await ws.send_message("é" * 513)  # 1026 bytes
@@ -297,7 +258,7 @@ async def test_max_message_size_counts_utf8_bytes_not_characters(server: LiveSer
 async def test_binary_frames_count_against_max_message_size_too(server: LiveServer) -> None:
     # A text listener drops binary frames, but only after the size check.
     with trio.fail_after(DEADLINE):
-        async with connect(server, "/echo") as ws:
+        async with server.connect("/echo") as ws:
             await ws.send_message(b"\x00" * (APP_MAX + 7))
             _, close = await closed_by_server(ws)
     assert (close.code, close.reason) == (1009, "message too big: 1031 bytes > 1024")
@@ -307,14 +268,14 @@ async def test_handler_max_message_size_wins_over_the_app_in_both_directions(
     server: LiveServer,
 ) -> None:
     with trio.fail_after(DEADLINE):
-        async with connect(server, "/roomy") as ws:
+        async with server.connect("/roomy") as ws:
             await ws.send_message("r" * 4096)  # over the App's 1024, within the handler's
             assert await ws.get_message() == "r" * 4096
             await ws.send_message("r" * 4097)
             _, close = await closed_by_server(ws)
         assert (close.code, close.reason) == (1009, "message too big: 4097 bytes > 4096")
 
-        async with connect(server, "/tight") as ws:
+        async with server.connect("/tight") as ws:
             await ws.send_message("t" * 16)
             assert await ws.get_message() == "t" * 16
             await ws.send_message("t" * 17)  # far under the App's 1024
@@ -327,7 +288,7 @@ async def test_rate_limit_close_policy_closes_1008_on_the_first_excess_message(
     server: LiveServer,
 ) -> None:
     with trio.fail_after(DEADLINE):
-        async with connect(server, "/rate-close") as ws, connect(server, "/rate-close") as other:
+        async with server.connect("/rate-close") as ws, server.connect("/rate-close") as other:
             for n in range(5):  # the whole bucket
                 await ws.send_message(f"m{n}")
                 assert await ws.get_message() == f"m{n}"
@@ -346,7 +307,7 @@ async def test_rate_limit_drop_policy_drops_and_counts_then_answers_after_refill
 ) -> None:
     burst = 10
     with trio.fail_after(DEADLINE):
-        async with connect(server, "/rate-drop") as ws:
+        async with server.connect("/rate-drop") as ws:
             for n in range(burst):  # back to back: the bucket holds 3
                 await ws.send_message(f"burst {n}")
             await trio.sleep(0.6)  # (3, 0.5): the bucket is full again
@@ -373,7 +334,7 @@ async def test_rate_limit_drop_policy_drops_and_counts_then_answers_after_refill
 # --------------------------------------------------------------------- idle_timeout
 async def test_idle_timeout_closes_1001(server: LiveServer) -> None:
     with trio.fail_after(DEADLINE):
-        async with connect(server, "/idle") as ws:
+        async with server.connect("/idle") as ws:
             started = trio.current_time()
             messages, close = await closed_by_server(ws)
             waited = trio.current_time() - started
@@ -384,7 +345,7 @@ async def test_idle_timeout_closes_1001(server: LiveServer) -> None:
 
 async def test_every_inbound_message_resets_the_idle_timeout(server: LiveServer) -> None:
     with trio.fail_after(DEADLINE):
-        async with connect(server, "/idle") as ws:
+        async with server.connect("/idle") as ws:
             started = trio.current_time()
             for n in range(10):  # 1 s of activity: more than three idle timeouts
                 await ws.send_message(f"alive {n}")
@@ -401,7 +362,7 @@ async def test_every_inbound_message_resets_the_idle_timeout(server: LiveServer)
 # --------------------------------------------------------------------- class attributes
 async def test_listener_class_attributes_set_max_message_size(server: LiveServer) -> None:
     with trio.fail_after(DEADLINE):
-        async with connect(server, "/class/sized") as ws:
+        async with server.connect("/class/sized") as ws:
             await ws.send_message("12345678")
             assert await ws.get_message() == "12345678"
             await ws.send_message("123456789")
@@ -411,7 +372,7 @@ async def test_listener_class_attributes_set_max_message_size(server: LiveServer
 
 async def test_listener_class_attributes_set_rate_limit(server: LiveServer) -> None:
     with trio.fail_after(DEADLINE):
-        async with connect(server, "/class/rate") as ws:
+        async with server.connect("/class/rate") as ws:
             for n in range(2):
                 await ws.send_message(f"m{n}")
                 assert await ws.get_message() == f"m{n}"
@@ -422,7 +383,7 @@ async def test_listener_class_attributes_set_rate_limit(server: LiveServer) -> N
 
 async def test_listener_class_attributes_set_the_drop_policy(server: LiveServer) -> None:
     with trio.fail_after(DEADLINE):
-        async with connect(server, "/class/drop") as ws:
+        async with server.connect("/class/drop") as ws:
             for n in range(5):
                 await ws.send_message(f"m{n}")
             assert await ws.get_message() == "m0"
@@ -436,7 +397,7 @@ async def test_listener_class_attributes_set_the_drop_policy(server: LiveServer)
 
 async def test_listener_class_attributes_set_idle_timeout(server: LiveServer) -> None:
     with trio.fail_after(DEADLINE):
-        async with connect(server, "/class/idle") as ws:
+        async with server.connect("/class/idle") as ws:
             await ws.send_message("hello")
             assert await ws.get_message() == "hello"
             _, close = await closed_by_server(ws)
@@ -453,7 +414,7 @@ async def test_app_level_limits_reach_class_listeners_without_their_own() -> Non
     with trio.fail_after(DEADLINE):
         async with (
             LiveServer(App([Plain], max_message_size=4, rate_limit=(50, 60.0))) as server,
-            connect(server, "/plain") as ws,
+            server.connect("/plain") as ws,
         ):
             await ws.send_message("four")
             assert await ws.get_message() == "four"
@@ -503,7 +464,7 @@ async def test_a_client_that_stops_reading_blocks_only_its_own_handler(
     async with client.stream:
         with trio.fail_after(DEADLINE):
             stalled_at = await _wait_until_pushing_stalls()
-            async with connect(server, "/echo") as other:
+            async with server.connect("/echo") as other:
                 started = trio.current_time()
                 for n in range(50):
                     await other.send_message(f"ping {n}")
@@ -548,7 +509,7 @@ async def test_hypercorn_pings_and_read_timeout_detect_a_silent_peer() -> None:
                         pass  # pings arrive; no pong is ever sent
 
                 nursery.start_soon(read_and_never_answer)
-                async with connect(server, "/quiet?who=live") as live:  # answers pings
+                async with server.connect("/quiet?who=live") as live:  # answers pings
                     await trio.sleep(2.5)
                     assert "live" not in seen.ended_after
                     assert 0.8 <= seen.ended_after["silent"] < 2.0, seen.ended_after

@@ -19,19 +19,18 @@ import re
 import signal
 import subprocess
 import sys
-from collections.abc import AsyncGenerator, AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncGenerator
 from pathlib import Path
 
 import pytest
 import trio
 from hypercorn.middleware import ProxyFixMiddleware
-from trio_websocket import CloseReason, ConnectionClosed, WebSocketConnection, wrap_client_stream
+from trio_websocket import CloseReason, ConnectionClosed, WebSocketConnection
 from wsproto import ConnectionType, WSConnection
 from wsproto.events import AcceptConnection, RejectConnection, RejectData, Request
 
 from wsactors import App, Provide, WebSocket, websocket, websocket_listener, websocket_stream
-from wsactors.testing import LiveServer
+from wsactors.testing import LiveServer, open_client
 
 pytestmark = pytest.mark.e2e
 
@@ -40,42 +39,6 @@ FIXTURES = Path(__file__).parent / "fixtures"
 
 
 # --------------------------------------------------------------------- clients
-def _sole_error(group: BaseExceptionGroup[BaseException]) -> BaseException | None:
-    leaves: list[BaseException] = []
-    pending: list[BaseException] = [group]
-    while pending:
-        error = pending.pop()
-        if isinstance(error, BaseExceptionGroup):
-            pending.extend(error.exceptions)
-        else:
-            leaves.append(error)
-    return leaves[0] if len(leaves) == 1 else None
-
-
-@asynccontextmanager
-async def connect(host: str, port: int, path: str) -> AsyncIterator[WebSocketConnection]:
-    """A trio-websocket client on a TCP stream this helper owns and always closes.
-
-    trio-websocket 0.12 leaves its socket open when the server closes first; the
-    ``ResourceWarning`` at garbage collection would fail an unrelated test.
-    """
-    stream = await trio.open_tcp_stream(host, port)
-    try:
-        async with stream, trio.open_nursery() as nursery:
-            ws = await wrap_client_stream(nursery, stream, f"{host}:{port}", path)
-            try:
-                yield ws
-            finally:
-                with trio.move_on_after(DEADLINE):
-                    await ws.aclose()
-                nursery.cancel_scope.cancel()
-    except BaseExceptionGroup as group:
-        sole = _sole_error(group)
-        if sole is None:
-            raise
-        raise sole from None
-
-
 async def closed_by_server(ws: WebSocketConnection) -> CloseReason:
     """Read (and drop) messages until the server's close frame; return the close."""
     while True:
@@ -206,7 +169,7 @@ class Clients:
         *,
         task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
     ) -> None:
-        async with connect(server.host, server.port, path) as ws:
+        async with open_client(server.host, server.port, path) as ws:
             if path == "/stream":
                 assert await ws.get_message() == "tick"  # a stream takes no messages
             elif greet:
@@ -417,7 +380,7 @@ async def test_sigterm_drains_wsactors_run_and_exits_0(tmp_path: Path) -> None:
     try:
         with trio.fail_after(DEADLINE):
             port = await _port_from_log(log_path, process)
-            async with connect("127.0.0.1", port, "/echo") as ws:
+            async with open_client("127.0.0.1", port, "/echo") as ws:
                 await ws.send_message("before the signal")
                 assert await ws.get_message() == "before the signal"
                 process.send_signal(signal.SIGTERM)

@@ -25,17 +25,16 @@ import re
 import resource
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import trio
-from trio_websocket import WebSocketConnection, wrap_client_stream
 
 from wsactors import App, websocket_listener
-from wsactors.testing import LiveServer
+from wsactors.testing import LiveServer, open_client
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -119,38 +118,6 @@ def nofile_soft_limit_raised() -> Iterator[int]:
 
 
 # --------------------------------------------------------------------- client
-def _sole_error(group: BaseExceptionGroup[BaseException]) -> BaseException | None:
-    leaves: list[BaseException] = []
-    pending: list[BaseException] = [group]
-    while pending:
-        error = pending.pop()
-        if isinstance(error, BaseExceptionGroup):
-            pending.extend(error.exceptions)
-        else:
-            leaves.append(error)
-    return leaves[0] if len(leaves) == 1 else None
-
-
-@asynccontextmanager
-async def connect(host: str, port: int, path: str) -> AsyncIterator[WebSocketConnection]:
-    """A trio-websocket client on a TCP stream this helper owns and always closes."""
-    stream = await trio.open_tcp_stream(host, port)
-    try:
-        async with stream, trio.open_nursery() as nursery:
-            ws = await wrap_client_stream(nursery, stream, f"{host}:{port}", path)
-            try:
-                yield ws
-            finally:
-                with trio.move_on_after(10):
-                    await ws.aclose()
-                nursery.cancel_scope.cancel()
-    except BaseExceptionGroup as group:
-        sole = _sole_error(group)
-        if sole is None:
-            raise
-        raise sole from None
-
-
 # --------------------------------------------------------------------- the app
 @websocket_listener("/soak")
 async def soak_echo(data: str) -> str:
@@ -167,7 +134,7 @@ async def run_cycles(server: LiveServer, first: int, count: int, workers: int) -
 
     async def worker() -> None:
         for n in numbers:  # shared: each number is taken by one worker
-            async with connect(server.host, server.port, "/soak") as ws:
+            async with open_client(server.host, server.port, "/soak") as ws:
                 await ws.send_message(f"cycle {n}")
                 assert await ws.get_message() == f"cycle {n}"
             assert ws.closed is not None
@@ -223,7 +190,7 @@ async def hold_idle(
         await opening.acquire()
         acquired = True
         try:
-            async with connect(host, port, "/soak") as ws:
+            async with open_client(host, port, "/soak") as ws:
                 opening.release()
                 acquired = False
                 opened.append(1)
@@ -305,7 +272,7 @@ async def test_server_rss_per_idle_connection(tmp_path: Path) -> None:
             port = await _announced_port(log_path, process)
             # Warm the server up, then measure it alone.
             for n in range(100):
-                async with connect("127.0.0.1", port, "/soak") as ws:
+                async with open_client("127.0.0.1", port, "/soak") as ws:
                     await ws.send_message(f"warm {n}")
                     await ws.get_message()
             await trio.sleep(0.5)

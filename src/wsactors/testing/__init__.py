@@ -35,7 +35,7 @@ from __future__ import annotations
 
 from ._client import TestClient
 from ._errors import LifespanError, TestClientTimeout, WebSocketDenied
-from ._live import LiveServer
+from ._live import LiveServer, open_client
 from ._server_end import APP_TO_CLIENT_BUFFER, CLIENT_TO_APP_BUFFER
 from ._session import WebSocketTestSession
 
@@ -48,4 +48,5 @@ __all__ = [
     "TestClientTimeout",
     "WebSocketDenied",
     "WebSocketTestSession",
+    "open_client",
 ]

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
     from trio_websocket import WebSocketConnection
 
-__all__ = ["LiveServer"]
+__all__ = ["LiveServer", "open_client"]
 
 
 class LiveServer:
@@ -190,7 +190,7 @@ class LiveServer:
             trio.TooSlowError: the handshake took longer than ``connect_timeout``.
             ImportError: trio-websocket is missing (install the ``testing`` extra).
         """
-        return _client(
+        return open_client(
             self.host,
             self.port,
             path if path.startswith("/") else "/" + path,
@@ -217,18 +217,27 @@ def _sole_error(group: BaseExceptionGroup[BaseException]) -> BaseException | Non
 
 
 @asynccontextmanager
-async def _client(
+async def open_client(
     host: str,
     port: int,
-    path: str,
+    path: str = "/",
     *,
-    subprotocols: Sequence[str] | None,
-    extra_headers: list[tuple[bytes, bytes]] | None,
-    message_queue_size: int,
-    connect_timeout: float,
-    disconnect_timeout: float,
-    ssl_context: ssl.SSLContext | None,
+    subprotocols: Sequence[str] | None = None,
+    extra_headers: list[tuple[bytes, bytes]] | None = None,
+    message_queue_size: int = 1,
+    connect_timeout: float = 5.0,
+    disconnect_timeout: float = 5.0,
+    ssl_context: ssl.SSLContext | None = None,
 ) -> AsyncIterator[WebSocketConnection]:
+    """A trio-websocket client for any server: what :meth:`LiveServer.connect` returns.
+
+    Use it for a server this test does not run in-process (a subprocess, say);
+    arguments as :meth:`LiveServer.connect`, plus the server's ``host`` and ``port``.
+
+    Cancellation:
+        The closing handshake is shielded and bounded by ``disconnect_timeout``; the
+        TCP stream is closed however the block ends.
+    """
     from trio_websocket import wrap_client_stream
 
     with trio.fail_after(connect_timeout):
