@@ -1,15 +1,16 @@
-"""What every benchmark server shares: the command line, the fd limit, hypercorn."""
+"""What every benchmark server shares: the command line, the fd limit, hypercorn, and
+the handler functions of the listener frameworks."""
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Any, cast
 from urllib.parse import parse_qs
 
 from ..procstat import raise_nofile_limit
 
-__all__ = ["HOST", "parse_port", "push_request", "serve_hypercorn_trio"]
+__all__ = ["HOST", "echo", "parse_port", "push", "push_request", "serve_hypercorn_trio"]
 
 HOST = "127.0.0.1"
 
@@ -56,3 +57,19 @@ def serve_hypercorn_trio(app: ASGIApp, port: int) -> None:
     config.accesslog = None
     config.loglevel = "WARNING"
     trio.run(lambda: hypercorn.trio.serve(cast(Framework, app), config, mode="asgi"))
+
+
+# The listener frameworks' servers (wsactors_listener, litestar_uvicorn) decorate these
+# two with their own ``websocket_listener`` and ``websocket_stream``, as their users
+# would write them: the code they run per message is the same by construction.
+# ``AsyncGenerator`` stays a runtime import: both frameworks resolve these annotations.
+async def echo(data: str) -> str:
+    """Reply with the message itself."""
+    return data
+
+
+async def push(n: int, size: int) -> AsyncGenerator[str, None]:
+    """Yield ``n`` messages of ``size`` bytes (query parameters); the stream then closes."""
+    payload = "x" * size
+    for _ in range(n):
+        yield payload

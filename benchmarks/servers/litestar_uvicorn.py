@@ -3,31 +3,18 @@ uvicorn (asyncio, uvicorn's default WebSocket implementation)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
-
 import uvicorn
 from litestar import Litestar
 from litestar.handlers import websocket_listener, websocket_stream
 
-from ._common import HOST, parse_port
+from . import _common
 
-
-@websocket_listener("/echo")
-async def echo(data: str) -> str:
-    """Reply with the message itself."""
-    return data
-
-
-@websocket_stream("/push")
-async def push(n: int, size: int) -> AsyncGenerator[str, None]:
-    """Yield ``n`` messages of ``size`` bytes (query parameters); the stream then closes."""
-    payload = "x" * size
-    for _ in range(n):
-        yield payload
-
+# The handler functions are _common's, shared with wsactors_listener.
+echo = websocket_listener("/echo")(_common.echo)
+push = websocket_stream("/push")(_common.push)
 
 app = Litestar([echo, push])
 
 if __name__ == "__main__":
-    port = parse_port(__doc__ or "")
-    uvicorn.run(app, host=HOST, port=port, log_level="warning", access_log=False)
+    port = _common.parse_port(__doc__ or "")
+    uvicorn.run(app, host=_common.HOST, port=port, log_level="warning", access_log=False)

@@ -9,14 +9,13 @@ whose annotations must resolve without a module namespace lookup.
 """
 
 import itertools
-import json
 from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any, Optional
 
 import pytest
 import trio
-from trio_websocket import CloseReason, ConnectionClosed, ConnectionRejected, WebSocketConnection
 
+from helpers import ask_json, close_after, close_of, rejection, wait_until
 from wsactors import App, Provide, Router, WebSocket, WebSocketException, websocket_listener
 from wsactors.testing import LiveServer
 
@@ -24,29 +23,6 @@ pytestmark = pytest.mark.e2e
 
 #: Deadline of every test (seconds).
 TIMEOUT = 10
-
-
-async def close_of(ws: WebSocketConnection) -> CloseReason:
-    """Read until the server closes; the close frame the client got."""
-    with pytest.raises(ConnectionClosed) as closed:
-        await ws.get_message()
-    return closed.value.reason
-
-
-async def ask(ws: WebSocketConnection, message: str | bytes) -> Any:
-    """Send one message and return the next one received, parsed as JSON."""
-    await ws.send_message(message)
-    return json.loads(await ws.get_message())
-
-
-async def wait_until(predicate: Any) -> None:
-    """Poll ``predicate`` until it is true (callers hold a deadline).
-
-    Polling on purpose: the state observed belongs to the server (the App's state),
-    which offers no event to wait on.
-    """
-    while not predicate():  # noqa: ASYNC110
-        await trio.sleep(0.01)
 
 
 # ---------------------------------------------------------------- the seed's example
@@ -67,13 +43,13 @@ async def test_yield_dependency_counts_concurrent_clients() -> None:
     with trio.fail_after(TIMEOUT):
         async with LiveServer(app) as server:
             async with server.connect("/") as first:
-                assert await ask(first, "a") == {"data": "a", "client_count": 1}
+                assert await ask_json(first, "a") == {"data": "a", "client_count": 1}
                 async with server.connect("/") as second:
-                    assert await ask(second, "b") == {"data": "b", "client_count": 2}
+                    assert await ask_json(second, "b") == {"data": "b", "client_count": 2}
                     # Resolved once per connection: the first client keeps its value.
-                    assert await ask(first, "again") == {"data": "again", "client_count": 1}
+                    assert await ask_json(first, "again") == {"data": "again", "client_count": 1}
                 await wait_until(lambda: app.state.client_count == 1)
-                assert await ask(first, "still") == {"data": "still", "client_count": 1}
+                assert await ask_json(first, "still") == {"data": "still", "client_count": 1}
             await wait_until(lambda: app.state.client_count == 0)
             assert app.state.cleanups == 2
 
@@ -112,7 +88,7 @@ async def test_sync_async_generator_and_async_generator_providers(wrap: Any) -> 
 
     with trio.fail_after(TIMEOUT):
         async with LiveServer(App([handler])) as server, server.connect("/") as ws:
-            assert await ask(ws, "x") == ["x", "sync", "async", "gen", "agen"]
+            assert await ask_json(ws, "x") == ["x", "sync", "async", "gen", "agen"]
 
 
 async def test_dependency_asks_for_dependencies_and_reserved_names() -> None:
@@ -144,7 +120,7 @@ async def test_dependency_asks_for_dependencies_and_reserved_names() -> None:
                 "/rooms/lobby/42?q=hello", extra_headers=[(b"x-client", b"tester")]
             ) as ws,
         ):
-            assert await ask(ws, "x") == {
+            assert await ask_json(ws, "x") == {
                 "base": "base",
                 "path": "/rooms/lobby/42",
                 "header": "tester",
@@ -186,7 +162,7 @@ async def test_layered_dependencies_closest_wins() -> None:
         async with LiveServer(app) as server:
             for path, answer in expected.items():
                 async with server.connect(path) as ws:
-                    assert await ask(ws, "x") == answer, path
+                    assert await ask_json(ws, "x") == answer, path
 
 
 # ---------------------------------------------------------------- caching
@@ -203,9 +179,9 @@ async def test_resolved_once_per_connection() -> None:
     with trio.fail_after(TIMEOUT):
         async with LiveServer(App([handler])) as server:
             async with server.connect("/") as ws:
-                assert [await ask(ws, str(n)) for n in range(5)] == [1, 1, 1, 1, 1]
+                assert [await ask_json(ws, str(n)) for n in range(5)] == [1, 1, 1, 1, 1]
             async with server.connect("/") as ws:
-                assert [await ask(ws, str(n)) for n in range(3)] == [2, 2, 2]
+                assert [await ask_json(ws, str(n)) for n in range(3)] == [2, 2, 2]
 
 
 @pytest.mark.parametrize("use_cache", [True, False])
@@ -229,13 +205,13 @@ async def test_use_cache(use_cache: bool) -> None:
 
     with trio.fail_after(TIMEOUT):
         async with LiveServer(App([handler])) as server, server.connect("/") as ws:
-            values = await ask(ws, "a")
+            values = await ask_json(ws, "a")
             if use_cache:
                 assert values == [1, 1, 1]  # one call shared by every consumer
             else:
                 assert sorted(values) == [1, 2, 3]  # one call per consumer
             # Either way, all of it happened once for the connection.
-            assert await ask(ws, "b") == values
+            assert await ask_json(ws, "b") == values
 
 
 # ---------------------------------------------------------------- yield cleanup
@@ -291,8 +267,7 @@ async def test_dependency_error_accepts_then_closes_1011() -> None:
         return data
 
     with trio.fail_after(TIMEOUT):
-        async with LiveServer(App([handler])) as server, server.connect("/") as ws:
-            closed = await close_of(ws)
+        closed = await close_after(App([handler]))
     assert (closed.code, closed.reason) == (1011, "Internal Server Error")
 
 
@@ -329,19 +304,17 @@ async def test_query_parameters_are_typed() -> None:
     with trio.fail_after(TIMEOUT):
         async with LiveServer(_query_app()) as server:
             async with server.connect("/?limit=5") as ws:
-                assert await ask(ws, "x") == {"limit": [5, "int"], "page": 1}
+                assert await ask_json(ws, "x") == {"limit": [5, "int"], "page": 1}
             async with server.connect("/?limit=-3&page=4") as ws:
-                assert await ask(ws, "x") == {"limit": [-3, "int"], "page": 4}
+                assert await ask_json(ws, "x") == {"limit": [-3, "int"], "page": 4}
 
 
 @pytest.mark.parametrize("query", ["", "?page=2", "?limit=abc", "?limit=5&page=x"])
 async def test_missing_or_bad_query_parameter_is_denied_with_400(query: str) -> None:
     with trio.fail_after(TIMEOUT):
         async with LiveServer(_query_app()) as server:
-            with pytest.raises(ConnectionRejected) as rejected:
-                async with server.connect("/" + query):
-                    pytest.fail("the handshake should have been denied")
-    assert rejected.value.status_code == 400
+            rejected = await rejection(server, "/" + query)
+    assert rejected.status_code == 400
 
 
 def _query_dependency_app() -> App:
@@ -359,11 +332,9 @@ async def test_dependency_query_parameters() -> None:
     with trio.fail_after(TIMEOUT):
         async with LiveServer(_query_dependency_app()) as server:
             async with server.connect("/?token=t1") as ws:
-                assert await ask(ws, "x") == {"token": "t1", "size": None}
+                assert await ask_json(ws, "x") == {"token": "t1", "size": None}
             async with server.connect("/?token=t2&size=3") as ws:
-                assert await ask(ws, "x") == {"token": "t2", "size": 3}
+                assert await ask_json(ws, "x") == {"token": "t2", "size": 3}
             for query in ("", "?token=t&size=big"):
-                with pytest.raises(ConnectionRejected) as rejected:
-                    async with server.connect("/" + query):
-                        pytest.fail("the handshake should have been denied")
-                assert rejected.value.status_code == 400, query
+                rejected = await rejection(server, "/" + query)
+                assert rejected.status_code == 400, query

@@ -4,14 +4,13 @@ No ``from __future__ import annotations``: listener classes are defined inside t
 tests (closures over what each test records) and their annotations must resolve.
 """
 
-import json
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
 import trio
-from trio_websocket import CloseReason, ConnectionClosed, WebSocketConnection
+from e2e_helpers import FixedWebSocket, User
 
+from helpers import ask, ask_json, close_of, response_headers
 from wsactors import DTO, App, Provide, Router, WebSocket, WebSocketListener
 from wsactors.testing import LiveServer
 
@@ -19,34 +18,6 @@ pytestmark = pytest.mark.e2e
 
 #: Deadline of every test (seconds).
 TIMEOUT = 10
-
-
-@dataclass
-class User:
-    name: str
-    id: int = 0
-    email: str = ""
-
-
-async def close_of(ws: WebSocketConnection) -> CloseReason:
-    """Read until the server closes; the close frame the client got."""
-    with pytest.raises(ConnectionClosed) as closed:
-        await ws.get_message()
-    return closed.value.reason
-
-
-async def ask(ws: WebSocketConnection, message: str | bytes) -> str | bytes:
-    """Send one message and return the next one received."""
-    await ws.send_message(message)
-    return await ws.get_message()
-
-
-class FixedWebSocket(WebSocket):
-    """Every message reads as "Fixed response" (the seed's custom_websocket)."""
-
-    async def receive_data(self, mode: Any = "text") -> str | bytes:
-        await super().receive_data(mode)
-        return "Fixed response"
 
 
 async def accept_with_header(socket: WebSocket) -> None:
@@ -130,10 +101,10 @@ async def test_each_connection_has_its_own_instance() -> None:
             server.connect("/") as second,
         ):
             for n in range(1, 4):
-                assert json.loads(await ask(first, "a")) == {"data": "a", "count": n}
-            assert json.loads(await ask(second, "b")) == {"data": "b", "count": 1}
-            assert json.loads(await ask(first, "a")) == {"data": "a", "count": 4}
-            assert json.loads(await ask(second, "b")) == {"data": "b", "count": 2}
+                assert await ask_json(first, "a") == {"data": "a", "count": n}
+            assert await ask_json(second, "b") == {"data": "b", "count": 1}
+            assert await ask_json(first, "a") == {"data": "a", "count": 4}
+            assert await ask_json(second, "b") == {"data": "b", "count": 2}
 
 
 async def test_self_socket_is_set_before_on_connect() -> None:
@@ -148,7 +119,7 @@ async def test_self_socket_is_set_before_on_connect() -> None:
 
     with trio.fail_after(TIMEOUT):
         async with LiveServer(App([Handler])) as server, server.connect("/") as ws:
-            assert json.loads(await ask(ws, "x")) == {"before_connect": True, "same": True}
+            assert await ask_json(ws, "x") == {"before_connect": True, "same": True}
 
 
 # ---------------------------------------------------------------- injection
@@ -182,7 +153,7 @@ async def test_receive_mode_attribute() -> None:
     with trio.fail_after(TIMEOUT):
         async with LiveServer(App([Handler])) as server, server.connect("/") as ws:
             await ws.send_message("dropped")
-            assert json.loads(await ask(ws, b"kept")) == {"got": "kept", "dropped": 1}
+            assert await ask_json(ws, b"kept") == {"got": "kept", "dropped": 1}
 
 
 async def test_send_mode_attribute() -> None:
@@ -238,7 +209,7 @@ async def test_connection_accept_handler_attribute() -> None:
             server.connect("/", subprotocols=["proto.a", "proto.b"]) as ws,
         ):
             assert ws.subprotocol == "proto.a"
-            headers = {name.lower(): value for name, value in ws.handshake_headers}
+            headers = response_headers(ws)
             assert headers[b"x-listener"] == b"class"
             assert await ask(ws, "x") == "x"
 
@@ -254,9 +225,9 @@ async def test_dto_attributes() -> None:
 
     with trio.fail_after(TIMEOUT):
         async with LiveServer(App([Handler])) as server, server.connect("/") as ws:
-            reply = await ask(ws, '{"name": "ann", "id": 41}')
+            reply = await ask_json(ws, '{"name": "ann", "id": 41}')
             # id was never read (default 0, +1); email is never written.
-            assert json.loads(reply) == {"userName": "ann", "id": 1}
+            assert reply == {"userName": "ann", "id": 1}
 
 
 async def test_on_disconnect_runs_when_on_receive_raises() -> None:
@@ -295,9 +266,9 @@ async def test_sync_to_thread_and_staticmethod_accept_handler() -> None:
 
     with trio.fail_after(TIMEOUT):
         async with LiveServer(App([Handler])) as server, server.connect("/") as ws:
-            headers = {name.lower(): value for name, value in ws.handshake_headers}
+            headers = response_headers(ws)
             assert headers[b"x-static"] == b"yes"
-            assert json.loads(await ask(ws, "x")) == {"data": "x", "in_trio": False}
+            assert await ask_json(ws, "x") == {"data": "x", "in_trio": False}
 
 
 def _in_trio() -> bool:

@@ -20,9 +20,20 @@ from typing import Any, NamedTuple, Optional, TypedDict
 import attrs
 import pytest
 import trio
-from trio_websocket import CloseReason, ConnectionClosed, ConnectionRejected, WebSocketConnection
+from e2e_helpers import FixedWebSocket, User
 
+from helpers import (
+    ask,
+    ask_json,
+    close_after,
+    close_of,
+    echo_listener,
+    receive_json,
+    rejection,
+    response_headers,
+)
 from wsactors import DTO, App, Router, WebSocket, WebSocketException, websocket_listener
+from wsactors.handlers import ListenerRouteHandler
 from wsactors.testing import LiveServer
 
 pytestmark = pytest.mark.e2e
@@ -51,26 +62,6 @@ class Pair(NamedTuple):
 class Item:
     name: str
     qty: int = 1
-
-
-@dataclass
-class User:
-    name: str
-    id: int = 0
-    email: str = ""
-
-
-async def close_of(ws: WebSocketConnection) -> CloseReason:
-    """Read until the server closes; the close frame the client got."""
-    with pytest.raises(ConnectionClosed) as closed:
-        await ws.get_message()
-    return closed.value.reason
-
-
-async def ask(ws: WebSocketConnection, message: str | bytes) -> str | bytes:
-    """Send one message and return the next one received."""
-    await ws.send_message(message)
-    return await ws.get_message()
 
 
 # ---------------------------------------------------------------- receiving JSON
@@ -105,8 +96,8 @@ async def test_unannotated_data_is_parsed_json() -> None:
 
     with trio.fail_after(TIMEOUT):
         async with LiveServer(App([handler])) as server, server.connect("/") as ws:
-            assert json.loads(await ask(ws, "[1, 2]")) == {"type": "list", "value": [1, 2]}
-            assert json.loads(await ask(ws, '{"k": null}')) == {
+            assert await ask_json(ws, "[1, 2]") == {"type": "list", "value": [1, 2]}
+            assert await ask_json(ws, '{"k": null}') == {
                 "type": "dict",
                 "value": {"k": None},
             }
@@ -119,7 +110,7 @@ async def test_dict_of_str_in_and_out() -> None:
 
     with trio.fail_after(TIMEOUT):
         async with LiveServer(App([handler])) as server, server.connect("/") as ws:
-            assert json.loads(await ask(ws, '{"a": "x", "b": "y"}')) == {"A": "X", "B": "Y"}
+            assert await ask_json(ws, '{"a": "x", "b": "y"}') == {"A": "X", "B": "Y"}
 
 
 async def test_dataclass_in_and_out() -> None:
@@ -130,7 +121,7 @@ async def test_dataclass_in_and_out() -> None:
 
     with trio.fail_after(TIMEOUT):
         async with LiveServer(App([handler])) as server, server.connect("/") as ws:
-            assert json.loads(await ask(ws, '{"x": 1, "y": 2}')) == {"x": 2, "y": 1}
+            assert await ask_json(ws, '{"x": 1, "y": 2}') == {"x": 2, "y": 1}
 
 
 async def test_attrs_class_in_and_out() -> None:
@@ -141,8 +132,8 @@ async def test_attrs_class_in_and_out() -> None:
 
     with trio.fail_after(TIMEOUT):
         async with LiveServer(App([handler])) as server, server.connect("/") as ws:
-            assert json.loads(await ask(ws, '{"name": "pen"}')) == {"name": "PEN", "qty": 2}
-            assert json.loads(await ask(ws, '{"name": "cup", "qty": 5}')) == {
+            assert await ask_json(ws, '{"name": "pen"}') == {"name": "PEN", "qty": 2}
+            assert await ask_json(ws, '{"name": "cup", "qty": 5}') == {
                 "name": "CUP",
                 "qty": 6,
             }
@@ -166,12 +157,12 @@ async def test_structured_replies() -> None:
     with trio.fail_after(TIMEOUT):
         async with LiveServer(app) as server:
             async with server.connect("/dataclass") as ws:
-                assert json.loads(await ask(ws, "abc")) == {"x": 3, "y": 2}
+                assert await ask_json(ws, "abc") == {"x": 3, "y": 2}
             async with server.connect("/typeddict") as ws:
-                assert json.loads(await ask(ws, "Matrix")) == {"title": "Matrix", "year": 1999}
+                assert await ask_json(ws, "Matrix") == {"title": "Matrix", "year": 1999}
             async with server.connect("/namedtuple") as ws:
                 # A NamedTuple is a tuple: it goes over the wire as a JSON array.
-                assert json.loads(await ask(ws, "L")) == ["L", 7]
+                assert await ask_json(ws, "L") == ["L", 7]
 
 
 # ---------------------------------------------------------------- invalid input: 1007
@@ -194,9 +185,7 @@ async def test_validation_failure_closes_1007_naming_the_field(
         return "ok"
 
     with trio.fail_after(TIMEOUT):
-        async with LiveServer(App([handler])) as server, server.connect("/") as ws:
-            await ws.send_message(payload)
-            closed = await close_of(ws)
+        closed = await close_after(App([handler]), payload)
     assert (closed.code, closed.reason) == (1007, reason)
     assert calls == []
     ours = [r for r in caplog.records if r.name.startswith("wsactors")]
@@ -207,28 +196,25 @@ async def test_validation_failure_closes_1007_naming_the_field(
     assert not [r for r in ours if r.levelno >= logging.WARNING]
 
 
-async def test_wrong_json_type_in_dict_closes_1007() -> None:
-    @websocket_listener("/")
-    async def handler(data: dict[str, str]) -> str:
+def _ok_listener(data_type: Any) -> ListenerRouteHandler:
+    """A listener on "/" for ``data: data_type`` that answers "ok"."""
+
+    async def handler(data: data_type) -> str:  # type: ignore[valid-type]
         return "ok"
 
+    return websocket_listener("/")(handler)
+
+
+async def test_wrong_json_type_in_dict_closes_1007() -> None:
     with trio.fail_after(TIMEOUT):
-        async with LiveServer(App([handler])) as server, server.connect("/") as ws:
-            await ws.send_message('{"a": 1}')
-            closed = await close_of(ws)
+        closed = await close_after(App([_ok_listener(dict[str, str])]), '{"a": 1}')
     assert closed.code == 1007
     assert "expected str, got int" in (closed.reason or "")
 
 
 async def test_malformed_json_closes_1007() -> None:
-    @websocket_listener("/")
-    async def handler(data: dict[str, Any]) -> str:
-        return "ok"
-
     with trio.fail_after(TIMEOUT):
-        async with LiveServer(App([handler])) as server, server.connect("/") as ws:
-            await ws.send_message("{not json")
-            closed = await close_of(ws)
+        closed = await close_after(App([_ok_listener(dict[str, Any])]), "{not json")
     assert closed.code == 1007
     assert (closed.reason or "").startswith("malformed JSON")
 
@@ -260,10 +246,10 @@ async def test_binary_mode_drops_text_frames() -> None:
             await ws.send_message("text is not for me")
             await ws.send_message(b"one")
             # The first thing received answers the binary frame: the text one was dropped.
-            assert json.loads(await ws.get_message()) == {"got": "one", "dropped": 1}
+            assert await receive_json(ws) == {"got": "one", "dropped": 1}
             await ws.send_message("again")
             await ws.send_message("and again")
-            assert json.loads(await ask(ws, b"two")) == {"got": "two", "dropped": 3}
+            assert await ask_json(ws, b"two") == {"got": "two", "dropped": 3}
 
 
 async def test_text_mode_drops_binary_frames() -> None:
@@ -275,8 +261,8 @@ async def test_text_mode_drops_binary_frames() -> None:
         async with LiveServer(App([handler])) as server, server.connect("/") as ws:
             await ws.send_message(b"bytes are not for me")
             await ws.send_message("one")
-            assert json.loads(await ws.get_message()) == {"got": "one", "dropped": 1}
-            assert json.loads(await ask(ws, "two")) == {"got": "two", "dropped": 1}
+            assert await receive_json(ws) == {"got": "one", "dropped": 1}
+            assert await ask_json(ws, "two") == {"got": "two", "dropped": 1}
 
 
 async def test_send_mode_binary_sends_bytes_frames() -> None:
@@ -305,7 +291,7 @@ async def test_bytes_data_from_text_frame_is_utf8_encoded() -> None:
 
     with trio.fail_after(TIMEOUT):
         async with LiveServer(App([handler])) as server, server.connect("/") as ws:
-            assert json.loads(await ask(ws, "é!")) == {"type": "bytes", "hex": "c3a921"}
+            assert await ask_json(ws, "é!") == {"type": "bytes", "hex": "c3a921"}
 
 
 def _unannotated_quiet(data: str):  # type: ignore[no-untyped-def]
@@ -355,7 +341,7 @@ async def test_one_call_per_message_replies_in_order() -> None:
 
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(send_all)
-                replies = [json.loads(await ws.get_message())["n"] for _ in range(count)]
+                replies = [(await receive_json(ws))["n"] for _ in range(count)]
     assert replies == list(range(count))
     assert calls == list(range(count))
 
@@ -407,6 +393,20 @@ async def test_sync_to_thread_does_not_block_other_connections() -> None:
 
 
 # ---------------------------------------------------------------- hooks
+def _recording_listener(events: list[Any], **hooks: Any) -> ListenerRouteHandler:
+    """A sync listener on "/" that appends each message to ``events`` and echoes it,
+    except "boom", which makes it raise."""
+
+    @websocket_listener("/", **hooks)
+    def handler(data: str) -> str:
+        events.append(data)
+        if data == "boom":
+            raise RuntimeError("listener failed")
+        return data
+
+    return handler
+
+
 async def test_on_connect_and_on_disconnect_run_once_in_order() -> None:
     events: list[Any] = []
     disconnected = trio.Event()
@@ -419,11 +419,7 @@ async def test_on_connect_and_on_disconnect_run_once_in_order() -> None:
         events.append("disconnect")
         disconnected.set()
 
-    @websocket_listener("/", on_connect=on_connect, on_disconnect=on_disconnect)
-    def handler(data: str) -> str:
-        events.append(data)
-        return data
-
+    handler = _recording_listener(events, on_connect=on_connect, on_disconnect=on_disconnect)
     with trio.fail_after(TIMEOUT):
         async with LiveServer(App([handler])) as server:
             async with server.connect("/") as ws:
@@ -445,13 +441,7 @@ async def test_on_disconnect_runs_when_listener_raises() -> None:
     def on_disconnect() -> None:
         events.append("disconnect")
 
-    @websocket_listener("/", on_connect=on_connect, on_disconnect=on_disconnect)
-    def handler(data: str) -> str:
-        events.append(data)
-        if data == "boom":
-            raise RuntimeError("listener failed")
-        return data
-
+    handler = _recording_listener(events, on_connect=on_connect, on_disconnect=on_disconnect)
     with trio.fail_after(TIMEOUT):
         async with LiveServer(App([handler])) as server:
             async with server.connect("/") as ws:
@@ -472,16 +462,10 @@ async def test_on_disconnect_runs_when_on_connect_raises() -> None:
     def on_disconnect() -> None:
         events.append("disconnect")
 
-    @websocket_listener("/", on_connect=on_connect, on_disconnect=on_disconnect)
-    def handler(data: str) -> str:
-        events.append(data)
-        return data
-
+    handler = _recording_listener(events, on_connect=on_connect, on_disconnect=on_disconnect)
     with trio.fail_after(TIMEOUT):
-        async with LiveServer(App([handler])) as server:
-            async with server.connect("/") as ws:
-                closed = await close_of(ws)
-            assert (closed.code, closed.reason) == (1011, "Internal Server Error")
+        closed = await close_after(App([handler]))
+    assert (closed.code, closed.reason) == (1011, "Internal Server Error")
     assert events == ["connect", "disconnect"]
 
 
@@ -502,7 +486,7 @@ async def test_connection_accept_handler_sets_header_and_subprotocol() -> None:
             server.connect("/", subprotocols=["chat.v1", "chat.v2"]) as ws,
         ):
             assert ws.subprotocol == "chat.v2"
-            headers = {name.lower(): value for name, value in ws.handshake_headers}
+            headers = response_headers(ws)
             assert headers[b"x-powered-by"] == b"wsactors"
             assert await ask(ws, "hi") == "chat.v2: hi"
 
@@ -554,14 +538,7 @@ async def test_socket_access_close_on_goodbye() -> None:
 
 
 # ---------------------------------------------------------------- custom websocket class
-class FixedWebSocket(WebSocket):
-    """The seed's custom_websocket example: every message reads as "Fixed response"."""
-
-    async def receive_data(self, mode: Any = "text") -> str | bytes:
-        await super().receive_data(mode)
-        return "Fixed response"
-
-
+# FixedWebSocket, the seed's custom_websocket example, is in e2e_helpers.py.
 def _tagging(tag: str) -> type[WebSocket]:
     class Tagging(WebSocket):
         async def receive_data(self, mode: Any = "text") -> str | bytes:
@@ -580,11 +557,7 @@ class BracketWebSocket(WebSocket):
 
 
 async def test_custom_websocket_class_seed_example() -> None:
-    @websocket_listener("/")
-    async def handler(data: str) -> str:
-        return data
-
-    app = App([handler], websocket_class=FixedWebSocket)
+    app = App([echo_listener("/")], websocket_class=FixedWebSocket)
     with trio.fail_after(TIMEOUT):
         async with LiveServer(app) as server, server.connect("/") as ws:
             assert await ask(ws, "anything") == "Fixed response"
@@ -592,18 +565,8 @@ async def test_custom_websocket_class_seed_example() -> None:
 
 
 async def test_custom_websocket_class_closest_layer_wins() -> None:
-    @websocket_listener("/top")
-    async def top(data: str) -> str:
-        return data
-
-    @websocket_listener("/routed")
-    async def routed(data: str) -> str:
-        return data
-
-    @websocket_listener("/own", websocket_class=_tagging("handler"))
-    async def own(data: str) -> str:
-        return data
-
+    top, routed = echo_listener("/top"), echo_listener("/routed")
+    own = echo_listener("/own", websocket_class=_tagging("handler"))
     app = App(
         [top, Router("/r", [routed, own], websocket_class=_tagging("router"))],
         websocket_class=_tagging("app"),
@@ -623,10 +586,7 @@ async def test_custom_websocket_class_overriding_send_data() -> None:
     async def handler(data: str) -> dict[str, str]:
         return {"echo": data}
 
-    @websocket_listener("/binary", send_mode="binary")
-    async def binary(data: str) -> str:
-        return data
-
+    binary = echo_listener("/binary", send_mode="binary")
     app = App([handler, binary], websocket_class=BracketWebSocket)
     with trio.fail_after(TIMEOUT):
         async with LiveServer(app) as server:
@@ -673,7 +633,7 @@ async def test_return_dto_excludes_a_field_from_replies() -> None:
 
     with trio.fail_after(TIMEOUT):
         async with LiveServer(App([handler])) as server, server.connect("/") as ws:
-            assert json.loads(await ask(ws, "bob")) == {"name": "bob", "id": 7}
+            assert await ask_json(ws, "bob") == {"name": "bob", "id": 7}
 
 
 # ---------------------------------------------------------------- failures and their close codes
@@ -681,13 +641,9 @@ async def test_accept_handler_error_accepts_then_closes_1011() -> None:
     async def accept(socket: WebSocket) -> None:
         raise RuntimeError("accept handler failed")
 
-    @websocket_listener("/", connection_accept_handler=accept)
-    async def handler(data: str) -> str:
-        return data
-
+    handler = echo_listener("/", connection_accept_handler=accept)
     with trio.fail_after(TIMEOUT):
-        async with LiveServer(App([handler])) as server, server.connect("/") as ws:
-            closed = await close_of(ws)
+        closed = await close_after(App([handler]))
     assert (closed.code, closed.reason) == (1011, "Internal Server Error")
 
 
@@ -695,17 +651,12 @@ async def test_accept_handler_deny_is_an_http_response() -> None:
     async def accept(socket: WebSocket) -> None:
         await socket.deny(403, b"members only")
 
-    @websocket_listener("/", connection_accept_handler=accept)
-    async def handler(data: str) -> str:
-        return data
-
+    handler = echo_listener("/", connection_accept_handler=accept)
     with trio.fail_after(TIMEOUT):
         async with LiveServer(App([handler])) as server:
-            with pytest.raises(ConnectionRejected) as rejected:
-                async with server.connect("/"):
-                    pytest.fail("the handshake should have been denied")
-    assert rejected.value.status_code == 403
-    assert rejected.value.body == b"members only"
+            rejected = await rejection(server, "/")
+    assert rejected.status_code == 403
+    assert rejected.body == b"members only"
 
 
 @pytest.mark.parametrize("where", ["on_connect", "listener"])
@@ -739,9 +690,7 @@ async def test_error_in_sync_to_thread_listener_closes_1011() -> None:
         raise ValueError("thread failed")
 
     with trio.fail_after(TIMEOUT):
-        async with LiveServer(App([handler])) as server, server.connect("/") as ws:
-            await ws.send_message("x")
-            closed = await close_of(ws)
+        closed = await close_after(App([handler]), "x")
     assert (closed.code, closed.reason) == (1011, "Internal Server Error")
 
 
@@ -832,10 +781,7 @@ async def test_server_shutdown_closes_1001_and_runs_on_disconnect_once() -> None
     def on_disconnect() -> None:
         events.append("disconnect")
 
-    @websocket_listener("/", on_disconnect=on_disconnect)
-    async def handler(data: str) -> str:
-        return data
-
+    handler = echo_listener("/", on_disconnect=on_disconnect)
     stop = trio.Event()
 
     async def serve(*, task_status: trio.TaskStatus[LiveServer]) -> None:

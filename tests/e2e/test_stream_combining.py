@@ -12,15 +12,15 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 import trio
-from trio_websocket import CloseReason, ConnectionClosed, WebSocketConnection
 
+from helpers import read_until_close, receive_json
 from wsactors import (
     App,
     WebSocket,
@@ -38,16 +38,6 @@ DEADLINE = 5.0
 PING = {"message": "ping"}
 
 
-async def read_until_close(ws: WebSocketConnection) -> tuple[list[str | bytes], CloseReason]:
-    """Every message the server sends, then the close it sent."""
-    messages: list[str | bytes] = []
-    while True:
-        try:
-            messages.append(await ws.get_message())
-        except ConnectionClosed as closed:
-            return messages, closed.reason
-
-
 @dataclass
 class Probe:
     """What the handler reports about how it ended."""
@@ -62,7 +52,17 @@ async def pings(delay: float = 0.05) -> AsyncGenerator[dict[str, str], None]:
         await trio.sleep(delay)
 
 
-def raw_handler_app(probe: Probe) -> App:
+async def failing_pings() -> AsyncGenerator[dict[str, str], None]:
+    yield PING
+    yield PING
+    raise WebSocketException(code=4004, reason="stream gave up")
+
+
+#: What the apps stream: ``pings`` unless a test says otherwise.
+Stream = Callable[[], AsyncGenerator[dict[str, str], None]]
+
+
+def raw_handler_app(probe: Probe, stream: Stream = pings) -> App:
     # The seed's stream_and_receive_raw, with a Trio nursery for the task group.
     @websocket("/")
     async def handler(socket: WebSocket) -> None:
@@ -74,7 +74,7 @@ def raw_handler_app(probe: Probe) -> App:
 
         try:
             async with trio.open_nursery() as nursery:
-                nursery.start_soon(send_websocket_stream, socket, pings())
+                nursery.start_soon(send_websocket_stream, socket, stream())
                 nursery.start_soon(handle_receive)
             probe.outcome.append("nursery exited")
         finally:
@@ -83,13 +83,13 @@ def raw_handler_app(probe: Probe) -> App:
     return App([handler])
 
 
-def listener_app(probe: Probe) -> App:
+def listener_app(probe: Probe, stream: Stream = pings) -> App:
     # The seed's stream_and_receive_listener: the stream runs in a nursery opened by
     # the connection_lifespan, beside the listener's own message loop.
     @asynccontextmanager
     async def listener_lifespan(socket: WebSocket) -> AsyncIterator[None]:
         async with trio.open_nursery() as nursery:
-            nursery.start_soon(send_websocket_stream, socket, pings())
+            nursery.start_soon(send_websocket_stream, socket, stream())
             try:
                 yield
             except WebSocketDisconnect:
@@ -134,7 +134,7 @@ async def test_stream_and_receive_then_leave_cleanly(
         async with LiveServer(make_app(probe), loglevel="DEBUG") as server:
             async with server.connect("/") as ws:
                 await ws.send_message(json.dumps({"hello": "there"}))
-                received = [json.loads(await ws.get_message()) for _ in range(6)]
+                received = [await receive_json(ws) for _ in range(6)]
             with trio.fail_after(2):
                 await probe.ended.wait()
 
@@ -143,17 +143,23 @@ async def test_stream_and_receive_then_leave_cleanly(
     assert_clean_logs(caplog)
 
 
+async def visit_and_leave(server: LiveServer, probe: Probe) -> None:
+    """Send one message, read past the pings to its echo and leave while the handler is
+    waiting for the next; then wait (2 s at most) for the handler to report its end."""
+    async with server.connect("/") as ws:
+        await ws.send_message(json.dumps({"hello": "there"}))
+        while await receive_json(ws) == PING:
+            pass
+    with trio.fail_after(2):
+        await probe.ended.wait()
+
+
 async def test_listener_lifespan_yield_returns_normally_when_the_client_leaves() -> None:
     probe = Probe()
 
     with trio.fail_after(DEADLINE):
         async with LiveServer(listener_app(probe)) as server:
-            async with server.connect("/") as ws:
-                await ws.send_message(json.dumps({"hello": "there"}))
-                while json.loads(await ws.get_message()) == PING:
-                    pass
-            with trio.fail_after(2):
-                await probe.ended.wait()
+            await visit_and_leave(server, probe)
 
     assert probe.outcome == ["yield returned", "lifespan finally"]
 
@@ -170,12 +176,7 @@ async def test_code_after_the_users_nursery_runs_when_the_client_leaves() -> Non
         async with LiveServer(raw_handler_app(probe)) as server:
             for _ in range(connections):
                 probe.ended = trio.Event()
-                async with server.connect("/") as ws:
-                    await ws.send_message(json.dumps({"hello": "there"}))
-                    while json.loads(await ws.get_message()) == PING:
-                        pass
-                with trio.fail_after(2):
-                    await probe.ended.wait()
+                await visit_and_leave(server, probe)
 
     assert probe.outcome == ["nursery exited"] * connections
 
@@ -188,66 +189,17 @@ async def test_several_messages_are_echoed_between_pings(make_app: Any) -> None:
         async with LiveServer(make_app(probe)) as server, server.connect("/") as ws:
             for i in range(3):
                 await ws.send_message(json.dumps({"n": i}))
-                while (message := json.loads(await ws.get_message())) == PING:
+                while (message := await receive_json(ws)) == PING:
                     pass
                 assert message == {"n": i}
 
 
-async def failing_pings() -> AsyncGenerator[dict[str, str], None]:
-    yield PING
-    yield PING
-    raise WebSocketException(code=4004, reason="stream gave up")
-
-
-def raw_handler_failing_app(probe: Probe) -> App:
-    @websocket("/")
-    async def handler(socket: WebSocket) -> None:
-        await socket.accept()
-
-        async def handle_receive() -> None:
-            async for event in socket.iter_json():
-                await socket.send_json(event)
-
-        try:
-            async with trio.open_nursery() as nursery:
-                nursery.start_soon(send_websocket_stream, socket, failing_pings())
-                nursery.start_soon(handle_receive)
-        finally:
-            probe.ended.set()
-
-    return App([handler])
-
-
-def listener_failing_app(probe: Probe) -> App:
-    @asynccontextmanager
-    async def listener_lifespan(socket: WebSocket) -> AsyncIterator[None]:
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(send_websocket_stream, socket, failing_pings())
-            try:
-                yield
-            finally:
-                nursery.cancel_scope.cancel()
-                probe.ended.set()
-
-    @websocket_listener("/", connection_lifespan=listener_lifespan)
-    async def handler(data: dict[str, Any]) -> dict[str, Any]:
-        return data
-
-    return App([handler])
-
-
-FAILING_APPS = {
-    "websocket-handler": raw_handler_failing_app,
-    "listener-lifespan": listener_failing_app,
-}
-
-
-@pytest.mark.parametrize("make_app", FAILING_APPS.values(), ids=FAILING_APPS.keys())
+@pytest.mark.parametrize("make_app", APPS.values(), ids=APPS.keys())
 async def test_websocket_exception_in_the_users_nursery_keeps_its_code(make_app: Any) -> None:
     probe = Probe()
 
     with trio.fail_after(DEADLINE):
-        async with LiveServer(make_app(probe)) as server, server.connect("/") as ws:
+        async with LiveServer(make_app(probe, failing_pings)) as server, server.connect("/") as ws:
             messages, close = await read_until_close(ws)
             with trio.fail_after(2):
                 await probe.ended.wait()

@@ -20,13 +20,9 @@ from typing import Any
 
 import pytest
 import trio
-from trio_websocket import (
-    CloseReason,
-    ConnectionClosed,
-    Endpoint,
-    WebSocketConnection,
-)
+from trio_websocket import Endpoint, WebSocketConnection
 
+from helpers import read_until_close
 from wsactors import (
     DTO,
     App,
@@ -56,16 +52,6 @@ class User:
     id: int
     name: str
     password: str
-
-
-async def read_until_close(ws: WebSocketConnection) -> tuple[list[str | bytes], CloseReason]:
-    """Every message the server sends, then the close it sent."""
-    messages: list[str | bytes] = []
-    while True:
-        try:
-            messages.append(await ws.get_message())
-        except ConnectionClosed as closed:
-            return messages, closed.reason
 
 
 async def counting(n: int | None = None, delay: float = 0.02) -> AsyncIterator[int]:

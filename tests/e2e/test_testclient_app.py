@@ -11,8 +11,10 @@ import logging
 
 import pytest
 import trio
+from e2e_helpers import boom, custom, deny, returns
 
-from wsactors import App, WebSocket, WebSocketDisconnect, WebSocketException, websocket
+from helpers import refusal
+from wsactors import App, WebSocket, WebSocketDisconnect, websocket
 from wsactors.testing import TestClient, TestClientTimeout, WebSocketDenied
 
 DEADLINE = 5.0
@@ -37,33 +39,10 @@ async def chat(socket: WebSocket) -> None:
     await socket.send_text(f"{socket.accepted_subprotocol} {socket.headers['x-user']}")
 
 
-@websocket("/return")
-async def returns(socket: WebSocket) -> None:
-    await socket.accept()
-    await socket.send_text("bye")
-
-
-@websocket("/boom")
-async def boom(socket: WebSocket) -> None:
-    await socket.accept()
-    raise RuntimeError("kaboom")
-
-
-@websocket("/custom")
-async def custom(socket: WebSocket) -> None:
-    await socket.accept()
-    raise WebSocketException(code=4003, reason="room is full")
-
-
 @websocket("/close")
 async def close(socket: WebSocket) -> None:
     await socket.accept()
     await socket.close(4000, "x" * 200)
-
-
-@websocket("/deny")
-async def deny(socket: WebSocket) -> None:
-    await socket.deny(403, b"members only")
 
 
 @websocket("/never")
@@ -77,6 +56,7 @@ async def items(socket: WebSocket, id: int, verbose: bool = False) -> None:
     await socket.send_json({"id": id, "verbose": verbose})
 
 
+# returns, boom, custom and deny come from e2e_helpers.py: test_websocket_e2e.py has them too.
 HANDLERS = [echo, chat, returns, boom, custom, close, deny, never, items]
 
 
@@ -160,29 +140,23 @@ async def test_server_close_reason_is_truncated_to_123_bytes(app: App) -> None:
 async def test_deny_raises_the_denial_with_status_and_body(app: App) -> None:
     with trio.fail_after(DEADLINE):
         async with TestClient(app) as client:
-            with pytest.raises(WebSocketDenied) as caught:
-                async with client.websocket_connect("/deny"):
-                    pytest.fail("the handshake should have been denied")
-    assert caught.value.status_code == 403
-    assert caught.value.body == b"members only"
+            denied = await refusal(client, WebSocketDenied, "/deny")
+    assert denied.status_code == 403
+    assert denied.body == b"members only"
 
 
 async def test_unknown_path_is_a_404_denial(app: App) -> None:
     with trio.fail_after(DEADLINE):
         async with TestClient(app) as client:
-            with pytest.raises(WebSocketDenied) as caught:
-                async with client.websocket_connect("/nowhere"):
-                    pytest.fail("the handshake should have been denied")
-    assert caught.value.status_code == 404
+            denied = await refusal(client, WebSocketDenied, "/nowhere")
+    assert denied.status_code == 404
 
 
 async def test_bad_query_parameter_is_a_400_denial(app: App) -> None:
     with trio.fail_after(DEADLINE):
         async with TestClient(app) as client:
-            with pytest.raises(WebSocketDenied) as caught:
-                async with client.websocket_connect("/items/3?verbose=perhaps"):
-                    pytest.fail("the handshake should have been denied")
-    assert caught.value.status_code == 400
+            denied = await refusal(client, WebSocketDenied, "/items/3?verbose=perhaps")
+    assert denied.status_code == 400
 
 
 async def test_path_and_query_parameters(app: App) -> None:
@@ -198,9 +172,7 @@ async def test_a_handler_that_never_accepts_fails_the_connect_in_time(app: App) 
     with trio.fail_after(DEADLINE):
         async with TestClient(app) as client:
             start = trio.current_time()
-            with pytest.raises(TestClientTimeout):
-                async with client.websocket_connect("/never", timeout=0.3):
-                    pytest.fail("the handshake should have timed out")
+            await refusal(client, TestClientTimeout, "/never", timeout=0.3)
             assert trio.current_time() - start < 2.0
             # The client is still usable afterwards.
             async with client.websocket_connect("/echo") as ws:

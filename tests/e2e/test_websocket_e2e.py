@@ -13,42 +13,15 @@ from collections.abc import AsyncIterator
 
 import pytest
 import trio
-from trio_websocket import (
-    CloseReason,
-    ConnectionClosed,
-    ConnectionRejected,
-    WebSocketConnection,
-)
+from e2e_helpers import boom, custom, deny, returns
 
-from wsactors import App, WebSocket, WebSocketException, websocket
+from helpers import http_get, read_until_close, rejection, response_headers
+from wsactors import App, WebSocket, websocket
 from wsactors.testing import LiveServer
 
 pytestmark = pytest.mark.e2e
 
 DEADLINE = 10.0
-
-
-async def server_close(ws: WebSocketConnection) -> tuple[list[str | bytes], CloseReason]:
-    """Read every message until the server's close; return them and the close."""
-    messages: list[str | bytes] = []
-    while True:
-        try:
-            messages.append(await ws.get_message())
-        except ConnectionClosed as closed:
-            return messages, closed.reason
-
-
-async def http_get(server: LiveServer, path: str) -> tuple[bytes, bytes]:
-    """A plain HTTP/1.1 GET: the status line and the body."""
-    stream = await trio.open_tcp_stream(server.host, server.port)
-    async with stream:
-        request = f"GET {path} HTTP/1.1\r\nHost: {server.host}\r\nConnection: close\r\n\r\n"
-        await stream.send_all(request.encode())
-        response = b""
-        while chunk := await stream.receive_some():
-            response += chunk
-    head, _, body = response.partition(b"\r\n\r\n")
-    return head.split(b"\r\n", 1)[0], body
 
 
 # --------------------------------------------------------------------- the app
@@ -69,33 +42,10 @@ async def chat(socket: WebSocket) -> None:
     await socket.send_text(socket.accepted_subprotocol or "")
 
 
-@websocket("/return")
-async def returns(socket: WebSocket) -> None:
-    await socket.accept()
-    await socket.send_text("bye")
-
-
-@websocket("/boom")
-async def boom(socket: WebSocket) -> None:
-    await socket.accept()
-    raise RuntimeError("kaboom in handler")
-
-
-@websocket("/custom")
-async def custom(socket: WebSocket) -> None:
-    await socket.accept()
-    raise WebSocketException(code=4003, reason="room is full")
-
-
 @websocket("/long-reason")
 async def long_reason(socket: WebSocket) -> None:
     await socket.accept()
     await socket.close(4000, "é" * 100)  # 200 bytes: must be cut to fit the close frame
-
-
-@websocket("/deny")
-async def deny(socket: WebSocket) -> None:
-    await socket.deny(403, b"members only")
 
 
 @websocket("/push")
@@ -121,6 +71,7 @@ async def items(socket: WebSocket, id: int, verbose: bool = False, tag: str = "n
     await socket.send_json({"id": id, "id_type": type(id).__name__, "verbose": verbose, "tag": tag})
 
 
+# returns, boom, custom and deny come from e2e_helpers.py: test_testclient_app.py has them too.
 HANDLERS = [echo, chat, returns, boom, custom, long_reason, deny, push, items]
 
 
@@ -136,39 +87,35 @@ async def test_accept_with_subprotocol_and_extra_headers(server: LiveServer) -> 
     with trio.fail_after(DEADLINE):
         async with server.connect("/chat", subprotocols=["chat.v1", "chat.v2"]) as ws:
             assert ws.subprotocol == "chat.v2"
-            headers = {name.lower(): value for name, value in ws.handshake_headers}
+            headers = response_headers(ws)
             assert headers[b"x-served-by"] == b"wsactors"
             assert await ws.get_message() == "chat.v2"
 
 
 async def test_deny_gives_the_http_status_and_body(server: LiveServer) -> None:
-    with trio.fail_after(DEADLINE), pytest.raises(ConnectionRejected) as caught:
-        async with server.connect("/deny"):
-            pytest.fail("the handshake should have been rejected")
-    assert caught.value.status_code == 403
-    assert caught.value.body == b"members only"
+    with trio.fail_after(DEADLINE):
+        rejected = await rejection(server, "/deny")
+    assert rejected.status_code == 403
+    assert rejected.body == b"members only"
 
 
 async def test_unknown_path_gives_404(server: LiveServer) -> None:
-    with trio.fail_after(DEADLINE), pytest.raises(ConnectionRejected) as caught:
-        async with server.connect("/nowhere"):
-            pytest.fail("the handshake should have been rejected")
-    assert caught.value.status_code == 404
+    with trio.fail_after(DEADLINE):
+        rejected = await rejection(server, "/nowhere")
+    assert rejected.status_code == 404
 
 
 async def test_path_parameter_of_the_wrong_type_gives_404(server: LiveServer) -> None:
-    with trio.fail_after(DEADLINE), pytest.raises(ConnectionRejected) as caught:
-        async with server.connect("/items/abc"):
-            pytest.fail("the handshake should have been rejected")
-    assert caught.value.status_code == 404
+    with trio.fail_after(DEADLINE):
+        rejected = await rejection(server, "/items/abc")
+    assert rejected.status_code == 404
 
 
 async def test_bad_query_parameter_gives_400(server: LiveServer) -> None:
-    with trio.fail_after(DEADLINE), pytest.raises(ConnectionRejected) as caught:
-        async with server.connect("/items/1?verbose=perhaps"):
-            pytest.fail("the handshake should have been rejected")
-    assert caught.value.status_code == 400
-    assert b"verbose" in (caught.value.body or b"")
+    with trio.fail_after(DEADLINE):
+        rejected = await rejection(server, "/items/1?verbose=perhaps")
+    assert rejected.status_code == 400
+    assert b"verbose" in (rejected.body or b"")
 
 
 async def test_http_get_gives_404(server: LiveServer) -> None:
@@ -247,7 +194,7 @@ async def test_path_and_query_parameters_are_typed_and_injected(server: LiveServ
 async def test_handler_return_closes_1000(server: LiveServer) -> None:
     with trio.fail_after(DEADLINE):
         async with server.connect("/return") as ws:
-            messages, close = await server_close(ws)
+            messages, close = await read_until_close(ws)
     assert messages == ["bye"]
     assert close.code == 1000
 
@@ -257,7 +204,7 @@ async def test_exception_closes_1011_and_is_logged_once(
 ) -> None:
     with caplog.at_level(logging.INFO), trio.fail_after(DEADLINE):
         async with server.connect("/boom") as ws:
-            messages, close = await server_close(ws)
+            messages, close = await read_until_close(ws)
     assert messages == []
     assert close.code == 1011
     assert close.reason == "Internal Server Error"  # no detail leaks without debug
@@ -270,7 +217,7 @@ async def test_exception_closes_1011_and_is_logged_once(
 async def test_websocket_exception_gives_its_code_and_reason(server: LiveServer) -> None:
     with trio.fail_after(DEADLINE):
         async with server.connect("/custom") as ws:
-            _, close = await server_close(ws)
+            _, close = await read_until_close(ws)
     assert close.code == 4003
     assert close.reason == "room is full"
 
@@ -278,7 +225,7 @@ async def test_websocket_exception_gives_its_code_and_reason(server: LiveServer)
 async def test_long_close_reason_is_cut_on_a_character_boundary(server: LiveServer) -> None:
     with trio.fail_after(DEADLINE):
         async with server.connect("/long-reason") as ws:
-            _, close = await server_close(ws)
+            _, close = await read_until_close(ws)
     # 61 x "é" is 122 bytes; a 62nd would exceed the 123-byte limit of RFC 6455 5.5.
     assert close.code == 4000
     assert close.reason == "é" * 61
@@ -294,7 +241,7 @@ async def test_message_over_the_server_limit_closes_1009_and_others_go_on() -> N
             await offender.send_message("x" * 1024)  # at the limit: fine
             assert await offender.get_message() == "x" * 1024
             await offender.send_message("x" * 2048)
-            _, close = await server_close(offender)
+            _, close = await read_until_close(offender)
             assert close.code == 1009
             await bystander.send_message("still here")
             assert await bystander.get_message() == "still here"

@@ -2,19 +2,23 @@
 
 Each example is a module that defines ``app``; :func:`load_example` imports it by
 file name (``docs/examples`` is not a package), and ``test_examples_covered.py``
-checks that every example is loaded by at least one test here.
+checks that every example is loaded by at least one test here. ``wait_until``, and
+``read_until_close`` behind :func:`server_close`, come from ``tests/helpers.py``, which
+the other test folders share.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
-import trio
-from trio_websocket import ConnectionClosed, WebSocketConnection
+from trio_websocket import WebSocketConnection
+
+from helpers import read_until_close, wait_until
+
+__all__ = ["DEADLINE", "EXAMPLES_DIR", "load_example", "server_close", "wait_until"]
 
 EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "docs" / "examples"
 
@@ -41,21 +45,5 @@ def load_example(name: str) -> ModuleType:
 
 async def server_close(ws: WebSocketConnection) -> tuple[list[str | bytes], int, str | None]:
     """Read until the server closes; return the messages, the close code and reason."""
-    messages: list[str | bytes] = []
-    while True:
-        try:
-            messages.append(await ws.get_message())
-        except ConnectionClosed as closed:
-            reason = closed.reason
-            assert reason is not None
-            return messages, reason.code, reason.reason
-
-
-async def wait_until(condition: Callable[[], bool]) -> None:
-    """Return once ``condition()`` is true; the caller's deadline bounds the wait.
-
-    For effects that happen on the server after the client left (a hook's log line,
-    a yield dependency's cleanup), which offer no event to wait on.
-    """
-    while not condition():  # noqa: ASYNC110 - polling state that has no event
-        await trio.sleep(0.01)
+    messages, close = await read_until_close(ws)
+    return messages, close.code, close.reason

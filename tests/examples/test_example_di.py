@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
 import trio
 from example_helpers import DEADLINE, load_example, wait_until
 
+from helpers import ask_json
 from wsactors.testing import LiveServer
 
 
@@ -24,28 +23,12 @@ async def test_yield_dependency_counts_clients_in_app_state() -> None:
         async with LiveServer(app) as server:
             assert app.state.connected_clients == 0  # set by the startup hook
             async with server.connect("/") as first:
-                await first.send_message("a")
-                assert json.loads(await first.get_message()) == {
-                    "echo": "a",
-                    "you_are": 1,
-                    "online": 1,
-                }
+                assert await ask_json(first, "a") == {"echo": "a", "you_are": 1, "online": 1}
                 async with server.connect("/") as second:
-                    await second.send_message("b")
-                    assert json.loads(await second.get_message()) == {
-                        "echo": "b",
-                        "you_are": 2,
-                        "online": 2,
-                    }
+                    assert await ask_json(second, "b") == {"echo": "b", "you_are": 2, "online": 2}
                     # The dependency ran once per connection: `you_are` is unchanged.
-                    await first.send_message("c")
-                    assert json.loads(await first.get_message()) == {
-                        "echo": "c",
-                        "you_are": 1,
-                        "online": 2,
-                    }
+                    assert await ask_json(first, "c") == {"echo": "c", "you_are": 1, "online": 2}
                 # The code after `yield` runs once the second connection has ended.
                 await wait_until(lambda: app.state.connected_clients == 1)
-                await first.send_message("d")
-                assert json.loads(await first.get_message())["online"] == 1
+                assert (await ask_json(first, "d"))["online"] == 1
             await wait_until(lambda: app.state.connected_clients == 0)

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from helpers import echo_listener
 from wsactors import (
     App,
     ImproperlyConfiguredError,
@@ -85,20 +86,13 @@ def test_generator_listener() -> None:
 @pytest.mark.parametrize("hook", ["on_connect", "on_disconnect", "connection_accept_handler"])
 def test_connection_lifespan_combined_with_hook(hook: str) -> None:
     value = _accept if hook == "connection_accept_handler" else _hook
-
-    @websocket_listener("/", connection_lifespan=_lifespan, **{hook: value})
-    async def handler(data: str) -> str:
-        return data
-
+    handler = echo_listener("/", connection_lifespan=_lifespan, **{hook: value})
     refused(handler, match="connection_lifespan")
 
 
 @pytest.mark.parametrize("option", ["receive_mode", "send_mode"])
 def test_bad_transport_mode(option: str) -> None:
-    @websocket_listener("/", **{option: "json"})
-    async def handler(data: str) -> str:
-        return data
-
+    handler = echo_listener("/", **{option: "json"})
     refused(handler, match=option)
 
 
@@ -195,33 +189,17 @@ def test_plain_function_is_not_a_handler() -> None:
 
 # ---------------------------------------------------------------- paths
 def test_duplicate_paths_across_routers() -> None:
-    @websocket_listener("/chat")
-    async def first(data: str) -> str:
-        return data
-
-    @websocket_listener("/chat")
-    async def second(data: str) -> str:
-        return data
-
+    first, second = echo_listener("/chat"), echo_listener("/chat")
     refused(Router("/api", [first]), Router("/api/", [second]), match="duplicate")
 
 
 def test_duplicate_path_between_router_and_app() -> None:
-    @websocket_listener("/api/chat")
-    async def top(data: str) -> str:
-        return data
-
-    @websocket_listener("/chat")
-    async def routed(data: str) -> str:
-        return data
-
+    top, routed = echo_listener("/api/chat"), echo_listener("/chat")
     refused(top, Router("/api", [routed]), match="duplicate")
 
 
 def test_duplicate_templated_paths_with_other_parameter_names() -> None:
-    @websocket_listener("/items/{item_id:int}")
-    async def first(data: str) -> str:
-        return data
+    first = echo_listener("/items/{item_id:int}")
 
     @websocket("/items/{other:int}")
     async def second(socket: WebSocket) -> None:
@@ -231,15 +209,7 @@ def test_duplicate_templated_paths_with_other_parameter_names() -> None:
 
 
 def test_same_path_different_parameter_types_is_allowed() -> None:
-    @websocket_listener("/items/{item_id:int}")
-    async def by_id(data: str) -> str:
-        return data
-
-    @websocket_listener("/items/{slug:str}")
-    async def by_slug(data: str) -> str:
-        return data
-
-    App([by_id, by_slug])
+    App([echo_listener("/items/{item_id:int}"), echo_listener("/items/{slug:str}")])
 
 
 # ---------------------------------------------------------------- @websocket
