@@ -21,9 +21,9 @@ import trio
 
 from .actors.mailbox import payload_size
 from .codec import Codec, Mode, Payload, to_frame
-from .datastructures import Address, Headers, QueryParams, State, parse_cookies
 from .exceptions import WebSocketDisconnect
 from .protocol import ConnState, ProtocolError
+from .scope import ScopeViews
 
 if TYPE_CHECKING:
     from .actors.mailbox import ConnectionStatistics, Mailbox
@@ -62,8 +62,11 @@ class _Stream(Generic[_T]):
             raise StopAsyncIteration from None
 
 
-class WebSocket:
+class WebSocket(ScopeViews):
     """One WebSocket connection, as a handler sees it.
+
+    The handshake request's views (``path``, ``headers``, ``query_params``, ...)
+    are defined in ``wsactors/scope.py``, an internal base class.
 
     Created by the framework for every connection (never by users); subclass it to
     customise behaviour and register the subclass with ``websocket_class=``.
@@ -77,71 +80,9 @@ class WebSocket:
         codec: Codec,
         path_params: dict[str, Any] | None = None,
     ) -> None:
+        super().__init__(scope, path_params)
         self._mailbox = mailbox
-        self._scope = scope
         self._codec = codec
-        self._path_params = path_params or {}
-        self._headers: Headers | None = None
-        self._query: QueryParams | None = None
-        self._state: State | None = None
-
-    # ------------------------------------------------------------------ scope views
-    @property
-    def scope(self) -> dict[str, Any]:
-        """The ASGI scope of the handshake request."""
-        return self._scope
-
-    @property
-    def app(self) -> Any:
-        """The :class:`~wsactors.App` serving this connection."""
-        return self._scope.get("app")
-
-    @property
-    def path(self) -> str:
-        """The request path, percent-decoded."""
-        return str(self._scope.get("path", ""))
-
-    @property
-    def path_params(self) -> dict[str, Any]:
-        """Path parameters, converted to their declared types."""
-        return self._path_params
-
-    @property
-    def query_params(self) -> QueryParams:
-        """Query parameters (``params["a"]`` is the first ``a``; ``getall`` for all)."""
-        if self._query is None:
-            self._query = QueryParams(self._scope.get("query_string", b""))
-        return self._query
-
-    @property
-    def headers(self) -> Headers:
-        """Handshake request headers, case-insensitive."""
-        if self._headers is None:
-            self._headers = Headers(self._scope.get("headers", []))
-        return self._headers
-
-    @property
-    def cookies(self) -> dict[str, str]:
-        """Cookies sent with the handshake."""
-        return parse_cookies(self.headers.get("cookie", ""))
-
-    @property
-    def client(self) -> Address | None:
-        """The client's address, if the server reports it."""
-        client = self._scope.get("client")
-        return Address(client[0], int(client[1])) if client else None
-
-    @property
-    def state(self) -> State:
-        """Per-connection state, seeded with the lifespan state the server passes."""
-        if self._state is None:
-            self._state = State(self._scope.get("state"))
-        return self._state
-
-    @property
-    def subprotocols(self) -> list[str]:
-        """The subprotocols the client offered, in its order of preference."""
-        return list(self._scope.get("subprotocols") or ())
 
     @property
     def accepted_subprotocol(self) -> str | None:
