@@ -11,12 +11,16 @@ Imported as ``helpers``: ``tests/conftest.py`` explains how ``tests/`` gets on
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
 import trio
 from trio_websocket import CloseReason, ConnectionClosed, ConnectionRejected, WebSocketConnection
+from wsproto import ConnectionType, WSConnection
+from wsproto.events import AcceptConnection, Request
 
 from wsactors import websocket_listener
 from wsactors.testing import LiveServer
@@ -138,3 +142,28 @@ async def http_get(server: LiveServer, path: str) -> tuple[bytes, bytes]:
             response += chunk
     head, _, body = response.partition(b"\r\n\r\n")
     return head.split(b"\r\n", 1)[0], body
+
+
+async def open_non_reader(server: LiveServer, path: str) -> trio.SocketStream:
+    """A TCP stream on which a WebSocket handshake succeeded and that is never read."""
+    conn = WSConnection(ConnectionType.CLIENT)
+    stream = await trio.open_tcp_stream(server.host, server.port)
+    await stream.send_all(conn.send(Request(host=f"{server.host}:{server.port}", target=path)))
+    while True:
+        chunk = await stream.receive_some(4096)
+        assert chunk, "the server closed during the handshake"
+        conn.receive_data(chunk)
+        for event in conn.events():
+            assert isinstance(event, AcceptConnection), event
+            return stream
+
+
+async def port_from_log(log_path: Path, process: trio.Process) -> int:
+    """The port from a subprocess's "serving on http://127.0.0.1:PORT" log line."""
+    while True:
+        text = await trio.Path(log_path).read_text()
+        found = re.search(r"serving on http://127\.0\.0\.1:(\d+)", text)
+        if found:
+            return int(found.group(1))
+        assert process.poll() is None, text
+        await trio.sleep(0.05)

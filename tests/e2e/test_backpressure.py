@@ -23,9 +23,8 @@ from pathlib import Path
 
 import pytest
 import trio
-from wsproto import ConnectionType, WSConnection
-from wsproto.events import AcceptConnection, Request
 
+from helpers import open_non_reader
 from wsactors import App, WebSocket, websocket, websocket_listener
 from wsactors.testing import LiveServer
 
@@ -37,20 +36,6 @@ INBOX = 8
 
 
 # --------------------------------------------------------------------- clients
-async def open_non_reader(server: LiveServer, path: str) -> trio.SocketStream:
-    """A TCP stream on which a WebSocket handshake succeeded and that is never read."""
-    conn = WSConnection(ConnectionType.CLIENT)
-    stream = await trio.open_tcp_stream(server.host, server.port)
-    await stream.send_all(conn.send(Request(host=f"{server.host}:{server.port}", target=path)))
-    while True:
-        chunk = await stream.receive_some(4096)
-        assert chunk, "the server closed during the handshake"
-        conn.receive_data(chunk)
-        for event in conn.events():
-            assert isinstance(event, AcceptConnection), event
-            return stream
-
-
 def kernel_buffer_bound() -> int:
     """The most bytes loopback TCP can buffer between a writer and a non-reader.
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 import importlib.util
 import math
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -29,6 +28,7 @@ from trio_websocket import CloseReason, ConnectionClosed, WebSocketConnection
 from wsproto import ConnectionType, WSConnection
 from wsproto.events import AcceptConnection, RejectConnection, RejectData, Request
 
+from helpers import open_non_reader, port_from_log
 from wsactors import App, Provide, WebSocket, websocket, websocket_listener, websocket_stream
 from wsactors.testing import LiveServer, open_client
 
@@ -69,20 +69,6 @@ async def raw_handshake(server: LiveServer, path: str) -> tuple[int, bytes]:
                         if event.body_finished:
                             return status, body
     return status, body
-
-
-async def open_non_reader(server: LiveServer, path: str) -> trio.SocketStream:
-    """A TCP stream on which a WebSocket handshake succeeded and that is never read."""
-    conn = WSConnection(ConnectionType.CLIENT)
-    stream = await trio.open_tcp_stream(server.host, server.port)
-    await stream.send_all(conn.send(Request(host=server.host, target=path)))
-    while True:
-        chunk = await stream.receive_some(4096)
-        assert chunk, "the server closed during the handshake"
-        conn.receive_data(chunk)
-        for event in conn.events():
-            assert isinstance(event, AcceptConnection), event
-            return stream
 
 
 # --------------------------------------------------------------------- the app
@@ -379,7 +365,7 @@ async def test_sigterm_drains_wsactors_run_and_exits_0(tmp_path: Path) -> None:
         )
     try:
         with trio.fail_after(DEADLINE):
-            port = await _port_from_log(log_path, process)
+            port = await port_from_log(log_path, process)
             async with open_client("127.0.0.1", port, "/echo") as ws:
                 await ws.send_message("before the signal")
                 assert await ws.get_message() == "before the signal"
@@ -400,14 +386,3 @@ async def test_sigterm_drains_wsactors_run_and_exits_0(tmp_path: Path) -> None:
     assert "drain_app: on_disconnect ran" in text
     assert "draining 1 connection(s)" in text
     assert "Traceback" not in text
-
-
-async def _port_from_log(log_path: Path, process: trio.Process) -> int:
-    """The port from the "serving on http://127.0.0.1:PORT" line, once it is written."""
-    while True:
-        text = await trio.Path(log_path).read_text()
-        found = re.search(r"serving on http://127\.0\.0\.1:(\d+)", text)
-        if found:
-            return int(found.group(1))
-        assert process.poll() is None, text
-        await trio.sleep(0.05)

@@ -40,7 +40,7 @@ import pytest
 import trio
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
-from trio_websocket import ConnectionClosed, WebSocketConnection, wrap_client_stream
+from trio_websocket import ConnectionClosed, WebSocketConnection
 
 from wsactors import (
     App,
@@ -50,7 +50,7 @@ from wsactors import (
     websocket_listener,
     websocket_stream,
 )
-from wsactors.testing import LiveServer
+from wsactors.testing import LiveServer, open_client
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -281,12 +281,9 @@ ENDPOINTS = {
 class Client:
     """A trio-websocket connection on a TCP stream this test owns, which it can abort."""
 
-    def __init__(
-        self, ws: WebSocketConnection, stream: trio.SocketStream, nursery: trio.Nursery
-    ) -> None:
+    def __init__(self, ws: WebSocketConnection, stream: trio.SocketStream) -> None:
         self.ws = ws
         self.stream = stream
-        self.nursery = nursery
         self.aborted = False
 
     async def abort(self, *, reset: bool) -> None:
@@ -296,41 +293,16 @@ class Client:
             self.stream.setsockopt(
                 socketlib.SOL_SOCKET, socketlib.SO_LINGER, struct.pack("ii", 1, 0)
             )
-        self.nursery.cancel_scope.cancel()
+        # The client's reader task sees the closed stream and stops; open_client's
+        # closing handshake then finds the connection already closed.
         await self.stream.aclose()
-
-
-def _sole_error(group: BaseExceptionGroup[BaseException]) -> BaseException | None:
-    leaves: list[BaseException] = []
-    pending: list[BaseException] = [group]
-    while pending:
-        error = pending.pop()
-        if isinstance(error, BaseExceptionGroup):
-            pending.extend(error.exceptions)
-        else:
-            leaves.append(error)
-    return leaves[0] if len(leaves) == 1 else None
 
 
 @asynccontextmanager
 async def connect(server: LiveServer, path: str) -> AsyncIterator[Client]:
     stream = await trio.open_tcp_stream(server.host, server.port)
-    try:
-        async with stream, trio.open_nursery() as nursery:
-            ws = await wrap_client_stream(nursery, stream, f"{server.host}:{server.port}", path)
-            client = Client(ws, stream, nursery)
-            try:
-                yield client
-            finally:
-                if not client.aborted:
-                    with trio.move_on_after(5):
-                        await ws.aclose()
-                nursery.cancel_scope.cancel()
-    except BaseExceptionGroup as group:
-        sole = _sole_error(group)
-        if sole is None:
-            raise
-        raise sole from None
+    async with open_client(server.host, server.port, path, stream=stream) as ws:
+        yield Client(ws, stream)
 
 
 async def read_until_close(ws: WebSocketConnection, stream: bool) -> tuple[int, str]:

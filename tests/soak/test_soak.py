@@ -33,6 +33,7 @@ from pathlib import Path
 import pytest
 import trio
 
+from helpers import port_from_log
 from wsactors import App, websocket_listener
 from wsactors.testing import LiveServer, open_client
 
@@ -269,7 +270,7 @@ async def test_server_rss_per_idle_connection(tmp_path: Path) -> None:
     release = trio.Event()
     try:
         with trio.fail_after(SOAK_DEADLINE), nofile_soft_limit_raised():
-            port = await _announced_port(log_path, process)
+            port = await port_from_log(log_path, process)
             # Warm the server up, then measure it alone.
             for n in range(100):
                 async with open_client("127.0.0.1", port, "/soak") as ws:
@@ -306,13 +307,3 @@ async def test_server_rss_per_idle_connection(tmp_path: Path) -> None:
     )
     assert per_connection < 128, per_connection  # KiB; far above the measured figure
     assert process.returncode == 0, log_path.read_text()
-
-
-async def _announced_port(log_path: Path, process: trio.Process) -> int:
-    while True:
-        text = await trio.Path(log_path).read_text()
-        found = re.search(r"serving on http://127\.0\.0\.1:(\d+)", text)
-        if found:
-            return int(found.group(1))
-        assert process.poll() is None, text
-        await trio.sleep(0.05)

@@ -35,13 +35,14 @@ from __future__ import annotations
 
 from ._client import TestClient
 from ._errors import LifespanError, TestClientTimeout, WebSocketDenied
-from ._live import LiveServer, open_client
+from ._live import ClientOptions, LiveServer, open_client
 from ._server_end import APP_TO_CLIENT_BUFFER, CLIENT_TO_APP_BUFFER
 from ._session import WebSocketTestSession
 
 __all__ = [
     "APP_TO_CLIENT_BUFFER",
     "CLIENT_TO_APP_BUFFER",
+    "ClientOptions",
     "LifespanError",
     "LiveServer",
     "TestClient",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any, Self, TypedDict, Unpack
 from urllib.parse import urlsplit
 
 import trio
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
     from trio_websocket import WebSocketConnection
 
-__all__ = ["LiveServer", "open_client"]
+__all__ = ["ClientOptions", "LiveServer", "open_client"]
 
 
 class LiveServer:
@@ -156,34 +156,19 @@ class LiveServer:
         return self.url + (path if path.startswith("/") else "/" + path)
 
     def connect(
-        self,
-        path: str = "/",
-        *,
-        subprotocols: Sequence[str] | None = None,
-        extra_headers: list[tuple[bytes, bytes]] | None = None,
-        message_queue_size: int = 1,
-        connect_timeout: float = 5.0,
-        disconnect_timeout: float = 5.0,
-        ssl_context: ssl.SSLContext | None = None,
+        self, path: str = "/", **options: Unpack[ClientOptions]
     ) -> AbstractAsyncContextManager[WebSocketConnection]:
         """A trio-websocket client connection to ``path``; use it with ``async with``.
 
-        It is trio-websocket's client (``wrap_client_stream``) on a TCP stream this
-        method owns and always closes: trio-websocket 0.12's ``open_websocket_url``
-        leaves its socket open when the server closes first or rejects the
-        handshake, and the ``ResourceWarning`` at garbage collection would fail an
-        unrelated test under warnings-as-errors. A lone error (``ConnectionRejected``
-        from the client's reader task, or one raised in the ``async with`` body) is
-        raised as itself, not inside an ExceptionGroup.
+        It is :func:`open_client` on this server: trio-websocket's client on a TCP
+        stream that is always closed, raising a lone ``ConnectionRejected`` (or an
+        error of the ``async with`` body) as itself.
 
         Args:
             path: The path, optionally with a query string.
-            subprotocols: Offered subprotocols.
-            extra_headers: Extra request headers.
-            message_queue_size: trio-websocket's receive buffer, in messages.
-            connect_timeout: Seconds the TCP connect plus handshake may take.
-            disconnect_timeout: Seconds the closing handshake may take.
-            ssl_context: For a server configured with TLS.
+            **options: As :func:`open_client`: ``subprotocols``, ``extra_headers``,
+                ``message_queue_size``, ``connect_timeout``, ``disconnect_timeout``,
+                ``ssl_context``.
 
         Raises:
             trio_websocket.ConnectionRejected: the app denied the handshake.
@@ -191,16 +176,19 @@ class LiveServer:
             ImportError: trio-websocket is missing (install the ``testing`` extra).
         """
         return open_client(
-            self.host,
-            self.port,
-            path if path.startswith("/") else "/" + path,
-            subprotocols=subprotocols,
-            extra_headers=extra_headers,
-            message_queue_size=message_queue_size,
-            connect_timeout=connect_timeout,
-            disconnect_timeout=disconnect_timeout,
-            ssl_context=ssl_context,
+            self.host, self.port, path if path.startswith("/") else "/" + path, **options
         )
+
+
+class ClientOptions(TypedDict, total=False):
+    """Keyword options of :func:`open_client` and :meth:`LiveServer.connect`."""
+
+    subprotocols: Sequence[str] | None
+    extra_headers: list[tuple[bytes, bytes]] | None
+    message_queue_size: int
+    connect_timeout: float
+    disconnect_timeout: float
+    ssl_context: ssl.SSLContext | None
 
 
 def _sole_error(group: BaseExceptionGroup[BaseException]) -> BaseException | None:
@@ -228,11 +216,29 @@ async def open_client(
     connect_timeout: float = 5.0,
     disconnect_timeout: float = 5.0,
     ssl_context: ssl.SSLContext | None = None,
+    stream: trio.SocketStream | None = None,
 ) -> AsyncIterator[WebSocketConnection]:
-    """A trio-websocket client for any server: what :meth:`LiveServer.connect` returns.
+    """A trio-websocket client for any server; :meth:`LiveServer.connect` uses it.
 
-    Use it for a server this test does not run in-process (a subprocess, say);
-    arguments as :meth:`LiveServer.connect`, plus the server's ``host`` and ``port``.
+    It is trio-websocket's client (``wrap_client_stream``) on a TCP stream it always
+    closes: trio-websocket 0.12's ``open_websocket_url`` leaves its socket open when
+    the server closes first or rejects the handshake, and the ``ResourceWarning`` at
+    garbage collection would fail an unrelated test under warnings-as-errors. A lone
+    error (``ConnectionRejected`` from the client's reader task, or one raised in the
+    ``async with`` body) is raised as itself, not inside an ExceptionGroup.
+
+    Args:
+        host: The server's host.
+        port: The server's port.
+        path: The path, optionally with a query string.
+        subprotocols: Offered subprotocols.
+        extra_headers: Extra request headers.
+        message_queue_size: trio-websocket's receive buffer, in messages.
+        connect_timeout: Seconds the TCP connect plus handshake may take.
+        disconnect_timeout: Seconds the closing handshake may take.
+        ssl_context: For a server configured with TLS.
+        stream: An already connected TCP stream to use (a test that wants to reset
+            the socket itself); it is closed on exit like one opened here.
 
     Cancellation:
         The closing handshake is shielded and bounded by ``disconnect_timeout``; the
@@ -241,16 +247,16 @@ async def open_client(
     from trio_websocket import wrap_client_stream
 
     with trio.fail_after(connect_timeout):
-        tcp = await trio.open_tcp_stream(host, port)
-    stream: trio.SocketStream | trio.SSLStream[trio.SocketStream] = tcp
+        tcp = stream if stream is not None else await trio.open_tcp_stream(host, port)
+    transport: trio.SocketStream | trio.SSLStream[trio.SocketStream] = tcp
     if ssl_context is not None:
-        stream = trio.SSLStream(tcp, ssl_context, server_hostname=host)
+        transport = trio.SSLStream(tcp, ssl_context, server_hostname=host)
     try:
-        async with stream, trio.open_nursery() as nursery:
+        async with transport, trio.open_nursery() as nursery:
             with trio.fail_after(connect_timeout):
                 ws = await wrap_client_stream(
                     nursery,
-                    stream,
+                    transport,
                     f"{host}:{port}",
                     path,
                     subprotocols=subprotocols,
