@@ -5,26 +5,37 @@ from __future__ import annotations
 import inspect
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from typing import Any, Unpack
+from typing import Any, Unpack, cast
 
 import trio
+from hypercorn.typing import (
+    ASGIReceiveCallable,
+    ASGISendCallable,
+    WebsocketScope,
+)
 
-from .actors.mailbox import Mailbox, RuntimeConfig
 from .actors.registry import LiveConnections
+from .actors.runtime import ConnectionRuntime
 from .actors.supervisor import supervise
+from .closes import Why, stop_error
 from .codec import Codec
 from .connection import WebSocket
 from .datastructures import State
-from .exceptions import ImproperlyConfiguredError, WebSocketException
+from .events import Connect
+from .exceptions import ImproperlyConfiguredError
 from .handlers.base import Guard, Layer, Route, RouteHandler
-from .limits import LimitOptions, checked_limits
-from .protocol import GOING_AWAY, ProtocolState
+from .limits import LimitOptions, RuntimeConfig, checked_limits
+from .protocol import ConnectionState
 from .routing import RouteTable
+from .transport.asgi import ASGITransport
+from .transport.base import Transport
 
 __all__ = ["App", "Router"]
 
 logger = logging.getLogger("wsactors.app")
 
+# The App's own ASGI signature stays dict-typed (what serve() and every ASGI server
+# accept); the transport below types each message with hypercorn.typing.
 ASGIReceive = Callable[[], Awaitable[dict[str, Any]]]
 ASGISend = Callable[[dict[str, Any]], Awaitable[None]]
 Hook = Callable[..., Any]
@@ -217,37 +228,53 @@ class App:
             raise ValueError(f"unsupported ASGI scope type {kind!r}")
 
     async def _websocket(self, scope: dict[str, Any], receive: ASGIReceive, send: ASGISend) -> None:
+        transport = ASGITransport(
+            cast(WebsocketScope, scope),
+            cast(ASGIReceiveCallable, receive),
+            cast(ASGISendCallable, send),
+        )
+        await self.serve_connection(scope, transport)
+
+    async def serve_connection(self, scope: dict[str, Any], transport: Transport) -> None:
+        """Run one WebSocket connection over ``transport``: any engine's entry point.
+
+        ``scope`` is an ASGI websocket scope (path, headers, query string, client,
+        subprotocols); the App adds itself as ``scope["app"]``. Routing, the drain,
+        and Origin checks answer before any handler runs.
+
+        Cancellation:
+            Cancelling closes the connection with 1001 (see ``supervise``).
+        """
         scope["app"] = self
-        matched = self.routes.match(scope.get("path", "/"))
+        path = scope.get("path", "/")
+        matched = self.routes.match(path)
         if matched is None:
-            logger.info("no WebSocket route for %s: denied with 404", scope.get("path"))
-            await _reject(scope, receive, send, 404, b"Not Found")
+            logger.info("no WebSocket route for %r: denied with 404", path)
+            await _reject(transport, 404, b"Not Found")
             return
         if self._draining:
-            logger.info("shutting down: %s denied with 503", scope.get("path"))
-            await _reject(scope, receive, send, 503, b"Server shutting down")
+            logger.info("shutting down: %r denied with 503", path)
+            await _reject(transport, 503, b"Server shutting down")
             return
         refusal = self._origin_refusal(scope)
         if refusal is not None:
-            logger.info("%s for %s: denied with 403", refusal, scope.get("path"))
-            await _reject(scope, receive, send, 403, refusal.encode())
+            logger.info("%s for %r: denied with 403", refusal, path)
+            await _reject(transport, 403, refusal.encode())
             return
         route, params = matched
-        codec = self.codec
         websocket_class = route.websocket_class
 
-        def make_socket(box: Mailbox) -> WebSocket:
-            return websocket_class(box, scope, codec=codec, path_params=params)
+        def make_socket(runtime: ConnectionRuntime) -> WebSocket:
+            return websocket_class(runtime, scope, path_params=params)
 
         await supervise(
-            scope,
-            receive,
-            send,
+            transport,
+            path=path,
             behaviour=route.behaviour,
             make_socket=make_socket,
             config=route.config,
-            on_data=route.on_data,
-            on_mailbox=route.on_mailbox,
+            codec=self.codec,
+            reader=route.reader,
             registry=self.connections,
         )
 
@@ -284,7 +311,7 @@ class App:
         live = len(self.connections)
         if live:
             logger.info("draining %d connection(s)", live)
-        self.connections.stop_all(WebSocketException("Going Away", GOING_AWAY))
+        self.connections.stop_all(stop_error(Why.GOING_AWAY))
         with trio.move_on_after(self.shutdown_timeout):
             await self.connections.wait_empty()
         left = len(self.connections)
@@ -331,16 +358,12 @@ def _header(scope: dict[str, Any], name: bytes) -> str | None:
     return None
 
 
-async def _reject(
-    scope: dict[str, Any], receive: ASGIReceive, send: ASGISend, status: int, body: bytes
-) -> None:
-    """Deny a handshake that never reaches a handler (no route, bad origin)."""
-    await receive()  # "websocket.connect": ASGI apps receive it before answering
-    protocol = ProtocolState(
-        http_response_extension="websocket.http.response" in (scope.get("extensions") or {})
-    )
-    for message in protocol.deny(status, body, None):
-        await send(message)
+async def _reject(transport: Transport, status: int, body: bytes) -> None:
+    """Deny a handshake that never reaches a handler (no route, bad origin, drain)."""
+    if type(await transport.receive()) is not Connect:
+        return  # the client left first; ASGI apps receive the connect before answering
+    state = ConnectionState(http_denials=transport.capabilities.http_denials)
+    await transport.send(state.deny_events(status, body, None))
 
 
 async def _not_found(send: ASGISend) -> None:

@@ -1,7 +1,7 @@
 """The ``WebSocket`` handle: what handlers use to talk to their connection.
 
-The handle never touches ASGI. Receives read the connection's inbox (filled by the
-receiver actor); sends queue ready-made ASGI events in its outbox (drained by the
+The handle never touches the transport. Receives read the connection's inbox
+(filled by the receiver actor); sends queue events in its outbox (drained by the
 sender actor). Errors are translated here, once: a closed or broken channel means
 the connection is over and surfaces as :class:`~wsactors.WebSocketDisconnect`.
 
@@ -14,34 +14,28 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import trio
 
-from .actors.mailbox import payload_size
-from .codec import Codec, Mode, Payload, to_frame
+from .actors.counters import payload_size
+from .codec import Mode, Payload, to_frame
+from .events import HeadersArg, Send
 from .exceptions import WebSocketDisconnect
-from .protocol import ConnState, ProtocolError
+from .protocol import ProtocolError, State
 from .scope import ScopeViews
 
 if TYPE_CHECKING:
-    from .actors.mailbox import ConnectionStatistics, Mailbox
+    from .actors.counters import ConnectionStatistics
+    from .actors.runtime import ConnectionRuntime, HandlerContext
 
 __all__ = ["WebSocket"]
 
 logger = logging.getLogger("wsactors.connection")
 
 _T = TypeVar("_T")
-HeadersArg = Mapping[str, str] | Iterable[tuple[str | bytes, str | bytes]] | None
 
 _WANT: dict[str, type[str] | type[bytes]] = {"text": str, "binary": bytes}
-
-
-def _header_pairs(headers: HeadersArg) -> Iterable[tuple[str | bytes, str | bytes]] | None:
-    if isinstance(headers, Mapping):
-        return list(headers.items())
-    return headers
 
 
 class _Stream(Generic[_T]):
@@ -70,39 +64,63 @@ class WebSocket(ScopeViews):
 
     Created by the framework for every connection (never by users); subclass it to
     customise behaviour and register the subclass with ``websocket_class=``.
+
+    Every async method is a cancellation point on every path. Those that queue
+    something (accept, sends, close) are safe to cancel: a cancelled call queued
+    nothing and changed no state, so a cancelled ``close()`` still leaves the
+    connection's close frame to the framework, which sends exactly one.
     """
 
     def __init__(
         self,
-        mailbox: Mailbox,
+        runtime: ConnectionRuntime,
         scope: dict[str, Any],
         *,
-        codec: Codec,
         path_params: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(scope, path_params)
-        self._mailbox = mailbox
-        self._codec = codec
+        self._rt = runtime
+
+    @property
+    def context(self) -> HandlerContext:
+        """The connection, as handler kinds (listeners, streams) see it.
+
+        A narrow view for code that builds on the runtime (docs/architecture.md):
+        the codec and limits, ``accepted``, the data-discard rule and ``settle``.
+        """
+        return self._rt
 
     @property
     def accepted_subprotocol(self) -> str | None:
         """The subprotocol chosen at accept, if any."""
-        return self._mailbox.protocol.subprotocol
+        return self._rt.state.subprotocol
 
     @property
     def connection_state(self) -> str:
         """``"init"``, ``"connected"`` or ``"disconnected"``."""
-        return self._mailbox.protocol.public_state
+        return self._rt.state.public_state
 
     @property
     def close_code(self) -> int | None:
-        """The close code once closed (the one sent, or the one the server reported
-        for the client; hypercorn reports 1006 for every client close: its #127)."""
-        return self._mailbox.protocol.close_code
+        """The close code once closing: the one this side sent (or queued), or the
+        client's when it closed first (hypercorn reports 1006 for every client
+        close: its issue #127; the native engine reports the client's code)."""
+        return self._rt.state.close_code
+
+    @property
+    def close_reason(self) -> str:
+        """The reason that goes with :attr:`close_code` (``""`` if none)."""
+        return self._rt.state.close_reason
+
+    @property
+    def latency(self) -> float | None:
+        """The last keepalive ping's round trip in seconds (``None`` until one was
+        answered, and always on transports that cannot ping, such as hypercorn)."""
+        return self._rt.latency
 
     def statistics(self) -> ConnectionStatistics:
         """Message and byte counts, drops, and queue depths of this connection."""
-        return self._mailbox.statistics()
+        return self._rt.statistics()
 
     # ------------------------------------------------------------------ handshake
     async def accept(self, subprotocols: str | None = None, headers: HeadersArg = None) -> None:
@@ -115,27 +133,39 @@ class WebSocket(ScopeViews):
         Raises:
             ProtocolError: already accepted, closed or denied, or an unoffered
                 subprotocol.
+            ValueError: a header name or value that is not valid (CR, LF, NUL,
+                another control character, not latin-1); the message names it.
             WebSocketDisconnect: the client left before it was accepted.
 
         Cancellation:
-            Safe to cancel; if cancelled the accept may or may not have been queued.
+            If cancelled, nothing was queued and the connection is still unaccepted.
         """
-        await self._put(self._mailbox.protocol.accept(subprotocols, _header_pairs(headers)))
-        logger.info("accepted %s subprotocol=%s", self.path, subprotocols)
+        rt = self._rt
+        await rt.queue(rt.state.accept_event(subprotocols, headers))
+        logger.info("accepted %r subprotocol=%r", self.path, subprotocols)
 
     async def deny(self, status: int, body: bytes | str = b"", headers: HeadersArg = None) -> None:
         """Reject the handshake with an HTTP response (before accept only).
 
-        Uses the ASGI ``websocket.http.response`` extension when the server offers
-        it (hypercorn does); otherwise closes before accept, which servers answer
-        with HTTP 403.
+        Uses HTTP denials where the transport has them (hypercorn's ASGI
+        ``websocket.http.response`` extension, the native engine); otherwise closes
+        before accept, which servers answer with HTTP 403. A no-op once the client
+        has left.
 
         Raises:
             ProtocolError: the connection was already accepted or closed.
+            ValueError: an invalid header name or value.
+
+        Cancellation:
+            If cancelled, nothing was queued.
         """
         raw = body.encode("utf-8") if isinstance(body, str) else body
-        for message in self._mailbox.protocol.deny(status, raw, _header_pairs(headers)):
-            await self._put(message)
+        rt = self._rt
+        events = rt.state.deny_events(status, raw, headers)
+        if not events:
+            await trio.lowlevel.checkpoint()
+        for event in events:
+            await rt.queue(event)
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
         """Close the connection; idempotent, and a no-op once the client left.
@@ -145,12 +175,19 @@ class WebSocket(ScopeViews):
 
         Raises:
             ValueError: ``code`` may not be sent (1005, 1006, 1015, unassigned).
+
+        Cancellation:
+            If cancelled, nothing was queued: the framework still sends exactly one
+            close frame when the handler ends.
         """
-        message = self._mailbox.protocol.close(code, reason)
-        if message is not None:
-            # The sender being gone means the close cannot matter any more.
-            with contextlib.suppress(WebSocketDisconnect):
-                await self._put(message)
+        rt = self._rt
+        event = rt.state.close_event(code, reason)
+        if event is None:
+            await trio.lowlevel.checkpoint()
+            return
+        # The sender being gone means the close cannot matter any more.
+        with contextlib.suppress(WebSocketDisconnect):
+            await rt.queue(event)
 
     # ------------------------------------------------------------------ receiving
     async def receive_message(self) -> Payload:
@@ -166,13 +203,13 @@ class WebSocket(ScopeViews):
         Cancellation:
             Safe to cancel: no message is lost by a cancelled receive.
         """
-        box = self._mailbox
-        protocol = box.protocol
-        state = protocol.state
-        if state is not ConnState.CONNECTED and not protocol.client_gone:
-            if state is ConnState.INIT:
+        rt = self._rt
+        state = rt.state
+        if state.current is not State.OPEN and not state.peer_gone:
+            if state.current is State.CONNECTING:
                 raise ProtocolError("accept the connection before receiving")
-            raise self._disconnect_error()
+            raise state.disconnect_error()
+        box = rt.mailbox
         inbox = box.inbox
         try:
             # A cancellation point without a scheduler round trip when a message is
@@ -188,17 +225,20 @@ class WebSocket(ScopeViews):
             finally:
                 box.receiving -= 1
         except (trio.EndOfChannel, trio.ClosedResourceError):
-            raise self._disconnect_error() from None
+            raise state.disconnect_error() from None
 
     async def receive_data(self, mode: Mode = "text") -> Payload:
         """The next message of ``mode``: ``str`` for ``"text"``, ``bytes`` for ``"binary"``.
 
         Frames of the other type are dropped, counted in ``statistics()`` and
-        logged at debug (the seed: a listener "will only listen to socket events of
-        the appropriate type"). Use :meth:`receive_message` to get both.
+        logged at debug (a listener "will only listen to socket events of the
+        appropriate type"). Use :meth:`receive_message` to get both.
 
         Raises:
             WebSocketDisconnect: as :meth:`receive_message`.
+
+        Cancellation:
+            As :meth:`receive_message`.
         """
         want = _WANT.get(mode)
         if want is None:
@@ -207,20 +247,28 @@ class WebSocket(ScopeViews):
             data = await self.receive_message()
             if type(data) is want:
                 return data
-            self._mailbox.counters.dropped_frames += 1
+            self._rt.counters.dropped_frames += 1
             logger.debug(
-                "%s: dropped a %s frame (receive mode %r)",
+                "%r: dropped a %s frame (receive mode %r)",
                 self.path,
                 "text" if want is bytes else "binary",
                 mode,
             )
 
     async def receive_text(self) -> str:
-        """The next text message (binary frames are dropped, see :meth:`receive_data`)."""
+        """The next text message (binary frames are dropped, see :meth:`receive_data`).
+
+        Cancellation:
+            As :meth:`receive_message`.
+        """
         return str(await self.receive_data("text"))
 
     async def receive_bytes(self) -> bytes:
-        """The next binary message (text frames are dropped, see :meth:`receive_data`)."""
+        """The next binary message (text frames are dropped, see :meth:`receive_data`).
+
+        Cancellation:
+            As :meth:`receive_message`.
+        """
         data = await self.receive_data("binary")
         return data if isinstance(data, bytes) else data.encode("utf-8")
 
@@ -232,8 +280,11 @@ class WebSocket(ScopeViews):
                 not fit ``type`` (a ``WebSocketException`` with code 1007; uncaught, it
                 closes the connection with 1007).
             WebSocketDisconnect: as :meth:`receive_message`.
+
+        Cancellation:
+            As :meth:`receive_message`.
         """
-        return self._codec.decoder(type)(await self.receive_data(mode))
+        return self._rt.codec.decoder(type)(await self.receive_data(mode))
 
     def iter_messages(self) -> _Stream[Payload]:
         """Iterate :meth:`receive_message` until the client leaves (no exception)."""
@@ -261,53 +312,48 @@ class WebSocket(ScopeViews):
         Cancellation:
             If cancelled, the message was not queued.
         """
-        box = self._mailbox
-        box.protocol.check_send()
-        if type(data) is str:
-            message: dict[str, Any] = {"type": "websocket.send", "text": data}
-        elif isinstance(data, bytes | bytearray | memoryview):
-            message = {"type": "websocket.send", "bytes": bytes(data)}
-        else:
-            raise TypeError(f"send_message takes str or bytes, not {type(data).__name__}")
-        counters = box.counters
+        rt = self._rt
+        rt.state.check_send()
+        if type(data) is not str:
+            if not isinstance(data, bytes | bytearray | memoryview):
+                raise TypeError(f"send_message takes str or bytes, not {type(data).__name__}")
+            data = bytes(data)
+        await rt.queue(Send(data))
+        counters = rt.counters
         counters.messages_out += 1
         counters.bytes_out += payload_size(data)
-        await self._put(message)
 
     async def send_data(self, data: Payload, mode: Mode = "text") -> None:
-        """Send ``data`` in a frame of ``mode`` (str and bytes converted as UTF-8)."""
+        """Send ``data`` in a frame of ``mode`` (str and bytes converted as UTF-8).
+
+        Cancellation:
+            As :meth:`send_message`.
+        """
         await self.send_message(to_frame(data, mode))
 
     async def send_text(self, data: str) -> None:
-        """Send a text frame."""
+        """Send a text frame.
+
+        Cancellation:
+            As :meth:`send_message`.
+        """
         await self.send_data(data, "text")
 
     async def send_bytes(self, data: bytes) -> None:
-        """Send a binary frame."""
+        """Send a binary frame.
+
+        Cancellation:
+            As :meth:`send_message`.
+        """
         await self.send_data(data, "binary")
 
     async def send_json(self, data: Any, mode: Mode = "text") -> None:
-        """Unstructure ``data`` with the App's cattrs converter and send it as JSON."""
-        await self.send_data(self._codec.dumps(data), mode)
+        """Unstructure ``data`` with the App's cattrs converter and send it as JSON.
 
-    # ------------------------------------------------------------------ internals
-    async def _put(self, message: dict[str, Any]) -> None:
-        outbox = self._mailbox.outbox
-        try:
-            # A cancellation point; it yields to the scheduler only when the outbox is
-            # full (backpressure), saving a round trip per message otherwise.
-            await trio.lowlevel.checkpoint_if_cancelled()
-            try:
-                outbox.send_nowait(message)
-            except trio.WouldBlock:
-                await outbox.send(message)
-        except (trio.BrokenResourceError, trio.ClosedResourceError):
-            raise self._disconnect_error() from None
-
-    def _disconnect_error(self) -> WebSocketDisconnect:
-        protocol = self._mailbox.protocol
-        code = protocol.close_code if protocol.close_code is not None else 1006
-        return WebSocketDisconnect(protocol.close_reason, code)
+        Cancellation:
+            As :meth:`send_message`.
+        """
+        await self.send_data(self._rt.codec.dumps(data), mode)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.path!r} {self.connection_state}>"

@@ -1,15 +1,63 @@
-"""Sans-I/O limits: the options every layer accepts, and the rate limiter.
+"""Sans-I/O limits and sizes: declared here once, and the rate limiter.
 
-Time is passed in, so the rules are unit-tested without a clock.
+:class:`RuntimeConfig` holds every size and time limit of the connection runtime;
+:class:`LimitOptions` names the subset each layer (App, handler decorators,
+``WebSocketListener`` class attributes) accepts, and everything else reads
+:data:`LIMIT_NAMES`. Time is passed in, so the rules are unit-tested without a clock.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from dataclasses import dataclass
 from typing import Any, Literal, TypedDict
 
 from .exceptions import ImproperlyConfiguredError
 
-__all__ = ["LIMIT_NAMES", "LimitOptions", "TokenBucket", "checked_limits"]
+__all__ = ["LIMIT_NAMES", "LimitOptions", "RuntimeConfig", "TokenBucket", "checked_limits"]
+
+
+@dataclass(frozen=True, slots=True)
+class RuntimeConfig:
+    """Sizes and time limits of the connection runtime.
+
+    Attributes:
+        inbox_size: Received messages buffered ahead of the behaviour.
+        outbox_size: Messages queued ahead of the sender.
+        disconnect_grace: Seconds a *reading* behaviour may keep running after the
+            client left (to drain buffered messages and handle
+            ``WebSocketDisconnect``); a behaviour that is not reading is cancelled
+            at once.
+        close_timeout: Seconds to flush the outbox and send the close frame.
+        cleanup_timeout: Seconds for each cleanup step (``on_disconnect``,
+            yield-dependency cleanup) once the connection is over.
+        debug: Put exception text in 1011 close reasons.
+        max_message_size: Received messages larger than this many bytes close the
+            connection with 1009 before any decoding (``None``: only the server's
+            own limit, hypercorn's ``websocket_max_message_size``).
+        rate_limit: ``(messages, seconds)``: a token bucket per connection.
+        rate_limit_policy: ``"close"`` (1008 "rate limit exceeded") or ``"drop"``
+            (the excess is dropped and counted in ``rate_limited_messages``).
+        idle_timeout: Close with 1001 "idle timeout" after this many seconds without
+            an inbound message.
+        send_timeout: Stop the behaviour (its cleanup runs) and close with 1008
+            "send timeout" when one send to the client is stalled this long (a
+            consumer that stopped reading). hypercorn shields socket writes, so the
+            stalled write itself, and the close frame queued behind it, wait until
+            hypercorn closes the TCP connection.
+    """
+
+    inbox_size: int = 16
+    outbox_size: int = 16
+    disconnect_grace: float = 5.0
+    close_timeout: float = 5.0
+    cleanup_timeout: float = 5.0
+    debug: bool = False
+    max_message_size: int | None = None
+    rate_limit: tuple[int, float] | None = None
+    rate_limit_policy: Literal["close", "drop"] = "close"
+    idle_timeout: float | None = None
+    send_timeout: float | None = None
 
 
 class LimitOptions(TypedDict, total=False):
@@ -25,7 +73,10 @@ class LimitOptions(TypedDict, total=False):
     send_timeout: float | None
 
 
+#: The per-layer limit names: the keys of :class:`LimitOptions`.
 LIMIT_NAMES = frozenset(LimitOptions.__annotations__)
+# Every per-layer limit is a RuntimeConfig field: one declaration of meaning and default.
+assert {f.name for f in dataclasses.fields(RuntimeConfig)} >= LIMIT_NAMES
 
 
 def checked_limits(options: dict[str, Any], where: str) -> dict[str, Any]:

@@ -1,84 +1,90 @@
-"""Sans-I/O protocol state and the close-code table.
+"""Sans-I/O connection state: one state machine for one WebSocket connection.
 
 Theory of operation
 -------------------
-A connection moves through four states (API.md exposes three of them through
-``WebSocket.connection_state``: ``closing`` reads as ``"disconnected"`` because the
-application may no longer send once it has closed)::
+The *wire state* (:attr:`ConnectionState.state`) says what has crossed the
+transport. It changes only when the sender actor hands an event to the transport
+(:meth:`ConnectionState.hand_over`) or when the receiver actor reports the peer gone
+(:meth:`ConnectionState.peer_left`), never earlier: a call cancelled before its
+event was queued changes nothing, so no close frame can be lost by a cancellation::
 
-    INIT ──accept──> CONNECTED ──app close──> CLOSING ──client gone──> DISCONNECTED
-      │                  │                                                 ▲
-      ├──deny / close────┼──────────────────────────────────────────────────┤
-      └──client gone─────┴──client gone─────────────────────────────────────┘
+    state       event handed over / received      next state
+    ----------  --------------------------------  ----------
+    CONNECTING  Accept                            OPEN
+    CONNECTING  Deny, or Close (HTTP 403)         REJECTED
+    OPEN        Close                             CLOSING
+    CONNECTING  Disconnect                        CLOSED
+    OPEN        Disconnect                        CLOSED
+    CLOSING     Disconnect                        CLOSED
+    REJECTED    Disconnect                        REJECTED
 
-The application side (the ``WebSocket`` handle) asks for transitions with
-:meth:`ProtocolState.accept`, :meth:`ProtocolState.close` and
-:meth:`ProtocolState.deny`; each returns the ASGI messages to hand to the sender
-actor, or raises :class:`ProtocolError` when the call is illegal in the current
-state. The receiver actor reports the peer leaving with
-:meth:`ProtocolState.client_left`. Nothing here does I/O or imports Trio, so every
-rule is unit-tested without sockets.
+Any other pair is not a transition: a ``Send`` outside OPEN, or a second ``Close``,
+is dropped by :meth:`~ConnectionState.hand_over` (so exactly one close frame is ever
+sent), and the table is :data:`TRANSITIONS` below.
 
-:func:`close_for_error` is the single place that implements the close-code table
-of API.md.
+The *requested state* is what the application has already queued (set by
+:meth:`~ConnectionState.queued` once an event is in the outbox): it is what the
+``WebSocket`` handle checks, so ``send`` right after ``accept`` is legal even
+though the sender has not run yet. The public ``connection_state`` is the further
+along of the two.
+
+:func:`final_events` decides, in one place, what a behaviour's ending owes the peer:
+an HTTP denial, accept-then-close, a close, or nothing.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from typing import Any, Final
+from collections.abc import Iterator
+from typing import Final
 
+from .closes import ABNORMAL, NO_STATUS, CloseInfo, Why, close_for_error, truncate_reason
+from .closes import validate_close_code as validate_close_code
+from .events import (
+    Accept,
+    Close,
+    Deny,
+    HeaderPairs,
+    HeadersArg,
+    Outgoing,
+    Send,
+    encode_headers,
+)
 from .exceptions import HTTPDenialError, WebSocketDisconnect, WebSocketException
 
 __all__ = [
-    "ABNORMAL_CLOSURE",
-    "GOING_AWAY",
-    "INTERNAL_ERROR",
-    "INVALID_PAYLOAD",
-    "MAX_REASON_BYTES",
-    "MESSAGE_TOO_BIG",
-    "NORMAL_CLOSURE",
-    "POLICY_VIOLATION",
-    "CloseInfo",
-    "ConnState",
+    "TRANSITIONS",
+    "ConnectionState",
     "ProtocolError",
-    "ProtocolState",
-    "close_for_error",
-    "truncate_reason",
-    "validate_close_code",
+    "State",
+    "deciding_error",
+    "final_events",
 ]
 
-# RFC 6455 section 7.4.1 status codes used by the framework.
-NORMAL_CLOSURE: Final = 1000
-GOING_AWAY: Final = 1001
-ABNORMAL_CLOSURE: Final = 1006  # never sent on the wire; what hypercorn reports for client closes
-INVALID_PAYLOAD: Final = 1007
-POLICY_VIOLATION: Final = 1008
-MESSAGE_TOO_BIG: Final = 1009
-INTERNAL_ERROR: Final = 1011
 
-# RFC 6455 section 5.5: control frame payloads are at most 125 bytes, two of which
-# carry the close code, leaving 123 bytes for the UTF-8 reason.
-MAX_REASON_BYTES: Final = 123
+class State(enum.IntEnum):
+    """Where a connection is; the order is how far along it is."""
 
-# RFC 6455 section 7.4.1/7.4.2: 1004, 1005, 1006 and 1015 are reserved and "MUST NOT
-# be set as a status code in a Close control frame by an endpoint"; below 1000 and
-# 1016-2999 are unassigned or reserved for the protocol; 3000-4999 are for libraries
-# and applications.
-_SENDABLE_PROTOCOL_CODES: Final = frozenset(
-    {1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014}
-)
+    CONNECTING = 0
+    OPEN = 1
+    CLOSING = 2
+    CLOSED = 3
+    REJECTED = 4
 
 
-class ConnState(enum.Enum):
-    """Where a connection is in its life (see the module docstring)."""
+#: (state, event type) -> next state, for events handed to the transport or received.
+TRANSITIONS: Final[dict[tuple[State, str], State]] = {
+    (State.CONNECTING, "Accept"): State.OPEN,
+    (State.CONNECTING, "Deny"): State.REJECTED,
+    (State.CONNECTING, "Close"): State.REJECTED,
+    (State.OPEN, "Close"): State.CLOSING,
+    (State.CONNECTING, "Disconnect"): State.CLOSED,
+    (State.OPEN, "Disconnect"): State.CLOSED,
+    (State.CLOSING, "Disconnect"): State.CLOSED,
+    (State.REJECTED, "Disconnect"): State.REJECTED,
+}
 
-    INIT = "init"
-    CONNECTED = "connected"
-    CLOSING = "closing"
-    DISCONNECTED = "disconnected"
+_PUBLIC: Final = {State.CONNECTING: "init", State.OPEN: "connected"}
 
 
 class ProtocolError(RuntimeError):
@@ -89,149 +95,73 @@ class ProtocolError(RuntimeError):
     """
 
 
-@dataclass(frozen=True, slots=True)
-class CloseInfo:
-    """A close code and reason, with the reason already truncated."""
-
-    code: int
-    reason: str
-
-
-def truncate_reason(reason: str) -> str:
-    """Cut ``reason`` to at most 123 UTF-8 bytes without splitting a character.
+class ConnectionState:
+    """The state of one connection.
 
     Args:
-        reason: Any text.
-
-    Returns:
-        The longest prefix of ``reason`` whose UTF-8 encoding fits in a close frame.
-    """
-    if reason.isascii() and len(reason) <= MAX_REASON_BYTES:
-        return reason
-    # errors="replace": a lone surrogate (e.g. from a surrogate-escaped file name in
-    # an exception text) cannot be sent as UTF-8 (RFC 6455 section 5.5.1).
-    encoded = reason.encode("utf-8", errors="replace")
-    if len(encoded) <= MAX_REASON_BYTES:
-        return encoded.decode("utf-8")
-    # errors="ignore" drops the partial trailing character left by the byte cut.
-    return encoded[:MAX_REASON_BYTES].decode("utf-8", errors="ignore")
-
-
-def validate_close_code(code: int) -> int:
-    """Check that ``code`` may be sent in a close frame (RFC 6455 section 7.4).
-
-    Raises:
-        ValueError: for reserved or unassigned codes such as 1005, 1006 or 2000.
-    """
-    if code in _SENDABLE_PROTOCOL_CODES or 3000 <= code <= 4999:
-        return code
-    raise ValueError(f"close code {code} may not be sent (RFC 6455 section 7.4)")
-
-
-def close_for_error(error: BaseException | None, *, debug: bool = False) -> CloseInfo:
-    """The close code and reason the client sees for how a handler ended.
-
-    This is API.md's close-code table in one place:
-
-    - ended normally (``None``) or the client disconnected: 1000;
-    - :class:`~wsactors.WebSocketException` (including the codec's 1007 and the
-      stream rule's 1008): its own code and reason;
-    - a denial error (guard, bad query parameter) after accept: 1008 and its detail
-      (before accept it is an HTTP response instead: see :meth:`ProtocolState.deny`);
-    - any other exception: 1011 "Internal Server Error" (with the exception's
-      text appended when ``debug`` is on).
-
-    Args:
-        error: The exception that ended the handler, or ``None``.
-        debug: Whether to reveal the exception's text in the reason.
-
-    Returns:
-        A :class:`CloseInfo` whose reason fits in a close frame.
-    """
-    if error is None or isinstance(error, WebSocketDisconnect):
-        return CloseInfo(NORMAL_CLOSURE, "")
-    if isinstance(error, WebSocketException):
-        try:
-            code = validate_close_code(error.code)
-        except ValueError:
-            code = INTERNAL_ERROR
-        return CloseInfo(code, truncate_reason(error.reason))
-    if isinstance(error, HTTPDenialError):
-        return CloseInfo(POLICY_VIOLATION, truncate_reason(error.detail))
-    reason = "Internal Server Error"
-    if debug:
-        reason = f"{reason}: {type(error).__name__}: {error}"
-    return CloseInfo(INTERNAL_ERROR, truncate_reason(reason))
-
-
-HeaderPairs = list[tuple[bytes, bytes]]
-
-
-def encode_headers(headers: Iterable[tuple[str | bytes, str | bytes]] | None) -> HeaderPairs:
-    """Turn header pairs into the lower-cased byte pairs ASGI requires."""
-    if not headers:
-        return []
-    out: HeaderPairs = []
-    for name, value in headers:
-        raw_name = name.encode("latin-1") if isinstance(name, str) else name
-        raw_value = value.encode("latin-1") if isinstance(value, str) else value
-        out.append((raw_name.lower(), raw_value))
-    return out
-
-
-class ProtocolState:
-    """The state of one connection, as seen from the application.
-
-    Args:
-        offered_subprotocols: The subprotocols the client offered (from the scope).
-        http_response_extension: Whether the server supports the ASGI
-            ``websocket.http.response`` extension (denials as real HTTP responses).
+        offered_subprotocols: The subprotocols the client offered.
+        http_denials: Whether the transport can send HTTP denial responses; without
+            it a denial falls back to close-before-accept (HTTP 403).
     """
 
     __slots__ = (
-        "_http_response",
+        "_http_denials",
         "_offered",
-        "accepted",
-        "client_gone",
         "close_code",
         "close_reason",
+        "closed_by_peer",
+        "current",
+        "peer_gone",
+        "requested",
         "state",
         "subprotocol",
     )
 
-    def __init__(
-        self, offered_subprotocols: Sequence[str] = (), *, http_response_extension: bool = False
-    ) -> None:
-        self.state = ConnState.INIT
-        #: True once the handshake was accepted (stays True after the close).
-        self.accepted = False
-        #: True once the peer is gone: nothing may be sent any more.
-        self.client_gone = False
+    def __init__(self, offered_subprotocols: tuple[str, ...] = (), *, http_denials: bool) -> None:
+        self.state = State.CONNECTING
+        self.requested = State.CONNECTING
+        #: The further along of the two, kept up to date (read on every message).
+        self.current = State.CONNECTING
+        #: The code and reason of the close: the one queued or sent by this side, or
+        #: the peer's when it closed first.
         self.close_code: int | None = None
         self.close_reason = ""
+        #: Whether the peer ended the connection before this side closed it.
+        self.closed_by_peer = False
+        #: Whether the peer is gone: nothing may be handed to the transport any more.
+        self.peer_gone = False
         self.subprotocol: str | None = None
-        self._offered = tuple(offered_subprotocols)
-        self._http_response = http_response_extension
+        self._offered = offered_subprotocols
+        self._http_denials = http_denials
 
+    # ------------------------------------------------------------------ views
     @property
     def public_state(self) -> str:
-        """``"init"``, ``"connected"`` or ``"disconnected"`` (closing reads as the last)."""
-        if self.state is ConnState.CLOSING:
-            return "disconnected"
-        return str(self.state.value)
+        """``"init"``, ``"connected"`` or ``"disconnected"`` (the public names)."""
+        return _PUBLIC.get(self.current, "disconnected")
 
-    def accept(
-        self, subprotocol: str | None, headers: Iterable[tuple[str | bytes, str | bytes]] | None
-    ) -> dict[str, Any]:
-        """Move INIT -> CONNECTED and build the ``websocket.accept`` message.
+    @property
+    def accepted(self) -> bool:
+        """Whether an accept was queued or sent (stays True after the close)."""
+        return self.requested is not State.CONNECTING and self.requested is not State.REJECTED
+
+    def disconnect_error(self) -> WebSocketDisconnect:
+        """The exception for an operation on a connection that is over."""
+        code = self.close_code if self.close_code is not None else ABNORMAL
+        return WebSocketDisconnect(self.close_reason, code)
+
+    # ------------------------------------------------------------------ application side
+    def accept_event(self, subprotocol: str | None, headers: HeadersArg) -> Accept:
+        """The ``Accept`` to queue; nothing changes until :meth:`queued`.
 
         Raises:
             WebSocketDisconnect: the client left before it was accepted.
-            ProtocolError: not in INIT, or ``subprotocol`` was not offered by the client.
+            ProtocolError: not connecting, or ``subprotocol`` was not offered.
+            ValueError: an invalid header name or value (named in the message).
         """
-        if self.client_gone:
-            raise WebSocketDisconnect(self.close_reason, self.close_code or ABNORMAL_CLOSURE)
-        if self.state is not ConnState.INIT:
+        if self.peer_gone:
+            raise self.disconnect_error()
+        if self.current is not State.CONNECTING:
             raise ProtocolError(f"cannot accept a connection that is {self.public_state}")
         if subprotocol is not None and subprotocol not in self._offered:
             # RFC 6455 section 4.2.2: the server must pick one of the offered values.
@@ -239,101 +169,180 @@ class ProtocolState:
                 f"subprotocol {subprotocol!r} was not offered by the client "
                 f"(offered: {list(self._offered)})"
             )
-        self.state = ConnState.CONNECTED
-        self.accepted = True
-        self.subprotocol = subprotocol
-        message: dict[str, Any] = {"type": "websocket.accept", "subprotocol": subprotocol}
-        encoded = encode_headers(headers)
-        if encoded:
-            message["headers"] = encoded
-        return message
+        return Accept(subprotocol, encode_headers(headers))
 
     def check_send(self) -> None:
-        """Raise unless application data may be sent now.
+        """Raise unless application data may be queued now.
 
         Raises:
             WebSocketDisconnect: the peer left, or this side already closed.
             ProtocolError: the connection was never accepted.
         """
-        if self.state is ConnState.CONNECTED:
+        current = self.current
+        if current is State.OPEN:
             return
-        if self.state is ConnState.INIT:
+        if current is State.CONNECTING:
             raise ProtocolError("cannot send before the connection is accepted")
-        raise WebSocketDisconnect(self.close_reason, self.close_code or NORMAL_CLOSURE)
+        raise WebSocketDisconnect(self.close_reason, self.close_code or Why.NORMAL.code)
 
-    def close(self, code: int, reason: str) -> dict[str, Any] | None:
-        """Ask to close; returns the ``websocket.close`` message, or ``None`` if moot.
-
-        Closing before accept rejects the handshake (the server answers HTTP 403);
-        closing twice, or after the peer left, is a no-op so that ``close`` is
-        idempotent.
+    def close_event(self, code: int, reason: str) -> Close | None:
+        """The ``Close`` to queue, or ``None`` when closing is moot (idempotent).
 
         Raises:
             ValueError: ``code`` may not be sent (RFC 6455 section 7.4).
         """
         validate_close_code(code)
-        if self.client_gone or self.state in (ConnState.CLOSING, ConnState.DISCONNECTED):
+        if self.peer_gone or self.current >= State.CLOSING:
             return None
-        reason = truncate_reason(reason)
-        self.close_code = code
-        self.close_reason = reason
-        self.state = (
-            ConnState.CLOSING if self.state is ConnState.CONNECTED else ConnState.DISCONNECTED
-        )
-        return {"type": "websocket.close", "code": code, "reason": reason}
+        return Close(code, truncate_reason(reason))
 
-    def deny(
-        self,
-        status: int,
-        body: bytes,
-        headers: Iterable[tuple[str | bytes, str | bytes]] | None,
-    ) -> list[dict[str, Any]]:
-        """Reject the handshake with an HTTP response (INIT -> DISCONNECTED).
+    def deny_events(
+        self, status: int, body: bytes, headers: HeadersArg
+    ) -> list[Deny] | list[Close]:
+        """The events that reject the handshake with an HTTP response.
 
-        Uses the ASGI ``websocket.http.response`` extension when the server offers
-        it; otherwise falls back to close-before-accept, which servers answer with
-        HTTP 403.
-
-        Once the client has left there is no one to answer: like :meth:`close`, this
-        is then a no-op returning no messages.
+        Without the transport's HTTP denials, close-before-accept (HTTP 403) instead.
+        Once the peer has left there is no one to answer: no events.
 
         Raises:
             ProtocolError: the connection was already accepted or closed.
+            ValueError: an invalid header name or value.
         """
-        if self.client_gone:
+        if self.peer_gone:
             return []
-        if self.state is not ConnState.INIT:
+        if self.current is not State.CONNECTING:
             raise ProtocolError(f"cannot deny a connection that is {self.public_state}")
-        self.state = ConnState.DISCONNECTED
-        self.close_code = ABNORMAL_CLOSURE  # no WebSocket was ever opened
-        if not self._http_response:
-            self.close_code = POLICY_VIOLATION
-            return [{"type": "websocket.close", "code": POLICY_VIOLATION, "reason": ""}]
-        pairs = encode_headers(headers)
-        if not any(name == b"content-type" for name, _ in pairs):
-            pairs.append((b"content-type", b"text/plain; charset=utf-8"))
-        pairs.append((b"content-length", str(len(body)).encode("ascii")))
-        return [
-            {"type": "websocket.http.response.start", "status": status, "headers": pairs},
-            {"type": "websocket.http.response.body", "body": body, "more_body": False},
-        ]
+        if not self._http_denials:
+            return [Close(Why.POLICY.code, "")]
+        return [Deny(status, _denial_headers(encode_headers(headers), body), body)]
 
-    def client_left(self, code: int, reason: str = "") -> bool:
+    def queued(self, event: Outgoing) -> None:
+        """Record that the application's ``event`` is now in the outbox."""
+        kind = type(event)
+        if kind is Accept:
+            assert isinstance(event, Accept)
+            self._request(State.OPEN)
+            self.subprotocol = event.subprotocol
+        elif kind is Close:
+            assert isinstance(event, Close)
+            self._request(State.CLOSING if self.accepted else State.REJECTED)
+            self._record_close(event.code, event.reason)
+        elif kind is Deny:
+            self._request(State.REJECTED)
+            self._record_close(ABNORMAL, "")  # no WebSocket was ever opened
+
+    def _request(self, state: State) -> None:
+        self.requested = max(self.requested, state)
+        self.current = max(self.state, self.requested)
+
+    def _move(self, state: State) -> None:
+        self.state = state
+        self._request(state)
+
+    def _record_close(self, code: int, reason: str) -> None:
+        if not self.closed_by_peer:
+            self.close_code = code
+            self.close_reason = reason
+
+    # ------------------------------------------------------------------ transport side
+    def hand_over(self, event: Outgoing) -> bool:
+        """Apply ``event``'s transition as the sender hands it to the transport.
+
+        Returns:
+            Whether the event may go out: False for data after the close, a second
+            close, or anything once the peer is gone.
+        """
+        if type(event) is Send:  # the per-message path: one comparison
+            return self.state is State.OPEN
+        if self.peer_gone:
+            return False
+        name = type(event).__name__
+        following = TRANSITIONS.get((self.state, name))
+        if following is None:
+            return name == "Ping" and self.state is State.OPEN
+        self._move(following)
+        if name == "Accept":
+            assert isinstance(event, Accept)
+            self.subprotocol = event.subprotocol
+        elif name == "Close":
+            assert isinstance(event, Close)
+            self._record_close(event.code, event.reason)
+        return True
+
+    def peer_left(self, code: int, reason: str = "") -> bool:
         """Record that the peer is gone; returns whether this is news.
 
         Args:
-            code: The code from the ASGI ``websocket.disconnect`` message.
-            reason: Its reason, when the server reports one (ASGI spec 2.3+).
+            code: The peer's close code (1005 when it sent none).
+            reason: Its reason.
         """
-        if self.client_gone:
+        if self.peer_gone:
             return False
-        self.client_gone = True
-        if self.state is not ConnState.CLOSING or self.close_code is None:
-            self.close_code = code
+        self.peer_gone = True
+        if self.state < State.CLOSING:
+            # The peer closed before our close frame went out (if one was queued, it
+            # never will): its code is the connection's (RFC 6455 section 7.1.5).
+            self.closed_by_peer = True
+            self.close_code = code if code else NO_STATUS
             self.close_reason = reason
-        self.state = ConnState.DISCONNECTED
+        self._move(TRANSITIONS[(self.state, "Disconnect")])
         return True
 
-    def close_due(self) -> bool:
-        """Whether a close frame (or handshake rejection) is still owed to the peer."""
-        return not self.client_gone and self.state in (ConnState.INIT, ConnState.CONNECTED)
+
+def _denial_headers(pairs: HeaderPairs, body: bytes) -> HeaderPairs:
+    out = list(pairs)
+    if not any(name == b"content-type" for name, _ in out):
+        out.append((b"content-type", b"text/plain; charset=utf-8"))
+    out.append((b"content-length", str(len(body)).encode("ascii")))
+    return tuple(out)
+
+
+def _leaves(group: BaseExceptionGroup[BaseException]) -> Iterator[BaseException]:
+    for exc in group.exceptions:
+        if isinstance(exc, BaseExceptionGroup):
+            yield from _leaves(exc)
+        else:
+            yield exc
+
+
+def deciding_error(error: BaseException | None) -> BaseException | None:
+    """Reduce an exception (group) to the one that decides the close code.
+
+    A :class:`WebSocketException` inside a group keeps its own code (a stream run in
+    a user's nursery must not turn into 1011); a group made only of disconnects is
+    a disconnect; anything else stays as it is (1011).
+    """
+    if not isinstance(error, BaseExceptionGroup):
+        return error
+    chosen, _ = error.split(
+        lambda e: isinstance(e, WebSocketException) and not isinstance(e, WebSocketDisconnect)
+    )
+    if chosen is not None:
+        return next(_leaves(chosen))
+    rest = error.subgroup(lambda e: not isinstance(e, WebSocketDisconnect))
+    return next(_leaves(error)) if rest is None else error
+
+
+def final_events(
+    state: ConnectionState, error: BaseException | None, *, debug: bool = False
+) -> list[Outgoing]:
+    """What the peer is still owed once a behaviour ended with ``error`` (already
+    reduced by :func:`deciding_error`).
+
+    - the peer is gone, or a close or denial is already queued or sent: nothing;
+    - before accept, a denial error (guard, bad parameter): its HTTP response;
+    - before accept, any other error: accept, then close with the error's code (a
+      browser can read close codes, not HTTP statuses);
+    - before accept, no error: close-before-accept (HTTP 403);
+    - after accept: a close with the code of :func:`~wsactors.closes.close_for_error`.
+    """
+    current = state.current
+    if state.peer_gone or current >= State.CLOSING:
+        return []
+    if current is State.CONNECTING and isinstance(error, HTTPDenialError):
+        body = error.detail.encode("utf-8")
+        return list(state.deny_events(error.status_code, body, None))
+    info: CloseInfo = close_for_error(error, debug=debug)
+    if current is State.CONNECTING and error is not None:
+        return [Accept(), Close(info.code, info.reason)]
+    return [Close(info.code, info.reason)]

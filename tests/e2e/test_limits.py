@@ -476,7 +476,7 @@ async def test_a_client_that_stops_reading_blocks_only_its_own_handler(
         with trio.fail_after(2.0):
             await seen.push_finally.wait()
     with trio.fail_after(DEADLINE):
-        while "closed /push-untimed " not in caplog.text:  # noqa: ASYNC110 - a log, no event
+        while "closed '/push-untimed' " not in caplog.text:  # noqa: ASYNC110 - a log, no event
             await trio.sleep(0.01)
     assert "Traceback" not in caplog.text
 

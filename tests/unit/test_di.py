@@ -16,12 +16,14 @@ from typing import Any
 import pytest
 
 from wsactors import App, ImproperlyConfiguredError, Provide, WebSocket, websocket
-from wsactors.actors.mailbox import Mailbox, RuntimeConfig
+from wsactors.actors.runtime import ConnectionRuntime
 from wsactors.codec import Codec
 from wsactors.datastructures import Headers, QueryParams, State
 from wsactors.di import CallPlan, Context, Injector
 from wsactors.exceptions import BadRequestError
 from wsactors.handlers.signature import read_params
+from wsactors.limits import RuntimeConfig
+from wsactors.transport import Capabilities
 
 
 class FakeApp:
@@ -46,7 +48,8 @@ def make_socket(
     }
     if app is not None:
         scope["app"] = app
-    return WebSocket(Mailbox(scope, RuntimeConfig()), scope, codec=Codec(), path_params=path_params)
+    runtime = ConnectionRuntime(Capabilities(), (), RuntimeConfig(), Codec(), scope["path"])
+    return WebSocket(runtime, scope, path_params=path_params)
 
 
 def plan_for(

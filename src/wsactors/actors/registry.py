@@ -4,37 +4,37 @@ from __future__ import annotations
 
 import trio
 
-from .mailbox import Mailbox
+from .watcher import Watcher
 
 __all__ = ["LiveConnections"]
 
 
 class LiveConnections:
-    """The mailboxes of every running connection of one App."""
+    """The watchers of every running connection of one App."""
 
-    __slots__ = ("_boxes", "_empty")
+    __slots__ = ("_empty", "_watchers")
 
     def __init__(self) -> None:
-        self._boxes: set[Mailbox] = set()
+        self._watchers: set[Watcher] = set()
         self._empty: trio.Event | None = None
 
     def __len__(self) -> int:
-        return len(self._boxes)
+        return len(self._watchers)
 
-    def add(self, box: Mailbox) -> None:
+    def add(self, watcher: Watcher) -> None:
         """Track a connection that just started."""
-        self._boxes.add(box)
+        self._watchers.add(watcher)
 
-    def discard(self, box: Mailbox) -> None:
+    def discard(self, watcher: Watcher) -> None:
         """Forget a connection that ended; wakes :meth:`wait_empty` for the last one."""
-        self._boxes.discard(box)
-        if not self._boxes and self._empty is not None:
+        self._watchers.discard(watcher)
+        if not self._watchers and self._empty is not None:
             self._empty.set()
 
     def stop_all(self, error: BaseException) -> None:
         """Ask every connection to close with ``error``'s code. Never blocks."""
-        for box in list(self._boxes):
-            box.request_stop(error)
+        for watcher in list(self._watchers):
+            watcher.stop(error)
 
     async def wait_empty(self) -> None:
         """Return once no connection is running.
@@ -42,7 +42,7 @@ class LiveConnections:
         Cancellation:
             Safe to cancel (use a deadline to bound the drain).
         """
-        while self._boxes:
+        while self._watchers:
             self._empty = trio.Event()
             await self._empty.wait()
         await trio.lowlevel.checkpoint()

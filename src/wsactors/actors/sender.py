@@ -1,79 +1,81 @@
-"""The sender: the only caller of ASGI ``send``.
+"""The sender: the only caller of ``Transport.send``.
 
-It drains the outbox in order. Because every outgoing event passes through this one
-task, the close frame is sent exactly once and never after the client left, and no
-lock is needed around ``send``.
-
-It runs in a *shielded* cancel scope owned by the supervisor: when the server
-cancels the connection (shutdown), the sender survives long enough to send the
-final close frame; the supervisor bounds that with ``close_timeout``.
+It takes everything queued in the outbox at once and hands it to the transport as
+one batch (a transport that owns its socket joins the frames into one write). The
+state machine's transition for each event is applied as it is handed over
+(:meth:`~wsactors.protocol.ConnectionState.hand_over`), so exactly one close frame
+is ever sent, and nothing after the peer left.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Any
-
 import trio
 
-from .mailbox import Mailbox
+from ..events import Close, Outgoing, Send
+from ..transport.base import Transport
+from .runtime import ConnectionRuntime
 
 __all__ = ["run_sender"]
 
-ASGISend = Callable[[dict[str, Any]], Awaitable[None]]
 
+async def run_sender(rt: ConnectionRuntime, transport: Transport) -> None:
+    """Hand queued events to the transport until the outbox is closed.
 
-async def run_sender(
-    box: Mailbox,
-    send: ASGISend,
-    *,
-    task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
-) -> None:
-    """Send queued ASGI events until the outbox is closed and empty.
-
-    Events queued after the client left are not sent (the server would drop them);
-    they are counted in ``unsent_messages``. A failing ``send`` asks the watcher to
-    stop the behaviour. With ``send_timeout``, the start of each send is recorded
-    for the watcher, which stops the behaviour with 1008 when one stalls.
+    Events queued after the peer left are dropped, and data among them counted in
+    ``unsent_messages``. A failing transport stops the behaviour.
 
     Cancellation:
         Shielded from outer cancellation; ended by the supervisor through
-        ``box.sender_scope``. Sets ``box.sender_done`` however it ends.
+        ``rt.sender_scope``. Sets ``rt.sender_done`` however it ends.
     """
-    task_status.started()
-    protocol = box.protocol
-    outbox = box.outbox_recv
-    timeout = box.config.send_timeout
+    state = rt.state
+    counters = rt.counters
+    watcher = rt.watcher
+    outbox = rt.mailbox.outbox_recv
+    timed = rt.config.send_timeout is not None and not rt.capabilities.abortable_writes
     try:
-        with box.sender_scope:
+        with rt.sender_scope:
             while True:
                 try:
                     # Drain what is queued without a scheduler round trip per item;
                     # park only when the outbox is empty.
-                    message = outbox.receive_nowait()
+                    first = outbox.receive_nowait()
                 except trio.WouldBlock:
                     try:
-                        message = await outbox.receive()
+                        first = await outbox.receive()
                     except trio.EndOfChannel:
                         break
                 except trio.EndOfChannel:
                     break
-                if protocol.client_gone:
-                    if message["type"] == "websocket.send":
-                        box.counters.unsent_messages += 1
+                batch: list[Outgoing] = []
+                close: Close | None = None
+                event: Outgoing = first
+                while True:
+                    if state.hand_over(event):
+                        batch.append(event)
+                        if type(event) is Close:
+                            close = event
+                    elif type(event) is Send:
+                        counters.unsent_messages += 1
+                    try:
+                        event = outbox.receive_nowait()
+                    except (trio.WouldBlock, trio.EndOfChannel):
+                        break
+                if not batch:
                     continue
-                if timeout is None:
-                    await send(message)
-                    continue
-                # hypercorn shields its socket writes, so a stalled send cannot be
-                # cancelled from here; the watcher times it instead.
-                box.sending_since = trio.current_time()
-                await send(message)
-                box.sending_since = None
+                if timed:
+                    # The transport cannot abort a stalled write: the watcher times it.
+                    watcher.send_started = trio.current_time()
+                await transport.send(batch)
+                if timed:
+                    watcher.send_started = None
+                if close is not None:
+                    rt.close_sent = close
     except Exception as exc:
-        box.request_stop(exc)
+        rt.undelivered = f"the transport failed: {type(exc).__name__}: {exc}"
+        watcher.stop(exc)
     finally:
         # Later sends fail fast (BrokenResourceError -> WebSocketDisconnect) instead
         # of blocking on a queue nobody drains.
-        box.outbox_recv.close()
-        box.sender_done.set()
+        outbox.close()
+        rt.sender_done.set()

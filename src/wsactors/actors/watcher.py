@@ -1,81 +1,91 @@
-"""The disconnect watcher: decides when the behaviour must stop.
+"""The disconnect watcher: decides when the behaviour must stop, and why.
 
-It is the policy, not a task: the receiver, the sender and the App's drain report
-events by calling :func:`react` (through ``Mailbox.watcher``), which cancels the
-behaviour's scope or moves its deadline, both synchronous. Only the send timer
-(:func:`watch_sends`, with a ``send_timeout``) runs as a task.
+It is owned by the supervisor and holds the stop reason and the disconnect-grace
+policy. It is not a task: the receiver, the sender and the App's drain call its
+methods as events happen, and each reaction (cancelling a scope or moving its
+deadline) is synchronous. Only :meth:`Watcher.time_sends` runs as a task, and only
+when writes must be timed from outside the transport.
 
-It reacts to a client disconnect, a stop request (an actor failed, a stream rule was
-broken, a limit was hit, the server is shutting down) and, with a ``send_timeout``,
-a send stalled that long, by cancelling the behaviour's cancel scope. Cancellation
-is the only way an actor is ever stopped.
+Policy on a peer leaving (decided at the moment it arrives):
 
-Policy on a client disconnect (decided by the receiver at the moment it arrives):
-
-- a behaviour that is *not reading* (a push-only handler, a stream, a raw handler
-  busy between receives with nothing queued) is cancelled at once: nothing it sends
-  can arrive any more, and only its ``finally`` blocks run;
-- a behaviour that is waiting in a receive, has messages still queued, or is a
-  listener, is given ``disconnect_grace`` seconds: it drains what arrived before
+- a behaviour that is *not reading* (a push-only handler, a raw handler busy
+  between receives with nothing queued) is cancelled at once: nothing it sends can
+  arrive any more, and only its ``finally`` blocks run;
+- a behaviour that is waiting in a receive, has messages still queued, is a
+  listener, or is streaming under the data-discard rule (the stream ends, the code
+  after it runs) gets ``disconnect_grace`` seconds: it drains what arrived before
   the disconnect and then receives ``WebSocketDisconnect`` (``iter_*`` end
   quietly), so ``except WebSocketDisconnect`` blocks run as Starlette users expect.
 """
 
 from __future__ import annotations
 
-import functools
-
 import trio
 
-from ..exceptions import WebSocketException
-from ..protocol import POLICY_VIOLATION
-from .mailbox import ClientLeft, Mailbox, StopRequested, WatcherEvent
+from ..closes import Why, stop_error
+from .discard import DiscardRule
+from .mailbox import Mailbox
 
-__all__ = ["install", "react", "watch_sends"]
-
-
-def install(box: Mailbox) -> None:
-    """Make :func:`react` the mailbox's watcher: events are handled as they happen."""
-    box.watcher = functools.partial(react, box)
+__all__ = ["Watcher"]
 
 
-def react(box: Mailbox, event: WatcherEvent) -> None:
-    """Apply the disconnect policy, or a stop request, to the behaviour's scope.
+class Watcher:
+    """Stops the behaviour of one connection.
 
-    Synchronous: cancelling a scope or moving its deadline never blocks, so the
-    reporter (receiver, sender, the App's drain) calls this directly instead of
-    queueing the event for a task (a task and a channel per connection cost ~3 KiB).
+    Args:
+        disconnect_grace: Seconds a reading behaviour may run after the peer left.
+        reader: The handler kind always reads (listeners): grace, never instant
+            cancellation.
     """
-    scope = box.behaviour_scope
-    if isinstance(event, ClientLeft):
-        if event.reading:
-            scope.deadline = min(scope.deadline, trio.current_time() + box.config.disconnect_grace)
+
+    __slots__ = ("_grace", "_reader", "listening", "scope", "send_started", "stop_reason")
+
+    def __init__(self, disconnect_grace: float, *, reader: bool) -> None:
+        #: The behaviour's cancel scope: cancelling it is the only way to stop it.
+        self.scope = trio.CancelScope()
+        #: Why the watcher stopped the behaviour, when it did for a reason of its own.
+        self.stop_reason: BaseException | None = None
+        #: The data-discard rule in force (a stream listening for disconnects).
+        self.listening: DiscardRule | None = None
+        #: When the write in progress started (written by the sender when timed).
+        self.send_started: float | None = None
+        self._grace = disconnect_grace
+        self._reader = reader
+
+    def peer_left(self, mailbox: Mailbox) -> None:
+        """Apply the disconnect policy. Call before the inbox is closed: closing it
+        wakes a pending receive, which would then look "not reading"."""
+        listening = self.listening
+        if listening is not None:
+            listening.peer_left()
+        if (
+            self._reader
+            or listening is not None
+            or mailbox.receiving > 0
+            or mailbox.inbox_depth() > 0
+        ):
+            scope = self.scope
+            scope.deadline = min(scope.deadline, trio.current_time() + self._grace)
         else:
-            scope.cancel()
-        return
-    if box.stop_error is None:
-        box.stop_error = event.error
-    scope.cancel()
+            self.scope.cancel()
 
+    def stop(self, error: BaseException) -> None:
+        """Stop the behaviour and close with ``error``'s code; the first reason wins."""
+        if self.stop_reason is None:
+            self.stop_reason = error
+        self.scope.cancel()
 
-async def watch_sends(
-    box: Mailbox, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
-) -> None:
-    """Time the sender's sends (started only with a ``send_timeout``).
+    async def time_sends(self, send_timeout: float) -> None:
+        """Stop the behaviour with 1008 "send timeout" when one write lasts ``send_timeout``.
 
-    hypercorn shields its socket writes, so a stalled send cannot time itself out;
-    this task looks at the send in progress a few times per period and stops the
-    behaviour with 1008 "send timeout" when one has lasted ``send_timeout``.
+        For transports whose writes cannot be aborted (hypercorn shields them): the
+        write cannot time itself out, so this looks at it a few times per period.
 
-    Cancellation:
-        Cancelled by the supervisor when the connection is over.
-    """
-    task_status.started()
-    send_timeout = box.config.send_timeout
-    assert send_timeout is not None
-    stalled = StopRequested(WebSocketException("send timeout", POLICY_VIOLATION))
-    while True:
-        await trio.sleep(send_timeout / 4)
-        since = box.sending_since
-        if since is not None and trio.current_time() - since >= send_timeout:
-            react(box, stalled)
+        Cancellation:
+            Cancelled by the supervisor when the connection is over.
+        """
+        while True:
+            await trio.sleep(send_timeout / 4)
+            since = self.send_started
+            if since is not None and trio.current_time() - since >= send_timeout:
+                self.stop(stop_error(Why.SEND_TIMEOUT))

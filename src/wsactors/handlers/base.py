@@ -6,22 +6,20 @@ import dataclasses
 import inspect
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from ..actors.mailbox import RuntimeConfig
 from ..cleanups import Cleanups
 from ..codec import Codec
 from ..di import Injector
 from ..exceptions import ImproperlyConfiguredError
-from ..limits import checked_limits
+from ..limits import RuntimeConfig, checked_limits
 from ..routing import PathTemplate, join_paths
 
 if TYPE_CHECKING:
-    from ..actors.mailbox import Mailbox
     from ..actors.supervisor import Behaviour
     from ..connection import WebSocket
 
-__all__ = ["Guard", "Layer", "Route", "RouteHandler"]
+__all__ = ["Guard", "Layer", "Route", "RouteHandler", "route_decorator"]
 
 #: ``guard(socket)``, sync or async; raises ``NotAuthorizedError`` (HTTP 401) or
 #: ``PermissionDeniedError`` (HTTP 403) to deny the handshake.
@@ -70,8 +68,8 @@ class Route:
     websocket_class: type[WebSocket]
     handler: RouteHandler
     config: RuntimeConfig
-    on_data: Callable[[Mailbox, Any], bool] | None = None
-    on_mailbox: Callable[[Mailbox], None] | None = None
+    #: The handler kind always reads (listeners): the disconnect grace applies.
+    reader: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -134,8 +132,7 @@ class RouteHandler:
         behaviour: Behaviour,
         websocket_class: type[WebSocket],
         *,
-        on_data: Callable[[Mailbox, Any], bool] | None = None,
-        on_mailbox: Callable[[Mailbox], None] | None = None,
+        reader: bool = False,
     ) -> Route:
         """The finished route: guards of every layer run first, limits applied."""
         guards = (*layer.guards, *self.guards)
@@ -148,8 +145,7 @@ class RouteHandler:
             websocket_class,
             self,
             config,
-            on_data=on_data,
-            on_mailbox=on_mailbox,
+            reader=reader,
         )
 
     def build(self, layer: Layer) -> Route:
@@ -158,3 +154,21 @@ class RouteHandler:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.path!r} {self.name}>"
+
+
+_H = TypeVar("_H", bound=RouteHandler)
+
+
+def route_decorator(
+    kind: Callable[..., _H], path: str, **options: Any
+) -> Callable[[Callable[..., Any]], _H]:
+    """The decorator every handler kind returns: ``kind(fn, path, **options)``.
+
+    ``@websocket``, ``@websocket_listener`` and ``@websocket_stream`` differ only in
+    the handler class and its options; validation happens when the App is built.
+    """
+
+    def decorator(fn: Callable[..., Any]) -> _H:
+        return kind(fn, path, **options)
+
+    return decorator

@@ -27,11 +27,10 @@ from ..di import CallPlan, Context, Injector
 from ..dto import DTO
 from ..exceptions import ImproperlyConfiguredError, WebSocketDisconnect
 from ..limits import LimitOptions
-from .base import Guard, Layer, Route, RouteHandler
+from .base import Guard, Layer, Route, RouteHandler, route_decorator
 from .signature import ParamSpec, callable_name, read_params, return_annotation
 
 if TYPE_CHECKING:
-    from ..actors.mailbox import Mailbox
     from ..connection import WebSocket
 
 __all__ = ["ListenerOptions", "ListenerRouteHandler", "websocket_listener"]
@@ -199,25 +198,30 @@ def build_listener_route(
             await accept_handler(socket)
         else:
             await socket.accept()
-        if not socket._mailbox.protocol.accepted:
+        context = socket.context
+        if not context.accepted:
             return  # the accept handler denied or closed: nothing to listen to
         if lifespan_factory is not None:
             assert lifespan_kwargs is not None
             async with lifespan_factory(**lifespan_kwargs):
                 await message_loop(socket, fn, kwargs)
             return
+        ended: BaseException | None = None
         try:
             if on_connect is not None and connect_call is not None:
                 await connect_call.run(on_connect, connect_kwargs or {})
             await message_loop(socket, fn, kwargs)
+        except BaseException as exc:
+            ended = exc
+            raise
         finally:
             if on_disconnect is not None and disconnect_call is not None:
+                # Queue the close first, so on_disconnect sees the final close_code
+                # and "disconnected" whichever side ended the connection.
+                await context.settle(ended)
                 await _run_cleanup_hook(socket, disconnect_call, on_disconnect, disconnect_kwargs)
 
-    def mark_reader(box: Mailbox) -> None:
-        box.drain_on_disconnect = True
-
-    return handler.route(layer, template, behaviour, websocket_class, on_mailbox=mark_reader)
+    return handler.route(layer, template, behaviour, websocket_class, reader=True)
 
 
 async def _run_cleanup_hook(
@@ -225,15 +229,16 @@ async def _run_cleanup_hook(
 ) -> None:
     """Run ``on_disconnect`` shielded and bounded, so it runs even when the listener
     was cancelled (client gone, server shutdown)."""
-    with trio.CancelScope(shield=True) as scope:
-        scope.deadline = trio.current_time() + socket._mailbox.config.cleanup_timeout
+    with trio.move_on_after(socket.context.config.cleanup_timeout, shield=True):
         await call.run(fn, kwargs or {})
 
 
 class ListenerRouteHandler(RouteHandler):
     """A function listener registered with :func:`websocket_listener`."""
 
-    def __init__(self, fn: Callable[..., Any], path: str, options: ListenerOptions, **kw: Any):
+    def __init__(
+        self, fn: Callable[..., Any], path: str, *, options: ListenerOptions, **kw: Any
+    ) -> None:
         super().__init__(fn, path, **kw)
         self.options = options
 
@@ -303,16 +308,13 @@ def websocket_listener(
         sync_to_thread=sync_to_thread,
     )
 
-    def decorator(fn: Callable[..., Any]) -> ListenerRouteHandler:
-        return ListenerRouteHandler(
-            fn,
-            path,
-            options,
-            dependencies=dependencies,
-            websocket_class=websocket_class,
-            guards=guards,
-            name=name,
-            limits=limits,
-        )
-
-    return decorator
+    return route_decorator(
+        ListenerRouteHandler,
+        path,
+        options=options,
+        dependencies=dependencies,
+        websocket_class=websocket_class,
+        guards=guards,
+        name=name,
+        limits=limits,
+    )

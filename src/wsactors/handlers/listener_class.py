@@ -9,7 +9,7 @@ all connections; wsactors does not.)
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..codec import Mode
 from ..dto import DTO
@@ -31,7 +31,7 @@ class _ClassListenerHandler(ListenerRouteHandler):
         super().__init__(
             cls.on_receive,
             cls.path,
-            options,
+            options=options,
             dependencies=cls.dependencies,
             websocket_class=cls.websocket_class,
             guards=cls.guards,
@@ -69,7 +69,8 @@ class WebSocketListener:
     Class attributes mirror ``@websocket_listener``'s options. Define
     ``on_receive(self, data, ...)`` (required) and optionally
     ``on_connect(self, socket, ...)`` and ``on_disconnect(self, socket, ...)``; each
-    may be sync or async and may ask for injected parameters by name.
+    may be sync or async and may ask for injected parameters by name. Limits are
+    class attributes named as the decorators' keywords (``max_message_size = 4096``).
     """
 
     path: ClassVar[str]
@@ -83,12 +84,8 @@ class WebSocketListener:
     sync_to_thread: ClassVar[bool] = False
     guards: ClassVar[Sequence[Guard] | None] = None
     route_name: ClassVar[str | None] = None
-    # Limits (None: inherit from the Router/App); see LimitOptions.
-    max_message_size: ClassVar[int | None] = None
-    rate_limit: ClassVar[tuple[int, float] | None] = None
-    rate_limit_policy: ClassVar[Literal["close", "drop"] | None] = None
-    idle_timeout: ClassVar[float | None] = None
-    send_timeout: ClassVar[float | None] = None
+    # Limits: set any name of LimitOptions (max_message_size, rate_limit, ...) as a
+    # class attribute; unset ones are inherited from the Router/App.
 
     #: This connection's socket; set before ``on_connect``.
     socket: WebSocket

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import inspect
 import typing
-import warnings
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Unpack
 
@@ -28,40 +27,18 @@ from ..cleanups import Cleanups
 from ..codec import Codec, Mode
 from ..di import Context
 from ..dto import DTO
-from ..exceptions import (
-    DataDiscardedWarning,
-    ImproperlyConfiguredError,
-    WebSocketDisconnect,
-    WebSocketException,
-)
+from ..exceptions import ImproperlyConfiguredError, WebSocketDisconnect
 from ..limits import LimitOptions
-from ..protocol import POLICY_VIOLATION
-from .base import Guard, Layer, Route, RouteHandler
+from .base import Guard, Layer, Route, RouteHandler, route_decorator
 from .listener import mode_checked
 from .signature import callable_name, read_params, return_annotation
 
 if TYPE_CHECKING:
-    from ..actors.mailbox import Mailbox
     from ..connection import WebSocket
 
 __all__ = ["StreamRouteHandler", "send_websocket_stream", "websocket_stream"]
 
 SendHandler = Callable[["WebSocket", Any], Awaitable[Any]]
-
-_DISCARD_REASON = (
-    "data received while streaming; set allow_data_discard=True to drop client messages"
-)
-_DISCARD_WARNING = "a message from the client was discarded while streaming"
-
-
-def _discard_rule_error() -> WebSocketException:
-    return WebSocketException(_DISCARD_REASON, POLICY_VIOLATION)
-
-
-def _discarded(counters_owner: Mailbox, warn: bool) -> None:
-    counters_owner.counters.discarded_messages += 1
-    if warn:
-        warnings.warn(DataDiscardedWarning(_DISCARD_WARNING), stacklevel=2)
 
 
 async def _pump(
@@ -85,8 +62,7 @@ async def _pump(
     finally:
         aclose = getattr(stream, "aclose", None)
         if aclose is not None:
-            with trio.CancelScope(shield=True) as scope:
-                scope.deadline = trio.current_time() + socket._mailbox.config.cleanup_timeout
+            with trio.move_on_after(socket.context.config.cleanup_timeout, shield=True):
                 await aclose()
 
 
@@ -150,15 +126,13 @@ async def send_websocket_stream(
         The stream is finalized before the cancellation propagates.
     """
     mode = mode_checked(mode, "mode")
-    send_one = _item_sender(socket, socket._codec.encoder(), mode, send_handler)
-    if not listen_for_disconnect:
-        finished = await _pump(socket, stream, send_one)
-    else:
-        finished, violation = await _pump_listening(
+    send_one = _item_sender(socket, socket.context.codec.encoder(), mode, send_handler)
+    if listen_for_disconnect:
+        finished = await _pump_listening(
             socket, stream, send_one, allow_data_discard, warn_on_data_discard
         )
-        if violation is not None:
-            raise violation
+    else:
+        finished = await _pump(socket, stream, send_one)
     if finished and close:
         await socket.close()
 
@@ -169,31 +143,18 @@ async def _pump_listening(
     send_one: Callable[[Any], Awaitable[None]],
     allow_data_discard: bool,
     warn: bool,
-) -> tuple[bool, WebSocketException | None]:
-    """``_pump`` with a reader beside it; errors are returned, never raised from the
-    nursery, so no ExceptionGroup escapes."""
-    finished = False
-    violation: WebSocketException | None = None
+) -> bool:
+    """``_pump`` under the data-discard rule: client messages go to the rule (see
+    ``wsactors/actors/discard.py``), and the stream ends when the client leaves.
 
-    async def listen(cancel_scope: trio.CancelScope) -> None:
-        nonlocal violation
-        while True:
-            try:
-                await socket.receive_message()
-            except WebSocketDisconnect:
-                break
-            if allow_data_discard:
-                _discarded(socket._mailbox, warn)
-                continue
-            violation = _discard_rule_error()
-            break
-        cancel_scope.cancel()
-
-    async with trio.open_nursery() as nursery:
-        nursery.start_soon(listen, nursery.cancel_scope)
-        finished = await _pump(socket, stream, send_one)
-        nursery.cancel_scope.cancel()
-    return finished, violation
+    Raises:
+        WebSocketException: 1008 when a client message broke the rule.
+    """
+    with socket.context.listening(allow_data_discard, warn) as rule, rule.scope:
+        return await _pump(socket, stream, send_one)
+    if rule.violation is not None:
+        raise rule.violation
+    return False
 
 
 def _item_type(fn: Callable[..., Any]) -> Any:
@@ -240,25 +201,20 @@ class StreamRouteHandler(RouteHandler):
             codec = Codec(self.return_dto.output_converter(codec.converter))
         encode = codec.encoder(_item_type(fn))
 
+        listen = self.listen_for_disconnect
+        allow, warn = self.allow_data_discard, self.warn_on_data_discard
+
         async def behaviour(socket: WebSocket, stack: Cleanups) -> None:
             kwargs = await plan.kwargs(Context(socket, stack))
             # Accept explicitly before the generator starts, exactly once.
             await socket.accept()
-            await _pump(socket, fn(**kwargs), _item_sender(socket, encode, mode, None))
+            send_one = _item_sender(socket, encode, mode, None)
+            if listen:
+                await _pump_listening(socket, fn(**kwargs), send_one, allow, warn)
+            else:
+                await _pump(socket, fn(**kwargs), send_one)
 
-        on_data = None
-        if self.listen_for_disconnect:
-            allow, warn = self.allow_data_discard, self.warn_on_data_discard
-
-            def on_data(box: Mailbox, data: Any) -> bool:
-                # Runs in the receiver: the data-discard rule is enforced by the actors.
-                if allow:
-                    _discarded(box, warn)
-                else:
-                    box.request_stop(_discard_rule_error())
-                return False
-
-        return self.route(layer, template, behaviour, websocket_class, on_data=on_data)
+        return self.route(layer, template, behaviour, websocket_class)
 
 
 def websocket_stream(
@@ -297,20 +253,17 @@ def websocket_stream(
             ``idle_timeout``, ``send_timeout`` for this route.
     """
 
-    def decorator(fn: Callable[..., Any]) -> StreamRouteHandler:
-        return StreamRouteHandler(
-            fn,
-            path,
-            mode=mode,
-            listen_for_disconnect=listen_for_disconnect,
-            allow_data_discard=allow_data_discard,
-            warn_on_data_discard=warn_on_data_discard,
-            return_dto=return_dto,
-            dependencies=dependencies,
-            websocket_class=websocket_class,
-            guards=guards,
-            name=name,
-            limits=limits,
-        )
-
-    return decorator
+    return route_decorator(
+        StreamRouteHandler,
+        path,
+        mode=mode,
+        listen_for_disconnect=listen_for_disconnect,
+        allow_data_discard=allow_data_discard,
+        warn_on_data_discard=warn_on_data_discard,
+        return_dto=return_dto,
+        dependencies=dependencies,
+        websocket_class=websocket_class,
+        guards=guards,
+        name=name,
+        limits=limits,
+    )

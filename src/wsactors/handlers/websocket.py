@@ -16,7 +16,7 @@ from ..cleanups import Cleanups
 from ..di import Context
 from ..exceptions import ImproperlyConfiguredError
 from ..limits import LimitOptions
-from .base import Guard, Layer, Route, RouteHandler
+from .base import Guard, Layer, Route, RouteHandler, route_decorator
 from .signature import callable_name, read_params, return_annotation
 
 if TYPE_CHECKING:
@@ -80,15 +80,12 @@ def websocket(
             ``async``, has no ``socket`` parameter, or returns something.
     """
 
-    def decorator(fn: Callable[..., Any]) -> WebSocketRouteHandler:
-        return WebSocketRouteHandler(
-            fn,
-            path,
-            dependencies=dependencies,
-            websocket_class=websocket_class,
-            guards=guards,
-            name=name,
-            limits=limits,
-        )
-
-    return decorator
+    return route_decorator(
+        WebSocketRouteHandler,
+        path,
+        dependencies=dependencies,
+        websocket_class=websocket_class,
+        guards=guards,
+        name=name,
+        limits=limits,
+    )

@@ -1,0 +1,80 @@
+"""Per-connection statistics: one counters object, each counter with one writer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..codec import Payload
+from .mailbox import Mailbox
+
+__all__ = ["ConnectionStatistics", "Counters", "payload_size"]
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionStatistics:
+    """A snapshot of one connection's counters (``WebSocket.statistics()``).
+
+    Byte counts are payload bytes (UTF-8 for text frames), not wire bytes.
+    """
+
+    messages_in: int
+    messages_out: int
+    bytes_in: int
+    bytes_out: int
+    dropped_frames: int
+    discarded_messages: int
+    rate_limited_messages: int
+    unsent_messages: int
+    inbox_depth: int
+    outbox_depth: int
+    inbox_size: int
+    outbox_size: int
+
+
+def payload_size(data: Payload) -> int:
+    """Payload bytes of a frame; ASCII text is counted without encoding it."""
+    if type(data) is str and not data.isascii():
+        return len(data.encode("utf-8"))
+    return len(data)
+
+
+class Counters:
+    """Mutable counters; the comment on each names its only writer."""
+
+    __slots__ = (
+        "bytes_in",
+        "bytes_out",
+        "discarded_messages",
+        "dropped_frames",
+        "messages_in",
+        "messages_out",
+        "rate_limited_messages",
+        "unsent_messages",
+    )
+
+    def __init__(self) -> None:
+        self.messages_in = 0  # receiver
+        self.bytes_in = 0  # receiver
+        self.messages_out = 0  # WebSocket handle, once the message is queued
+        self.bytes_out = 0  # WebSocket handle, once the message is queued
+        self.dropped_frames = 0  # WebSocket handle: frames of the other transport mode
+        self.discarded_messages = 0  # the data-discard rule (in the receiver)
+        self.rate_limited_messages = 0  # receiver: rate_limit_policy="drop"
+        self.unsent_messages = 0  # sender: queued, but the peer had left
+
+    def snapshot(self, mailbox: Mailbox) -> ConnectionStatistics:
+        """The counters and the mailbox's queue depths, as one immutable value."""
+        return ConnectionStatistics(
+            messages_in=self.messages_in,
+            messages_out=self.messages_out,
+            bytes_in=self.bytes_in,
+            bytes_out=self.bytes_out,
+            dropped_frames=self.dropped_frames,
+            discarded_messages=self.discarded_messages,
+            rate_limited_messages=self.rate_limited_messages,
+            unsent_messages=self.unsent_messages,
+            inbox_depth=mailbox.inbox_depth(),
+            outbox_depth=mailbox.outbox_depth(),
+            inbox_size=mailbox.inbox.statistics().max_buffer_size,  # type: ignore[arg-type]
+            outbox_size=mailbox.outbox_recv.statistics().max_buffer_size,  # type: ignore[arg-type]
+        )

@@ -1,0 +1,219 @@
+"""One connection's runtime: its state, channels, counters and watcher, by owner.
+
+:class:`ConnectionRuntime` is what the actors and the ``WebSocket`` handle share.
+Handler kinds see it only through :class:`HandlerContext` (``socket.context``), a
+narrow, documented view: the codec and limits, whether the connection was
+accepted, the data-discard rule, and settling the close before a hook runs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Protocol
+
+import trio
+
+from ..closes import Why, stop_error
+from ..codec import Codec
+from ..events import Close, Outgoing
+from ..exceptions import WebSocketDisconnect
+from ..limits import RuntimeConfig
+from ..protocol import ConnectionState, deciding_error, final_events
+from ..transport.base import Capabilities
+from .counters import ConnectionStatistics, Counters
+from .discard import DiscardRule
+from .mailbox import Mailbox
+from .watcher import Watcher
+
+__all__ = ["ConnectionRuntime", "HandlerContext"]
+
+
+class HandlerContext(Protocol):
+    """What a handler kind (listener, stream, class listener) may use of a connection."""
+
+    @property
+    def codec(self) -> Codec:
+        """The App's codec (JSON and validation)."""
+        ...
+
+    @property
+    def config(self) -> RuntimeConfig:
+        """The route's sizes and time limits."""
+        ...
+
+    @property
+    def accepted(self) -> bool:
+        """Whether the connection was accepted (stays True after the close)."""
+        ...
+
+    def listening(self, allow: bool, warn: bool) -> contextlib.AbstractContextManager[DiscardRule]:
+        """Apply the data-discard rule while the block runs (see :mod:`.discard`)."""
+        ...
+
+    async def settle(self, error: BaseException | None) -> None:
+        """Queue the close that ``error`` (the behaviour's ending) calls for, now.
+
+        So that ``on_disconnect`` sees the final ``close_code``.
+        """
+        ...
+
+
+class ConnectionRuntime:
+    """Everything the actors of one connection share (one Trio thread: no locks).
+
+    Args:
+        capabilities: What the transport can do.
+        subprotocols: The subprotocols the client offered.
+        config: Sizes and time limits.
+        codec: The App's codec.
+        path: The request path (for log lines).
+        reader: The handler kind always reads (listeners).
+    """
+
+    __slots__ = (
+        "capabilities",
+        "close_sent",
+        "codec",
+        "config",
+        "counters",
+        "latency",
+        "mailbox",
+        "path",
+        "sender_done",
+        "sender_scope",
+        "state",
+        "undelivered",
+        "watcher",
+    )
+
+    def __init__(
+        self,
+        capabilities: Capabilities,
+        subprotocols: tuple[str, ...],
+        config: RuntimeConfig,
+        codec: Codec,
+        path: str,
+        *,
+        reader: bool = False,
+    ) -> None:
+        self.capabilities = capabilities
+        self.config = config
+        self.codec = codec
+        self.path = path
+        self.state = ConnectionState(subprotocols, http_denials=capabilities.http_denials)
+        self.mailbox = Mailbox(config.inbox_size, config.outbox_size)
+        self.counters = Counters()
+        self.watcher = Watcher(config.disconnect_grace, reader=reader)
+        #: The last ping round trip, in seconds (transports that can ping).
+        self.latency: float | None = None
+        #: The close frame the transport accepted, once it did (for the log line).
+        self.close_sent: Close | None = None
+        #: Why the close frame could not be delivered, when it could not.
+        self.undelivered: str | None = None
+        self.sender_done = trio.Event()
+        # Shielded: the sender must outlive an outer cancellation (server shutdown)
+        # long enough to send the final close; the supervisor ends it, bounded by
+        # close_timeout, by closing the outbox or cancelling this scope.
+        self.sender_scope = trio.CancelScope(shield=True)
+
+    @property
+    def accepted(self) -> bool:
+        """Whether the connection was accepted."""
+        return self.state.accepted
+
+    def peer_left(self, code: int, reason: str) -> None:
+        """Record the peer leaving, apply the watcher's policy, close the inbox."""
+        if self.state.peer_left(code, reason):
+            self.watcher.peer_left(self.mailbox)
+            self.mailbox.inbox_send.close()
+
+    @contextlib.contextmanager
+    def listening(self, allow: bool, warn: bool) -> Iterator[DiscardRule]:
+        """Route client messages to a data-discard rule while the block runs.
+
+        Messages queued before it began are judged by the rule first. Leaving the
+        block restores normal receiving.
+        """
+        rule = DiscardRule(allow, warn, self.counters, self.path)
+        inbox = self.mailbox.inbox
+        with contextlib.suppress(trio.WouldBlock, trio.EndOfChannel):
+            while True:
+                rule.take(inbox.receive_nowait())
+        if self.state.peer_gone:
+            rule.peer_left()
+        watcher = self.watcher
+        watcher.listening = rule
+        try:
+            yield rule
+        finally:
+            watcher.listening = None
+
+    def ending(self, error: BaseException | None, *, cancelled: bool) -> BaseException | None:
+        """The error that decides the close for how the behaviour ended.
+
+        Args:
+            error: What the behaviour raised (not a ``Cancelled``), or ``None``.
+            cancelled: The behaviour was cancelled from outside the connection (the
+                server shutting down): 1001 unless another reason is known.
+        """
+        decided = deciding_error(error)
+        if decided is None:
+            decided = self.watcher.stop_reason
+        if decided is None and cancelled:
+            decided = stop_error(Why.GOING_AWAY)
+        return decided
+
+    async def queue_final(self, decided: BaseException | None) -> None:
+        """Queue what :func:`~wsactors.protocol.final_events` owes the peer.
+
+        Cancellation:
+            Must run shielded; bounded by ``close_timeout``. What could not be
+            queued in time is left to the supervisor (which then gives up).
+        """
+        events = final_events(self.state, decided, debug=self.config.debug)
+        if not events:
+            await trio.lowlevel.checkpoint()
+            return
+        with trio.move_on_after(self.config.close_timeout):
+            for event in events:
+                await self.queue(event)
+
+    async def queue(self, event: Outgoing) -> None:
+        """Put ``event`` in the outbox, then record it in the state.
+
+        Raises:
+            WebSocketDisconnect: the sender is gone (the connection is over).
+
+        Cancellation:
+            A cancellation point; if cancelled, nothing was queued or recorded.
+        """
+        outbox = self.mailbox.outbox
+        try:
+            # A cancellation point; it yields to the scheduler only when the outbox is
+            # full (backpressure), saving a round trip per message (docs/performance.md).
+            await trio.lowlevel.checkpoint_if_cancelled()
+            try:
+                outbox.send_nowait(event)
+            except trio.WouldBlock:
+                await outbox.send(event)
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            raise self.state.disconnect_error() from None
+        self.state.queued(event)
+
+    async def settle(self, error: BaseException | None) -> None:
+        """See :meth:`HandlerContext.settle`.
+
+        Cancellation:
+            Shielded and bounded by ``close_timeout``: it runs in ``finally`` blocks
+            of cancelled behaviours.
+        """
+        cancelled = isinstance(error, trio.Cancelled)
+        decided = self.ending(None if cancelled else error, cancelled=cancelled)
+        # The sender being gone means there is no one left to tell.
+        with trio.CancelScope(shield=True), contextlib.suppress(WebSocketDisconnect):
+            await self.queue_final(decided)
+
+    def statistics(self) -> ConnectionStatistics:
+        """A snapshot of the counters and queue depths."""
+        return self.counters.snapshot(self.mailbox)

@@ -1,0 +1,9 @@
+"""Transports: how the connection runtime reaches a peer.
+
+The actors depend only on :class:`~.base.Transport`; :mod:`.asgi` adapts an ASGI
+server (hypercorn). See docs/architecture.md, "Writing a transport".
+"""
+
+from .base import Capabilities, Transport
+
+__all__ = ["Capabilities", "Transport"]
