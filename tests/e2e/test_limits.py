@@ -25,9 +25,8 @@ from dataclasses import dataclass, field
 import pytest
 import trio
 from trio_websocket import CloseReason, ConnectionClosed, WebSocketConnection
-from wsproto import ConnectionType, WSConnection
-from wsproto.events import AcceptConnection, CloseConnection, Message, Request
 
+from helpers import StallingClient
 from wsactors import App, WebSocket, WebSocketListener, websocket, websocket_listener
 from wsactors.testing import LiveServer
 
@@ -45,50 +44,6 @@ async def closed_by_server(ws: WebSocketConnection) -> tuple[list[str | bytes], 
             messages.append(await ws.get_message())
         except ConnectionClosed as closed:
             return messages, closed.reason
-
-
-class StallingClient:
-    """A wsproto client over raw TCP that reads only when told to.
-
-    After the handshake it never reads by itself, so the server's writes fill the TCP
-    buffers and then block: a consumer that stopped reading.
-    """
-
-    def __init__(self, stream: trio.SocketStream) -> None:
-        self.stream = stream
-        self.conn = WSConnection(ConnectionType.CLIENT)
-
-    @classmethod
-    async def open(cls, server: LiveServer, path: str) -> StallingClient:
-        client = cls(await trio.open_tcp_stream(server.host, server.port))
-        await client.stream.send_all(
-            client.conn.send(Request(host=f"{server.host}:{server.port}", target=path))
-        )
-        while True:
-            chunk = await client.stream.receive_some(4096)
-            assert chunk, "the server closed during the handshake"
-            client.conn.receive_data(chunk)
-            for event in client.conn.events():
-                assert isinstance(event, AcceptConnection), event
-                return client
-
-    async def read_until_close(self) -> tuple[int, CloseConnection | None]:
-        """Read everything; the number of messages and the close frame (None at EOF)."""
-        messages = 0
-        while True:
-            chunk = await self.stream.receive_some(65536)
-            if not chunk:
-                return messages, None
-            self.conn.receive_data(chunk)
-            for event in self.conn.events():
-                if isinstance(event, Message) and event.message_finished:
-                    messages += 1
-                elif isinstance(event, CloseConnection):
-                    return messages, event
-
-    async def abort(self) -> None:
-        """Drop the TCP connection without a closing handshake."""
-        await self.stream.aclose()
 
 
 # --------------------------------------------------------------------- the app
