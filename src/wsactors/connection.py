@@ -102,9 +102,12 @@ class WebSocket(ScopeViews):
 
     @property
     def close_code(self) -> int | None:
-        """The close code once closing: the one this side sent (or queued), or the
-        client's when it closed first (hypercorn reports 1006 for every client
-        close: its issue #127; the native engine reports the client's code)."""
+        """The close code, once the connection is closing or closed.
+
+        It is the code this side sent (or queued), or the client's when it closed
+        first (hypercorn reports 1006 for every client close, its issue #127; the
+        native engine reports the client's code).
+        """
         return self._rt.state.close_code
 
     @property

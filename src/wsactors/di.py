@@ -115,7 +115,8 @@ def _reserved_value(ctx: Context, name: str) -> Any:
     if name == "query":
         return socket.query_params
     # "state" is the application's state, shared by all connections, as in Litestar:
-    # the seed's yield-dependency example counts concurrent clients through it.
+    # the yield-dependency example of docs/dependency-injection.md counts concurrent
+    # clients through it.
     # Per-connection state is ``socket.state``.
     app = socket.app
     return app.state if app is not None else socket.state

@@ -48,7 +48,7 @@ class HandlerContext(Protocol):
         ...
 
     def listening(self, allow: bool, warn: bool) -> contextlib.AbstractContextManager[DiscardRule]:
-        """Apply the data-discard rule while the block runs (see :mod:`.discard`)."""
+        """Apply the data-discard rule while the block runs (see ``DiscardRule``)."""
         ...
 
     async def settle(self, error: BaseException | None) -> None:

@@ -30,7 +30,7 @@ Guard = Callable[["WebSocket"], Any]
 class Layer:
     """Options gathered from the App and the Routers above a handler.
 
-    The layer closest to the handler wins (API.md, "Layering"); guards add up,
+    The layer closest to the handler wins (docs/limits-and-security.md); guards add up,
     outermost first.
     """
 

@@ -1,6 +1,6 @@
 """``@websocket_listener``: a function of each message, its return value the reply.
 
-Per connection, in order (API.md): dependencies resolved -> accept (the
+Per connection, in order (docs/listeners.md): dependencies resolved -> accept (the
 ``connection_accept_handler`` if given) -> ``on_connect`` -> one call per message, in
 arrival order, replies in the same order -> ``on_disconnect`` (always, once the
 connection was accepted, also after an error) -> yield-dependency cleanup (by the
@@ -189,7 +189,8 @@ def build_listener_route(
     async def behaviour(socket: WebSocket, stack: Cleanups) -> None:
         ctx = Context(socket, stack)
         fn, on_connect, on_disconnect = bind(socket)
-        # Dependencies are resolved once per connection, before accept (API.md).
+        # Dependencies are resolved once per connection, before accept
+        # (docs/dependency-injection.md).
         kwargs = await receive_call.plan.kwargs(ctx)
         connect_kwargs = await connect_call.plan.kwargs(ctx) if connect_call else None
         disconnect_kwargs = await disconnect_call.plan.kwargs(ctx) if disconnect_call else None

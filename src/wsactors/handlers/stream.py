@@ -6,7 +6,7 @@ the iterator is cancelled and finalized (``aclose``: its ``finally`` blocks run)
 promptly, even while it sleeps: the receiver actor sees the disconnect at once and
 the watcher cancels the stream.
 
-The data-discard rule (the seed's "Receiving data while streaming"): while a stream
+The data-discard rule (docs/data-discard.md): while a stream
 listens for disconnects, a message from the client is an error by default: the
 stream is stopped and the connection closes with 1008 and a reason naming
 ``allow_data_discard``. With ``allow_data_discard=True`` the message is dropped,
