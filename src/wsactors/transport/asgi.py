@@ -15,6 +15,7 @@ import trio
 from hypercorn.typing import (
     ASGIReceiveCallable,
     ASGISendCallable,
+    ASGISendEvent,
     WebsocketAcceptEvent,
     WebsocketCloseEvent,
     WebsocketReceiveEvent,
@@ -78,56 +79,32 @@ class ASGITransport:
         return _CONNECT
 
     async def send(self, events: Sequence[Outgoing]) -> None:
-        """Send each event as its ASGI message.
+        """Send each event as its ASGI message(s).
 
         Cancellation:
             hypercorn shields its socket writes: a stalled write is not cancelled.
         """
         send = self._send
         for event in events:
-            kind = type(event)
-            if kind is Send:
-                data = event.data  # type: ignore[union-attr]
-                if type(data) is str:
-                    message: WebsocketSendEvent = {
+            if type(event) is Send:  # the per-message path: no tuple, no call
+                data = event.data
+                if isinstance(data, str):
+                    text: WebsocketSendEvent = {
                         "type": "websocket.send",
                         "text": data,
                         "bytes": None,
                     }
+                    await send(text)
                 else:
-                    message = {"type": "websocket.send", "bytes": data, "text": None}  # type: ignore[typeddict-item]
+                    binary: WebsocketSendEvent = {
+                        "type": "websocket.send",
+                        "bytes": data,
+                        "text": None,
+                    }
+                    await send(binary)
+                continue
+            for message in _control_messages(event):
                 await send(message)
-            elif kind is Close:
-                assert isinstance(event, Close)
-                close: WebsocketCloseEvent = {
-                    "type": "websocket.close",
-                    "code": event.code,
-                    "reason": event.reason,
-                }
-                await send(close)
-            elif kind is Accept:
-                assert isinstance(event, Accept)
-                accept: WebsocketAcceptEvent = {
-                    "type": "websocket.accept",
-                    "subprotocol": event.subprotocol,
-                    "headers": list(event.headers),
-                }
-                await send(accept)
-            elif kind is Deny:
-                assert isinstance(event, Deny)
-                start: WebsocketResponseStartEvent = {
-                    "type": "websocket.http.response.start",
-                    "status": event.status,
-                    "headers": list(event.headers),
-                }
-                await send(start)
-                body: WebsocketResponseBodyEvent = {
-                    "type": "websocket.http.response.body",
-                    "body": event.body,
-                    "more_body": False,
-                }
-                await send(body)
-            # Ping: ASGI has no way to send one (the capability says so).
 
     async def abort(self) -> None:
         """ASGI cannot drop a connection: the app returning is all it can do.
@@ -136,3 +113,36 @@ class ASGITransport:
             Only a checkpoint.
         """
         await trio.lowlevel.checkpoint()
+
+
+def _control_messages(event: Outgoing) -> tuple[ASGISendEvent, ...]:
+    """The ASGI messages of an event other than Send (ASGI spec, "WebSocket")."""
+    if isinstance(event, Close):
+        close: WebsocketCloseEvent = {
+            "type": "websocket.close",
+            "code": event.code,
+            "reason": event.reason,
+        }
+        return (close,)
+    if isinstance(event, Accept):
+        headers = list(event.headers)
+        accept: WebsocketAcceptEvent = {
+            "type": "websocket.accept",
+            "subprotocol": event.subprotocol,
+            "headers": headers,
+        }
+        return (accept,)
+    if isinstance(event, Deny):
+        # The websocket.http.response extension: a start, then one body message.
+        start: WebsocketResponseStartEvent = {
+            "type": "websocket.http.response.start",
+            "status": event.status,
+            "headers": list(event.headers),
+        }
+        body: WebsocketResponseBodyEvent = {
+            "type": "websocket.http.response.body",
+            "body": event.body,
+            "more_body": False,
+        }
+        return (start, body)
+    return ()  # Ping: ASGI has no way to send one (the capabilities say so)
