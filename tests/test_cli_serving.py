@@ -120,3 +120,23 @@ async def test_plain_hypercorn_with_the_docs_log_config_shows_info_lines(app_dir
     # hypercorn's own handler was replaced: its lines are printed once, in our format.
     assert log.count(f"Running on http://127.0.0.1:{server.port}") == 1
     assert "Traceback" not in log
+
+
+async def test_run_reload_serves_the_changed_code(app_dir: Path) -> None:
+    command = [*RUN, "echoapp", "--port", "0", "--reload"]
+    url_of = "ws://127.0.0.1:{}/echo".format
+    with trio.fail_after(40):
+        async with server_command(command, app_dir) as server:
+            async with open_websocket_url(url_of(server.port)) as ws:
+                await ws.send_message("hi")
+                assert await ws.get_message() == "hi"
+            source = app_dir / "echoapp.py"
+            source.write_text(ECHO_APP.replace("return data", "return data.upper()"))
+            # hypercorn's supervisor checks for changes every second, then restarts
+            # the worker, which logs its address again.
+            bound = re.escape(f"Running on http://127.0.0.1:{server.port}")
+            await server.wait_for_log(f"(?s){bound}.*{bound}")
+            async with open_websocket_url(url_of(server.port)) as ws:
+                await ws.send_message("hi")
+                assert await ws.get_message() == "HI"
+            assert await server.stop(signal.SIGTERM) == 0
