@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import logging.config
 import re
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -232,3 +233,16 @@ def test_an_engine_maps_and_refuses_by_its_own_table() -> None:
     with pytest.raises(UnsupportedSettingError, match="max_message_size: not yet"):
         native.engine_options(ServerSettings(max_message_size=1))
     assert HYPERCORN.engine_options(ServerSettings(graceful_timeout=1)) == {"graceful_timeout": 1}
+
+
+def test_the_docs_hypercorn_log_config_parses() -> None:
+    # test_cli_serving.py runs hypercorn with it; this checks the file itself.
+    path = Path(__file__).parents[1] / "docs" / "examples" / "logging.toml"
+    schema = tomllib.loads(path.read_text())
+    assert schema["version"] == 1
+    assert schema["loggers"]["wsactors"]["level"] == "INFO"
+    assert schema["loggers"]["hypercorn.error"]["handlers"] == []
+    configurator = logging.config.DictConfigurator(schema)
+    formatter = configurator.configure_formatter(schema["formatters"]["plain"])
+    record = logging.makeLogRecord({"name": "wsactors.connection", "msg": "accepted"})
+    assert formatter.format(record).endswith("wsactors.connection: accepted")
