@@ -185,7 +185,6 @@ def _cmd_run(args: argparse.Namespace) -> int:
         return _usage_error(
             "run", str(exc).replace("certfile and keyfile", "--certfile and --keyfile")
         )
-    _configure_logging(settings)
     # The console script's sys.path starts with its own bin/ directory, not the
     # working directory; `python -m` has it already. Either way, `module:app`
     # should find a module in the directory the command was started from.
@@ -198,6 +197,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
         module_name, attribute = split_import_string(args.app)
     except AppImportError as exc:
         return _usage_error("run", str(exc))
+    # Only once there is something to serve: every refusal above is one line on
+    # stderr, and a refused command leaves the process's logging as it was.
+    _configure_logging(settings)
     if settings.workers > 1 or settings.reload:
         return _serve_processes(
             f"{module_name}:{attribute}", args.host, args.port, options, settings
