@@ -1,9 +1,14 @@
 """The ``wsactors`` command line: ``wsactors run module:app`` and ``wsactors demo``.
 
 Both serve on hypercorn's Trio worker through :func:`wsactors.serving.serve` and
-stop cleanly on Ctrl+C (SIGINT) or SIGTERM. Exit codes: 0 after a clean stop, 1
-when serving failed (e.g. the port is taken), 2 for a usage error (a bad option or
-an import string that names no app), 130 when interrupted before serving started.
+stop cleanly on Ctrl+C (SIGINT) or SIGTERM; ``run --workers N`` (N > 1) and
+``run --reload`` go through hypercorn's process supervisor instead
+(:func:`wsactors.serving.serve_processes`). The options live in ``cli_parser``,
+their mapping onto hypercorn in ``server_settings`` and ``serving``.
+
+Exit codes: 0 after a clean stop, 1 when serving failed (e.g. the port is taken),
+2 for a usage error (a bad option or an import string that names no app), 130 when
+interrupted before serving started.
 """
 
 from __future__ import annotations
