@@ -58,6 +58,21 @@ def tests(session: nox.Session) -> None:
     )
 
 
+@nox.session(default=False)
+def soak(session: nox.Session) -> None:
+    """Soak tests: 10,000 connection cycles, 2,000 idle connections (tests/soak, about 30 s)."""
+    session.install("-e", ".", *group("test"))
+    # -m replaces the addopts' `-m 'not ... soak ...'`; -s shows the figures printed.
+    session.run("pytest", "-m", "soak", "-s", "tests/soak", *session.posargs)
+
+
+@nox.session(default=False)
+def fuzz(session: nox.Session) -> None:
+    """Fuzz four endpoints over real sockets with Hypothesis (tests/fuzz, about 5 s)."""
+    session.install("-e", ".", *group("test"))
+    session.run("pytest", "-m", "fuzz", "tests/fuzz", *session.posargs)
+
+
 @nox.session
 def docs(session: nox.Session) -> None:
     """Build the HTML docs; any warning or unresolved reference fails the build."""

@@ -62,12 +62,26 @@ def test_bad_port_is_a_usage_error(port: str, capsys: pytest.CaptureFixture[str]
     assert "--port" in capsys.readouterr().err
 
 
-def test_run_without_colon(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["run", "bad"]) == 2
+def test_a_module_alone_means_its_app_attribute() -> None:
+    # As in hypercorn and uvicorn: "module" is "module:app".
+    assert import_app("wsactors.demo.app") is demo_app
+
+
+@pytest.mark.parametrize(
+    ("import_string", "message"),
+    [
+        ("bad", "could not import module 'bad': No module named 'bad'"),
+        ("wsactors.routing", "module 'wsactors.routing' has no attribute 'app' (MODULE alone"),
+    ],
+)
+def test_run_with_a_module_alone_that_has_no_app(
+    import_string: str, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["run", import_string]) == 2
     err = capsys.readouterr().err
-    assert "'bad' is not an import string" in err
-    assert "module:attribute" in err
-    assert "Traceback" not in err
+    assert err.startswith("wsactors run: error: ")
+    assert message in err
+    assert err.count("\n") == 1  # one line, no traceback
 
 
 @pytest.mark.parametrize(
@@ -78,6 +92,7 @@ def test_run_without_colon(capsys: pytest.CaptureFixture[str]) -> None:
         ("wsactors.demo:nope", "module 'wsactors.demo' has no attribute 'nope'"),
         ("wsactors.demo:", "is not an import string"),
         (":app", "is not an import string"),
+        ("wsactors.demo:app:app", "is not an import string"),
         ("wsactors.demo:__doc__", "is a str, not an ASGI application"),
         ("wsactors.demo:app", "is a module, not an ASGI application"),
     ],
@@ -89,7 +104,7 @@ def test_run_with_a_bad_import_string(
     err = capsys.readouterr().err
     assert err.startswith("wsactors run: error: ")
     assert message in err
-    assert "Traceback" not in err
+    assert err.count("\n") == 1  # one line, no traceback
 
 
 def test_import_app_finds_dotted_attributes() -> None:

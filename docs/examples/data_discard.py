@@ -3,7 +3,8 @@
 - ``/strict`` (the default): a message from the client closes the connection with
   1008, and the reason names ``allow_data_discard``.
 - ``/lenient``: ``allow_data_discard=True`` drops client messages (each one warns
-  with ``DataDiscardedWarning`` unless ``warn_on_data_discard=False``).
+  with ``DataDiscardedWarning`` unless ``warn_on_data_discard=False``) and counts
+  them in ``socket.statistics().discarded_messages``.
 - ``/countdown``: ``listen_for_disconnect=False`` lets the generator read the socket.
 """
 
@@ -22,9 +23,10 @@ async def strict() -> AsyncGenerator[str, None]:
 
 
 @websocket_stream("/lenient", allow_data_discard=True)
-async def lenient() -> AsyncGenerator[str, None]:
+async def lenient(socket: WebSocket) -> AsyncGenerator[str, None]:
     while True:
-        yield "tick"
+        # Each dropped message is counted in the connection's statistics.
+        yield f"tick, {socket.statistics().discarded_messages} discarded"
         await trio.sleep(0.1)
 
 

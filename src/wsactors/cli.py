@@ -1,9 +1,14 @@
 """The ``wsactors`` command line: ``wsactors run module:app`` and ``wsactors demo``.
 
 Both serve on hypercorn's Trio worker through :func:`wsactors.serving.serve` and
-stop cleanly on Ctrl+C (SIGINT) or SIGTERM. Exit codes: 0 after a clean stop, 1
-when serving failed (e.g. the port is taken), 2 for a usage error (a bad option or
-an import string that names no app), 130 when interrupted before serving started.
+stop cleanly on Ctrl+C (SIGINT) or SIGTERM; ``run --workers N`` (N > 1) and
+``run --reload`` go through hypercorn's process supervisor instead
+(:func:`wsactors.serving.serve_processes`). The options live in ``cli_parser``,
+their mapping onto hypercorn in ``server_settings`` and ``serving``.
+
+Exit codes: 0 after a clean stop, 1 when serving failed (e.g. the port is taken),
+2 for a usage error (a bad option or an import string that names no app), 130 when
+interrupted before serving started.
 """
 
 from __future__ import annotations
@@ -11,20 +16,19 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import logging.config
 import os
 import sys
 from collections.abc import Sequence
 from typing import Any, cast
 
-from . import __version__
+from .cli_parser import build_parser
+from .server_settings import ServerSettings, UnsupportedSettingError, logging_config
 from .serving import ASGIApp
 
-__all__ = ["AppImportError", "import_app", "main"]
+__all__ = ["AppImportError", "build_parser", "import_app", "main", "split_import_string"]
 
 logger = logging.getLogger("wsactors.cli")
-
-LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
-LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -39,11 +43,12 @@ class AppImportError(Exception):
 def import_app(import_string: str) -> ASGIApp:
     """Import the app that ``"package.module:attribute"`` names.
 
-    The attribute may be dotted (``"project.main:api.app"``). It is not called:
-    pass the app itself, not a factory.
+    The attribute may be dotted (``"project.main:api.app"``) and defaults to
+    ``app`` (``"project.main"`` is ``"project.main:app"``, as in hypercorn and
+    uvicorn). It is not called: pass the app itself, not a factory.
 
     Args:
-        import_string: ``module:attribute``.
+        import_string: ``module:attribute`` or ``module``.
 
     Returns:
         The object found, which is callable.
@@ -55,12 +60,7 @@ def import_app(import_string: str) -> ASGIApp:
             module that exists but fails, e.g. on an import of its own, keeps its
             traceback: that is the useful part).
     """
-    module_name, sep, attribute = import_string.partition(":")
-    if not sep or not module_name or not attribute:
-        raise AppImportError(
-            f'{import_string!r} is not an import string: use "module:attribute", '
-            f'e.g. "myproject.main:app"'
-        )
+    module_name, attribute = split_import_string(import_string)
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
@@ -75,17 +75,37 @@ def import_app(import_string: str) -> ASGIApp:
         try:
             found = getattr(found, part)
         except AttributeError:
-            raise AppImportError(f"module {module_name!r} has no attribute {attribute!r}") from None
+            hint = "" if ":" in import_string else f" (MODULE alone means {module_name}:app)"
+            raise AppImportError(
+                f"module {module_name!r} has no attribute {attribute!r}{hint}"
+            ) from None
     if not callable(found):
         raise AppImportError(
-            f"{import_string!r} is a {type(found).__name__}, not an ASGI application"
+            f"{module_name}:{attribute} is a {type(found).__name__}, not an ASGI application"
         )
     return cast(ASGIApp, found)
 
 
-def _configure_logging(level: str) -> None:
-    """Send log records of ``level`` and above to stderr in one readable format."""
-    logging.basicConfig(level=level.upper(), format=LOG_FORMAT)
+def split_import_string(import_string: str) -> tuple[str, str]:
+    """``"module:attribute"`` as ``(module, attribute)``; the attribute defaults to ``app``.
+
+    Raises:
+        AppImportError: an empty module or attribute (``"module:"``, ``":app"``).
+    """
+    module_name, sep, attribute = import_string.partition(":")
+    if not sep:
+        attribute = "app"
+    if not module_name or not attribute or ":" in attribute:
+        raise AppImportError(
+            f'{import_string!r} is not an import string: use "module:attribute" or'
+            f' "module" (for module:app), e.g. "myproject.main:app"'
+        )
+    return module_name, attribute
+
+
+def _configure_logging(settings: ServerSettings) -> None:
+    """Send log records of the chosen level and above to stderr in one format."""
+    logging.config.dictConfig(logging_config(settings.log_level, access_log=settings.access_log))
 
 
 def _browser_url(host: str, port: int) -> str:
@@ -99,15 +119,12 @@ def _browser_url(host: str, port: int) -> str:
     return f"http://{host}:{port}/"
 
 
-def _serve(app: ASGIApp, host: str, port: int) -> int:
-    """Serve until SIGINT or SIGTERM; return the exit code."""
+def _serve(app: ASGIApp, host: str, port: int, options: dict[str, Any]) -> int:
+    """Serve in this process until SIGINT or SIGTERM; return the exit code."""
     from .serving import serve
 
     try:
-        # Given a logger (instead of its default "-"), hypercorn adds no stderr handler
-        # of its own: its records reach the root handler once, in our format. The
-        # access log stays off, as in hypercorn (0.18 logs most requests twice).
-        serve(app, host, port, errorlog=logging.getLogger("hypercorn.error"))
+        serve(app, host, port, **options)
     except KeyboardInterrupt:
         # Ctrl+C before the signal handler was in place (e.g. during startup).
         logger.warning("interrupted")
@@ -119,87 +136,95 @@ def _serve(app: ASGIApp, host: str, port: int) -> int:
     return EXIT_OK
 
 
+def _serve_processes(
+    application_path: str, host: str, port: int, options: dict[str, Any], settings: ServerSettings
+) -> int:
+    """Serve with hypercorn's process supervisor (``--workers``, ``--reload``)."""
+    from .serving import hypercorn_config, serve_processes
+
+    try:
+        code = serve_processes(
+            application_path,
+            hypercorn_config(host, port, **options),
+            workers=settings.workers,
+            reload=settings.reload,
+        )
+    except OSError as exc:
+        logger.error("could not serve on %s:%d: %s", host, port, exc)
+        return EXIT_FAILURE
+    return EXIT_OK if code == 0 else EXIT_FAILURE
+
+
+def _usage_error(command: str, message: str) -> int:
+    print(f"wsactors {command}: error: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def _settings(args: argparse.Namespace) -> ServerSettings:
+    """The ServerSettings of the parsed options (ValueError for a bad combination)."""
+    return ServerSettings(
+        max_message_size=args.max_message_size,
+        ping_interval=args.ping_interval,
+        ping_timeout=args.ping_timeout,
+        graceful_timeout=args.graceful_timeout,
+        read_timeout=args.read_timeout,
+        workers=args.workers,
+        certfile=args.certfile,
+        keyfile=args.keyfile,
+        log_level=args.log_level,
+        access_log=args.access_log,
+        reload=args.reload,
+    )
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     """``wsactors run``: import the app and serve it."""
-    _configure_logging(args.log_level)
+    from .serving import hypercorn_options
+
+    try:
+        settings = _settings(args)
+        options = hypercorn_options(settings)
+    except UnsupportedSettingError as exc:
+        return _usage_error("run", f"--{exc.setting.replace('_', '-')}: {exc.reason}")
+    except ValueError as exc:
+        return _usage_error(
+            "run", str(exc).replace("certfile and keyfile", "--certfile and --keyfile")
+        )
     # The console script's sys.path starts with its own bin/ directory, not the
     # working directory; `python -m` has it already. Either way, `module:app`
     # should find a module in the directory the command was started from.
     if "" not in sys.path and os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
     try:
+        # Imported here even when worker processes import it again: a typo is then
+        # one line here instead of a traceback from every worker.
         app = import_app(args.app)
+        module_name, attribute = split_import_string(args.app)
     except AppImportError as exc:
-        print(f"wsactors run: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    return _serve(app, args.host, args.port)
+        return _usage_error("run", str(exc))
+    # Only once there is something to serve: every refusal above is one line on
+    # stderr, and a refused command leaves the process's logging as it was.
+    _configure_logging(settings)
+    if settings.workers > 1 or settings.reload:
+        return _serve_processes(
+            f"{module_name}:{attribute}", args.host, args.port, options, settings
+        )
+    return _serve(app, args.host, args.port, options)
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
     """``wsactors demo``: serve the bundled demo and say where to open it."""
-    _configure_logging(args.log_level)
+    from .serving import hypercorn_options
+
+    settings = ServerSettings(log_level=args.log_level)
+    _configure_logging(settings)
     from .demo.app import app
 
     if args.port == 0:
         print("wsactors demo: the port is in the 'serving on' log line below", flush=True)
     else:
         print(f"wsactors demo: open {_browser_url(args.host, args.port)}", flush=True)
-    return _serve(app, args.host, args.port)
-
-
-def _port(text: str) -> int:
-    """Parse a TCP port number for argparse."""
-    try:
-        port = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
-    if not 0 <= port <= 65535:
-        raise argparse.ArgumentTypeError(f"port {port} is outside 0-65535")
-    return port
-
-
-def _add_server_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--host", default="127.0.0.1", help="interface to listen on (default: %(default)s)"
-    )
-    parser.add_argument(
-        "--port", type=_port, default=8000, help="TCP port, 0 for any (default: %(default)s)"
-    )
-    parser.add_argument(
-        "--log-level",
-        default="info",
-        type=str.lower,
-        choices=LOG_LEVELS,
-        help="least severe level logged (default: %(default)s)",
-    )
-
-
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of the ``wsactors`` command."""
-    parser = argparse.ArgumentParser(
-        prog="wsactors",
-        description="Serve wsactors apps on hypercorn's Trio worker.",
-    )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
-
-    run = commands.add_parser(
-        "run",
-        help="serve an app: wsactors run module:app",
-        description="Import an ASGI app and serve it until Ctrl+C or SIGTERM.",
-    )
-    run.add_argument("app", metavar="MODULE:APP", help='import string, e.g. "myproject.main:app"')
-    _add_server_options(run)
-    run.set_defaults(handler=_cmd_run)
-
-    demo = commands.add_parser(
-        "demo",
-        help="serve the bundled echo demo",
-        description="Serve the bundled demo page and its /ws/echo handler.",
-    )
-    _add_server_options(demo)
-    demo.set_defaults(handler=_cmd_demo)
-    return parser
+    return _serve(app, args.host, args.port, hypercorn_options(settings))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -212,7 +237,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         The exit code: 0 after a clean stop (and for ``--help`` / ``--version``),
         1 if serving failed, 2 for a usage error, 130 if interrupted early.
     """
-    parser = build_parser()
+    parser = build_parser(run=_cmd_run, demo=_cmd_demo)
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:

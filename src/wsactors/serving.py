@@ -8,6 +8,10 @@ Three layers, each built on the one below:
   returns; :class:`wsactors.testing.LiveServer` starts it with ``nursery.start``.
 - :func:`serve` is the blocking entry point (like ``uvicorn.run``): it stops on
   SIGINT or SIGTERM.
+
+``wsactors run`` maps its engine-neutral settings onto hypercorn's Config with
+:func:`hypercorn_options`, and serves several worker processes (or reloads on code
+changes) with :func:`serve_processes`, hypercorn's own process supervisor.
 """
 
 from __future__ import annotations
@@ -18,12 +22,22 @@ import signal
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeAlias, cast
 
+import hypercorn.run
 import hypercorn.trio
 import trio
 from hypercorn.config import Config
 from hypercorn.typing import Framework
 
-__all__ = ["ASGIApp", "hypercorn_config", "serve", "serve_async"]
+from .server_settings import HYPERCORN, ServerSettings, logging_config
+
+__all__ = [
+    "ASGIApp",
+    "hypercorn_config",
+    "hypercorn_options",
+    "serve",
+    "serve_async",
+    "serve_processes",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -87,9 +101,17 @@ def hypercorn_config(host: str = "127.0.0.1", port: int = 8000, **options: Any) 
         if name == "bind":
             raise TypeError("hypercorn_config() takes host= and port= instead of bind=")
         if name == "workers" and value != 1:
-            # serve() runs one Trio worker in this process; hypercorn's multi-process
-            # supervisor is its command line.
-            raise TypeError("serve() runs one worker; for several use `hypercorn -k trio -w N`")
+            # serve() runs one Trio worker in this process: worker processes must each
+            # import the app from an import string, which only a command line has.
+            raise TypeError(
+                "serve() runs one worker; for several use `wsactors run --workers N`"
+                " or `hypercorn -k trio -w N`"
+            )
+        if name == "use_reloader" and value:
+            # Only hypercorn's process supervisor reloads; hypercorn.trio.serve ignores it.
+            raise TypeError(
+                "serve() cannot reload; use `wsactors run --reload` or `hypercorn --reload`"
+            )
         if name not in _OPTIONS:
             raise TypeError(
                 f"unknown hypercorn option {name!r}; see hypercorn.config.Config for the"
@@ -212,6 +234,60 @@ def serve(
         # hypercorn's nurseries wrap a bind failure twice; the caller asked for a
         # plain function call, so a single error is re-raised as itself.
         raise _sole_error(group) from None
+
+
+def hypercorn_options(settings: ServerSettings) -> dict[str, Any]:
+    """hypercorn Config options for the settings of ``wsactors run``, logging included.
+
+    Args:
+        settings: The engine-neutral settings. ``workers`` and ``reload`` are not
+            among the result: :func:`serve_processes` takes them.
+
+    Returns:
+        Keyword options for :func:`hypercorn_config`.
+
+    Raises:
+        UnsupportedSettingError: a setting hypercorn cannot honour
+            (``ping_timeout``).
+    """
+    options = HYPERCORN.engine_options(settings)
+    # Given loggers (instead of hypercorn's default "-"), hypercorn adds no handler of
+    # its own: its records reach the root handler once, in our format. The same
+    # schema is applied by hypercorn in every worker process it spawns.
+    options["errorlog"] = logging.getLogger("hypercorn.error")
+    options["accesslog"] = logging.getLogger("hypercorn.access") if settings.access_log else None
+    options["loglevel"] = settings.log_level.upper()
+    options["logconfig_dict"] = logging_config(settings.log_level, access_log=settings.access_log)
+    return options
+
+
+def serve_processes(application_path: str, config: Config, *, workers: int, reload: bool) -> int:
+    """Serve with hypercorn's process supervisor: ``workers`` processes, or reloading.
+
+    Each worker process imports the app from ``application_path`` itself (hypercorn's
+    own loader), so each has its own copy of the App and its state. The supervisor
+    stops on SIGINT or SIGTERM; the workers then stop as under ``hypercorn -k trio``:
+    no drain first, connections still open after ``graceful_timeout`` are cancelled
+    (a wsactors App still closes each with 1001) and the lifespan shutdown runs.
+
+    Args:
+        application_path: ``module:attribute`` of the app.
+        config: A hypercorn Config, e.g. from :func:`hypercorn_config`; changed in
+            place (worker class, workers, reloader, application path).
+        workers: Number of worker processes, at least 1.
+        reload: Restart the workers when a loaded source file changes.
+
+    Returns:
+        The supervisor's exit code: 0 after a clean stop.
+
+    Raises:
+        OSError: the address could not be bound.
+    """
+    config.application_path = application_path
+    config.worker_class = "trio"
+    config.workers = workers
+    config.use_reloader = reload
+    return hypercorn.run.run(config)
 
 
 def _sole_error(group: BaseExceptionGroup[BaseException]) -> BaseException:

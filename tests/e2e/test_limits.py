@@ -26,7 +26,7 @@ import pytest
 import trio
 from trio_websocket import CloseReason, ConnectionClosed, WebSocketConnection
 
-from helpers import StallingClient
+from helpers import StallingClient, wait_until
 from wsactors import App, WebSocket, WebSocketListener, websocket, websocket_listener
 from wsactors.testing import LiveServer
 
@@ -55,6 +55,7 @@ class Seen:
     pushed: int = 0
     push_finally: trio.Event = field(default_factory=trio.Event)
     ended_after: dict[str, float] = field(default_factory=dict)
+    ended: trio.Event = field(default_factory=trio.Event)  # set by /quiet at each end
 
 
 seen = Seen()
@@ -431,8 +432,7 @@ async def test_a_client_that_stops_reading_blocks_only_its_own_handler(
         with trio.fail_after(2.0):
             await seen.push_finally.wait()
     with trio.fail_after(DEADLINE):
-        while "closed '/push-untimed' " not in caplog.text:  # noqa: ASYNC110 - a log, no event
-            await trio.sleep(0.01)
+        await wait_until(lambda: "closed '/push-untimed' " in caplog.text)  # a log, no event
     assert "Traceback" not in caplog.text
 
 
@@ -447,6 +447,7 @@ async def quiet(socket: WebSocket) -> None:
             pass
     finally:
         seen.ended_after[socket.query_params.get("who", "?")] = trio.current_time() - started
+        seen.ended.set()
 
 
 async def test_hypercorn_pings_and_read_timeout_detect_a_silent_peer() -> None:
@@ -465,8 +466,14 @@ async def test_hypercorn_pings_and_read_timeout_detect_a_silent_peer() -> None:
 
                 nursery.start_soon(read_and_never_answer)
                 async with server.connect("/quiet?who=live") as live:  # answers pings
-                    await trio.sleep(2.5)
-                    assert "live" not in seen.ended_after
+                    live_since = trio.current_time()
+                    with trio.fail_after(2.0):
+                        await seen.ended.wait()  # the first to end: the silent one
+                    assert list(seen.ended_after) == ["silent"], seen.ended_after
                     assert 0.8 <= seen.ended_after["silent"] < 2.0, seen.ended_after
+                    # The live one outlasts two read timeouts: its pongs count as reads.
+                    # Time itself is what is tested here, so this waits for it to pass.
+                    await trio.sleep_until(live_since + 2.0)
+                    assert "live" not in seen.ended_after
                     await live.ping()  # still connected
                 nursery.cancel_scope.cancel()

@@ -22,7 +22,7 @@ import pytest
 import trio
 from trio_websocket import Endpoint, WebSocketConnection
 
-from helpers import read_until_close
+from helpers import read_until_close, wait_until
 from wsactors import (
     DTO,
     App,
@@ -543,10 +543,9 @@ async def test_send_websocket_stream_listening_with_discard_goes_on() -> None:
 # --------------------------------------------------------------------- lock hog
 
 
-def _hog_app() -> App:
+def _hog_app(lock: trio.Lock) -> App:
     # The seed's stream_di_hog, ported to Trio: the lock is taken in a yield
     # dependency, so it is held for as long as the stream runs.
-    lock = trio.Lock()
 
     async def acquire_lock() -> AsyncGenerator[None, None]:
         async with lock:
@@ -580,6 +579,7 @@ def _hog_fix_app() -> App:
 
 
 async def test_lock_in_a_yield_dependency_blocks_a_second_stream() -> None:
+    lock = trio.Lock()
     second_first_item_at: list[float] = []
     first_left_at: list[float] = []
 
@@ -590,14 +590,16 @@ async def test_lock_in_a_yield_dependency_blocks_a_second_stream() -> None:
 
     with trio.fail_after(DEADLINE):
         async with (
-            LiveServer(_hog_app()) as server,
+            LiveServer(_hog_app(lock)) as server,
             trio.open_nursery() as nursery,
             server.connect("/") as first,
         ):
             await first.get_message()
             nursery.start_soon(second_client, server)
-            # The second client's stream cannot start while the first holds the lock.
-            for _ in range(10):
+            # The second connection's dependency waits for the lock the first holds
+            # (dependencies run before accept, so its handshake waits too).
+            await wait_until(lambda: lock.statistics().tasks_waiting == 1)
+            for _ in range(3):  # the first stream goes on meanwhile
                 await first.get_message()
             assert not second_first_item_at
             first_left_at.append(trio.current_time())

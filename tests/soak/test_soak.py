@@ -37,7 +37,8 @@ from helpers import port_from_log
 from wsactors import App, websocket_listener
 from wsactors.testing import LiveServer, open_client
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+# Deselected from the default run (pyproject addopts): `nox -s soak` runs it.
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.soak]
 
 CYCLES = int(os.environ.get("SOAK_CYCLES", "10000"))
 WORKERS = int(os.environ.get("SOAK_WORKERS", "8"))

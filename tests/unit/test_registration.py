@@ -274,4 +274,10 @@ def test_a_valid_app_builds() -> None:
         def on_receive(self, data: str) -> str:
             return data
 
-    App([listener, raw, stream, Router("/r", [Listener])])
+    app = App([listener, raw, stream, Router("/r", [Listener])])
+    # Every handler got its route, under its Router's prefix, and nothing else did.
+    matched = [app.routes.match(path) for path in ("/listener", "/raw", "/stream", "/r/class")]
+    assert all(found is not None for found in matched)
+    assert len({id(found[0]) for found in matched if found is not None}) == 4
+    assert app.routes.match("/class") is None
+    assert app.routes.match("/nope") is None

@@ -6,8 +6,10 @@ from collections.abc import AsyncGenerator, Iterator
 from typing import Any
 
 import pytest
+import trio
 
 from wsactors import App, ImproperlyConfiguredError, Router, websocket_stream
+from wsactors.testing import TestClient
 
 
 def test_a_sync_function_is_refused_at_app_build() -> None:
@@ -65,13 +67,24 @@ def test_a_bad_mode_is_refused_at_app_build(mode: Any) -> None:
         App([stream])
 
 
-@pytest.mark.parametrize("mode", ["text", "binary"])
-def test_valid_modes_build(mode: Any) -> None:
+@pytest.mark.parametrize(
+    ("mode", "frame", "other"), [("text", "tick", "bytes"), ("binary", b"tick", "text")]
+)
+async def test_valid_modes_build_and_send_frames_of_that_type(
+    mode: Any, frame: str | bytes, other: str
+) -> None:
     @websocket_stream("/", mode=mode)
     async def stream() -> AsyncGenerator[str, None]:
         yield "tick"
 
-    App([stream])
+    key = "text" if mode == "text" else "bytes"
+    # In process (TestClient), still no sockets: the mode decides the frame type.
+    with trio.fail_after(5):
+        async with TestClient(App([stream])) as client, client.websocket_connect("/") as ws:
+            message = await ws.receive()
+    assert message["type"] == "websocket.send"
+    assert message[key] == frame
+    assert message[other] is None
 
 
 async def test_the_decorated_generator_stays_callable() -> None:

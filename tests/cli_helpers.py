@@ -1,0 +1,127 @@
+"""Running the ``wsactors`` (or ``hypercorn``) command as a subprocess in a test.
+
+Imported as ``cli_helpers`` (``tests/conftest.py`` puts ``tests/`` on ``sys.path``).
+The server listens on 127.0.0.1 on a port the OS picks; its output goes to a file
+the test reads. None of these sets a deadline except where noted: callers wrap them
+in ``trio.fail_after``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import signal
+import subprocess
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import trio
+from wsproto import ConnectionType, WSConnection
+from wsproto.events import (
+    AcceptConnection,
+    CloseConnection,
+    RejectConnection,
+    Request,
+    TextMessage,
+)
+
+#: The line that names the bound port: wsactors' own, or hypercorn's in its workers.
+_BOUND = re.compile(r"(?:serving|Running) on https?://127\.0\.0\.1:(\d+)")
+
+ECHO_APP = """\
+from wsactors import App, websocket_listener
+
+
+@websocket_listener("/echo")
+async def echo(data: str) -> str:
+    return data
+
+
+app = App([echo])
+"""
+
+
+@dataclass
+class ServerProcess:
+    """A server subprocess and where its output (stdout and stderr) goes."""
+
+    process: trio.Process
+    port: int
+    output: Path
+    host: str = "127.0.0.1"  # what helpers.open_non_reader and friends read
+
+    async def log(self) -> str:
+        """Everything the process printed so far."""
+        return await trio.Path(self.output).read_text()
+
+    async def wait_for_log(self, pattern: str) -> re.Match[str]:
+        """Return the first match of ``pattern`` in the output, once it is there."""
+        while True:
+            found = re.search(pattern, await self.log())
+            if found:
+                return found
+            if self.process.poll() is not None:
+                pytest.fail(f"exited with {self.process.returncode}:\n{await self.log()}")
+            await trio.sleep(0.05)
+
+    async def stop(self, signum: signal.Signals = signal.SIGTERM) -> int:
+        """Send ``signum``; return the exit code, failing if it takes over 15 s."""
+        self.process.send_signal(signum)
+        with trio.fail_after(15):
+            return await self.process.wait()
+
+
+@asynccontextmanager
+async def server_command(command: Sequence[str], cwd: Path) -> AsyncIterator[ServerProcess]:
+    """Start ``command`` (which must log its bound port at INFO) until it listens.
+
+    The port comes from the "serving on" (or hypercorn's "Running on") line, so
+    give the command ``--port 0`` (``-b 127.0.0.1:0`` for hypercorn). On exit the
+    process is killed if it still runs: only the process this helper started.
+    """
+    output = cwd / "server-output.txt"
+    with output.open("wb") as sink:
+        # A session of its own: with --workers the command has children, and a
+        # failed test kills the group (only what this helper started).
+        process = await trio.lowlevel.open_process(
+            list(command), stdout=sink, stderr=subprocess.STDOUT, cwd=cwd, start_new_session=True
+        )
+    try:
+        with trio.fail_after(20):
+            found = await ServerProcess(process, 0, output).wait_for_log(_BOUND.pattern)
+        yield ServerProcess(process, int(found.group(1)), output)
+    finally:
+        if process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            with trio.move_on_after(5):
+                await process.wait()
+
+
+async def close_code_after(port: int, path: str, message: str) -> int | None:
+    """Connect by hand (wsproto), send ``message`` and return the server's close code.
+
+    By hand because hypercorn drops the TCP connection right after some of its close
+    frames (1009), and trio-websocket 0.12 then leaks its socket (a ResourceWarning).
+    ``None`` if the connection ended without a close frame.
+    """
+    conn = WSConnection(ConnectionType.CLIENT)
+    stream = await trio.open_tcp_stream("127.0.0.1", port)
+    async with stream:
+        await stream.send_all(conn.send(Request(host=f"127.0.0.1:{port}", target=path)))
+        sent = False
+        while chunk := await stream.receive_some():
+            conn.receive_data(chunk)
+            for event in conn.events():
+                if isinstance(event, AcceptConnection) and not sent:
+                    await stream.send_all(conn.send(TextMessage(data=message)))
+                    sent = True
+                elif isinstance(event, CloseConnection):
+                    return event.code
+                elif isinstance(event, RejectConnection):
+                    pytest.fail(f"handshake refused with {event.status_code}")
+    return None
