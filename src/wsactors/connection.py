@@ -316,12 +316,24 @@ class WebSocket(ScopeViews):
             If cancelled, the message was not queued.
         """
         rt = self._rt
-        rt.state.check_send()
+        state = rt.state
+        if state.current is not State.OPEN:
+            state.check_send()  # raises: not accepted yet, or closing/closed
         if type(data) is not str:
             if not isinstance(data, bytes | bytearray | memoryview):
                 raise TypeError(f"send_message takes str or bytes, not {type(data).__name__}")
             data = bytes(data)
-        await rt.queue(Send(data))
+        # ConnectionRuntime.queue inlined (a Send changes no state): this is the per-message path (docs/performance.md).
+        outbox = rt.mailbox.outbox
+        event = Send(data)
+        try:
+            await trio.lowlevel.checkpoint_if_cancelled()
+            try:
+                outbox.send_nowait(event)
+            except trio.WouldBlock:
+                await outbox.send(event)
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            raise state.disconnect_error() from None
         counters = rt.counters
         counters.messages_out += 1
         counters.bytes_out += payload_size(data)
