@@ -48,7 +48,7 @@ from cattrs.preconf.json import make_converter
 __all__ = ["describe", "json_type", "make_json_converter"]
 
 Hook = Callable[[Any, Any], Any]
-_NONE = type(None)
+NONE_TYPE = type(None)
 
 
 def json_type(value: Any) -> str:
@@ -186,10 +186,10 @@ def _expect(kind: type[Any], name: str, inner: Hook) -> Hook:
     return hook
 
 
-_ARRAYS = frozenset(
+ARRAY_ORIGINS = frozenset(
     {list, tuple, set, frozenset, abc.Sequence, abc.MutableSequence, abc.Set, abc.MutableSet}
 )
-_OBJECTS = frozenset({dict, abc.Mapping, abc.MutableMapping})
+OBJECT_ORIGINS = frozenset({dict, abc.Mapping, abc.MutableMapping})
 
 
 def _origin(tp: Any) -> Any:
@@ -198,7 +198,7 @@ def _origin(tp: Any) -> Any:
 
 def _is_array(tp: Any) -> bool:
     try:
-        return _origin(tp) in _ARRAYS and not is_namedtuple(tp)
+        return _origin(tp) in ARRAY_ORIGINS and not is_namedtuple(tp)
     except TypeError:  # unhashable
         return False
 
@@ -237,7 +237,7 @@ def _namedtuple_hook(cl: Any, converter: cattrs.Converter) -> Hook:
 
 def _is_object(tp: Any) -> bool:
     try:
-        return _origin(tp) in _OBJECTS
+        return _origin(tp) in OBJECT_ORIGINS
     except TypeError:
         return False
 
@@ -259,11 +259,11 @@ def _record_hook(cl: Any, converter: cattrs.Converter) -> Hook:
     return _expect(dict, "object", make_dict_structure_fn(cl, converter))
 
 
-def _is_typeddict(tp: Any) -> bool:
+def is_typeddict(tp: Any) -> bool:
     return typing.is_typeddict(_origin(tp))
 
 
-def _is_record(cl: Any) -> bool:
+def is_record(cl: Any) -> bool:
     """Classes read from a JSON object: dataclasses and attrs classes."""
     return isinstance(cl, type) and (dataclasses.is_dataclass(cl) or attrs.has(cl))
 
@@ -275,18 +275,25 @@ def _record_fields(cl: Any) -> list[str]:
 
 
 # ---------------------------------------------------------------- unions
-def _union_args(tp: Any) -> tuple[Any, ...] | None:
+def union_args(tp: Any) -> tuple[Any, ...] | None:
     if typing.get_origin(tp) in (typing.Union, types.UnionType):
         return typing.get_args(tp)
     return None
 
 
-_PRIMITIVES = {str: (str,), int: (int,), float: (float, int), bool: (bool,), _NONE: (_NONE,)}
-_NAMES = {str: "str", int: "int", float: "float", bool: "bool", _NONE: "null"}
+#: JSON primitive types -> the parsed types each accepts (a float accepts 1).
+_PRIMITIVES = {
+    str: (str,),
+    int: (int,),
+    float: (float, int),
+    bool: (bool,),
+    NONE_TYPE: (NONE_TYPE,),
+}
+_NAMES = {str: "str", int: "int", float: "float", bool: "bool", NONE_TYPE: "null"}
 
 
 def _is_primitive_union(tp: Any) -> bool:
-    args = _union_args(tp)
+    args = union_args(tp)
     return args is not None and all(a in _PRIMITIVES for a in args)
 
 
@@ -329,25 +336,25 @@ def _literal_hook(tp: Any) -> Hook:
 
 
 def _is_optional(tp: Any) -> bool:
-    args = _union_args(tp)
-    return args is not None and len(args) == 2 and _NONE in args
+    args = union_args(tp)
+    return args is not None and len(args) == 2 and NONE_TYPE in args
 
 
 def _optional_hook(tp: Any, converter: cattrs.Converter) -> Hook:
     """``X | None`` with ``X``'s hook made now (cattrs finds it per message, so an
     unsupported ``X`` would only fail then)."""
-    other = next(a for a in typing.get_args(tp) if a is not _NONE)
+    other = next(a for a in typing.get_args(tp) if a is not NONE_TYPE)
     structure = converter.get_structure_hook(other)
     return lambda value, _: None if value is None else structure(value, other)
 
 
 def _record_members(tp: Any) -> tuple[list[Any], bool] | None:
     """The record members of a union of records (and ``None``), else ``None``."""
-    args = _union_args(tp)
+    args = union_args(tp)
     if args is None:
         return None
-    members = [a for a in args if a is not _NONE]
-    if len(members) < 2 or not all(_is_record(m) for m in members):
+    members = [a for a in args if a is not NONE_TYPE]
+    if len(members) < 2 or not all(is_record(m) for m in members):
         return None
     return members, len(members) < len(args)
 
@@ -392,9 +399,9 @@ def make_json_converter() -> cattrs.Converter:
         (_is_optional, _optional_hook),
         (_is_array, _array_hook),
         (_is_object, _object_hook),
-        (_is_typeddict, _typeddict_hook),
+        (is_typeddict, _typeddict_hook),
         (is_namedtuple, _namedtuple_hook),
-        (_is_record, _record_hook),
+        (is_record, _record_hook),
         (_is_primitive_union, _primitive_union_hook),
         (_is_literal, _literal_hook),
         (lambda tp: _record_members(tp) is not None, _record_union_hook),

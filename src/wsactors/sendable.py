@@ -21,12 +21,12 @@ import cattrs
 from cattrs.cols import is_namedtuple
 from cattrs.fns import identity
 
-from .converter import _ARRAYS, _NONE, _OBJECTS, _is_record, _is_typeddict, _union_args
+from .converter import ARRAY_ORIGINS, NONE_TYPE, OBJECT_ORIGINS, is_record, is_typeddict, union_args
 
 __all__ = ["unsendable"]
 
 #: Container origins whose unstructured form is a JSON array or object.
-_CONTAINERS = _ARRAYS | _OBJECTS | {collections.Counter, collections.OrderedDict}
+_CONTAINERS = ARRAY_ORIGINS | OBJECT_ORIGINS | {collections.Counter, collections.OrderedDict}
 _NATIVE = (str, int, float, bool)
 
 
@@ -42,7 +42,7 @@ def unsendable(converter: cattrs.Converter, tp: Any) -> str | None:
 
 
 def _unsendable(converter: cattrs.Converter, tp: Any, seen: set[int]) -> str | None:
-    if tp is Any or tp is object or tp is None or tp is _NONE or isinstance(tp, typing.TypeVar):
+    if tp is Any or tp is object or tp is None or tp is NONE_TYPE or isinstance(tp, typing.TypeVar):
         return None
     if id(tp) in seen:  # a recursive type: already being checked
         return None
@@ -53,15 +53,15 @@ def _unsendable(converter: cattrs.Converter, tp: Any, seen: set[int]) -> str | N
         return None
     if origin is typing.Annotated:
         return _unsendable(converter, args[0], seen)
-    if _union_args(tp) is not None or origin in _CONTAINERS:
-        if origin in _OBJECTS and args and _unsendable_key(converter, args[0]):
+    if union_args(tp) is not None or origin in _CONTAINERS:
+        if origin in OBJECT_ORIGINS and args and _unsendable_key(converter, args[0]):
             return f"{args[0]!r} (as an object key)"
         return _first(converter, [a for a in args if a is not Ellipsis], seen)
-    if is_namedtuple(tp) or _is_typeddict(tp) or (origin is None and _is_record(tp)):
+    if is_namedtuple(tp) or is_typeddict(tp) or (origin is None and is_record(tp)):
         return _first(converter, list(typing.get_type_hints(tp).values()), seen)
     if isinstance(tp, type) and issubclass(tp, enum.Enum):
         return _first(converter, [type(m.value) for m in tp], seen)
-    if origin is not None and _is_record(origin):  # a generic record: Page[int]
+    if origin is not None and is_record(origin):  # a generic record: Page[int]
         return _first(converter, list(args), seen)
     hook = converter.get_unstructure_hook(tp)
     if hook is identity and not (isinstance(tp, type) and issubclass(tp, _NATIVE)):
@@ -80,13 +80,13 @@ def _first(converter: cattrs.Converter, types_: list[Any], seen: set[int]) -> st
 def _unsendable_key(converter: cattrs.Converter, key: Any) -> bool:
     """JSON object keys must be strings; ``json`` also writes numbers, booleans and
     null as keys, and the stdlib types above are unstructured to strings."""
-    if key is Any or key is _NONE or typing.get_origin(key) is typing.Literal:
+    if key is Any or key is NONE_TYPE or typing.get_origin(key) is typing.Literal:
         return False
     if isinstance(key, type) and issubclass(key, _NATIVE):
         return False
     if isinstance(key, type) and issubclass(key, enum.Enum):
-        return not all(isinstance(m.value, (*_NATIVE, _NONE)) for m in key)
-    if _union_args(key) is not None:
+        return not all(isinstance(m.value, (*_NATIVE, NONE_TYPE)) for m in key)
+    if union_args(key) is not None:
         return any(_unsendable_key(converter, a) for a in typing.get_args(key))
     hook = converter.get_unstructure_hook(key)
     return hook is identity or key not in _STRING_FORMS
