@@ -21,6 +21,7 @@ import cattrs
 from cattrs.errors import AttributeValidationNote
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
+from .converter import json_type
 from .exceptions import ImproperlyConfiguredError
 
 __all__ = ["DTO"]
@@ -115,6 +116,8 @@ class DTO(Generic[_T]):
         wire_names = {name: wire for name, wire in self.rename.items() if name not in self.exclude}
 
         def structure_model(value: Any, model: Any) -> Any:
+            if not isinstance(value, dict):
+                raise TypeError(f"expected a JSON object, got {json_type(value)}")
             try:
                 return structure(value, model)
             except cattrs.ClassValidationError as exc:

@@ -155,3 +155,10 @@ def test_excluding_a_required_field_from_output_is_fine() -> None:
         yield User("x")
 
     App([handler, stream])
+
+
+def test_a_dto_model_needs_a_json_object() -> None:
+    decode = reader(DTO(User, exclude={"id"}), User)
+    with pytest.raises(InvalidMessageError) as caught:
+        decode("[1]")
+    assert caught.value.reason == "expected a JSON object, got array"
