@@ -173,7 +173,7 @@ def parse_json(data: Payload) -> Any:
 
 def _non_finite(value: Any, path: str = "") -> str | None:
     """Where in an unstructured value a NaN or infinity is: ``"points[2].x: inf"``."""
-    if type(value) is float and not math.isfinite(value):
+    if isinstance(value, float) and not math.isfinite(value):
         return f"{path or 'the value'}: {value!r}"
     if type(value) is dict:
         items: Any = ((f"{path}.{k}" if path else str(k), v) for k, v in value.items())

@@ -5,6 +5,7 @@ Time is passed in, so the rules are unit-tested without a clock.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, Literal, TypedDict
 
 from .exceptions import ImproperlyConfiguredError
@@ -56,7 +57,7 @@ LITESTAR_NAMES: dict[str, str] = {
 }
 
 
-def litestar_advice(names: Any, where: str) -> None:
+def litestar_advice(names: Iterable[str], where: str) -> None:
     """Refuse Litestar option names that have another name, or none, here.
 
     Raises:

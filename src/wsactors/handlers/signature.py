@@ -92,7 +92,7 @@ def _resolve_hints(fn: Callable[..., Any]) -> dict[str, Any]:
     Raises:
         ImproperlyConfiguredError: an annotation cannot be resolved, naming ``fn`` and
             the parameter. Dropping it instead would silently turn a typed ``data``
-            into raw JSON, without validation (issue 13).
+            into raw JSON, without validation.
     """
     target = _annotated_target(fn)
     try:
