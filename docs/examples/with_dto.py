@@ -1,7 +1,7 @@
 """DTOs choose which fields of a dataclass are read from and written to the wire."""
 
-import itertools
-from dataclasses import dataclass
+import uuid
+from dataclasses import dataclass, field
 
 from wsactors import DTO, App, websocket_listener
 
@@ -11,7 +11,8 @@ class User:
     name: str
     email: str
     password: str
-    id: int = 0
+    # A UUID travels as its string form: "12345678-1234-5678-1234-567812345678".
+    id: uuid.UUID = field(default_factory=uuid.uuid4)
 
 
 # Incoming: the client may not choose the id; "email" is called "emailAddress".
@@ -19,13 +20,11 @@ CreateUser = DTO(User, exclude={"id"}, rename={"email": "emailAddress"})
 # Outgoing: never send the password back.
 PublicUser = DTO(User, exclude={"password"}, rename={"email": "emailAddress"})
 
-_ids = itertools.count(1)
-
 
 @websocket_listener("/users", dto=CreateUser, return_dto=PublicUser)
 async def create_user(data: User) -> User:
     # `data` was validated: a missing or mistyped field closes the connection with 1007.
-    data.id = next(_ids)
+    data.id = uuid.uuid4()
     return data
 
 

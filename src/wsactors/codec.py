@@ -19,186 +19,40 @@ Rules (API.md, "Handlers"):
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import json
-import types
+import math
+import re
+import sys
 import typing
 from collections.abc import Callable
 from typing import Any, Literal, TypeAlias
 
-import attrs
 import cattrs
-from cattrs.cols import is_namedtuple
-from cattrs.gen import make_dict_structure_fn
-from cattrs.preconf.json import make_converter
 
-from .exceptions import InvalidMessageError
+from .converter import describe, make_json_converter
+from .exceptions import ImproperlyConfiguredError, InvalidMessageError
+from .sendable import unsendable
 
-__all__ = ["Codec", "Mode", "Payload", "to_frame"]
+__all__ = ["MAX_JSON_DEPTH", "MAX_JSON_INT_DIGITS", "Codec", "Mode", "Payload", "to_frame"]
 
 Mode: TypeAlias = Literal["text", "binary"]
 Payload: TypeAlias = str | bytes
 Decoder: TypeAlias = Callable[[Payload], Any]
 Encoder: TypeAlias = Callable[[Any], Payload | None]
 
-_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+#: Deepest nesting of arrays and objects accepted in a received message (as Ruby's
+#: and Rails' JSON parsers). RFC 8259 section 9 lets a parser limit it; without a
+#: limit a 200 KB message of ``[`` exhausts Python's recursion limit.
+MAX_JSON_DEPTH = 100
+#: Most digits of an integer accepted in a received message: Python's own default
+#: (``sys.int_info.default_max_str_digits``), applied whatever the process sets, so
+#: that ``sys.set_int_max_str_digits(0)`` elsewhere does not open the quadratic
+#: conversion of huge integers to clients.
+MAX_JSON_INT_DIGITS = 4300
 
-
-def _strict(expected: type[Any], accepted: tuple[type[Any], ...]) -> Callable[[Any, Any], Any]:
-    """A structure hook that refuses values of the wrong JSON type.
-
-    cattrs' default hooks convert (``int("5")``); the API promises validation.
-    ``bool`` is excluded from numbers explicitly because it subclasses ``int``.
-    """
-    name = expected.__name__
-
-    def hook(value: Any, _: Any) -> Any:
-        if type(value) in accepted:
-            return expected(value) if type(value) is not expected else value
-        raise TypeError(f"expected {name}, got {type(value).__name__}")
-
-    return hook
-
-
-def _has_string_annotations(cl: Any) -> bool:
-    return is_namedtuple(cl) and any(
-        isinstance(a, str | typing.ForwardRef) for a in cl.__annotations__.values()
-    )
-
-
-def _namedtuple_from_hints(converter: cattrs.Converter) -> Callable[[Any], Any]:
-    """Structure NamedTuples whose annotations are strings (``from __future__ import
-    annotations``): cattrs reads ``__annotations__`` as they are and cannot resolve
-    ``"int"``, so resolve them once and structure as a fixed-length tuple."""
-
-    def factory(cl: Any) -> Callable[[Any, Any], Any]:
-        hints = typing.get_type_hints(cl)
-        as_tuple: Any = tuple.__class_getitem__(tuple(hints[name] for name in cl._fields))
-        structure = converter.get_structure_hook(as_tuple)
-        return lambda value, _: cl(*structure(value, as_tuple))
-
-    return factory
-
-
-def _json_type(value: Any) -> str:
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int | float):
-        return "number"
-    return "null" if value is None else type(value).__name__
-
-
-def _is_record(cl: Any) -> bool:
-    """Classes read from a JSON object: dataclasses and attrs classes."""
-    return isinstance(cl, type) and (dataclasses.is_dataclass(cl) or attrs.has(cl))
-
-
-def _record_hook(converter: cattrs.Converter) -> Callable[[Any], Any]:
-    """cattrs' own hook for a record, after a check that the value is an object, so
-    ``[1, 2]`` for a dataclass reads "expected a JSON object, got array"."""
-
-    def factory(cl: Any) -> Callable[[Any, Any], Any]:
-        structure = make_dict_structure_fn(cl, converter)
-
-        def hook(value: Any, tp: Any) -> Any:
-            if not isinstance(value, dict):
-                raise TypeError(f"expected a JSON object, got {_json_type(value)}")
-            return structure(value, tp)
-
-        return hook
-
-    return factory
-
-
-def _record_members(tp: Any) -> tuple[list[Any], bool] | None:
-    """The record members of a union of records (and ``None``), else ``None``."""
-    if typing.get_origin(tp) not in (typing.Union, types.UnionType):
-        return None
-    args = typing.get_args(tp)
-    members = [a for a in args if a is not type(None)]
-    if len(members) < 2 or not all(_is_record(m) for m in members):
-        return None
-    return members, len(members) < len(args)
-
-
-def _record_union_hook(converter: cattrs.Converter) -> Callable[[Any], Any]:
-    """Unions of records, decided deterministically.
-
-    cattrs' default disambiguation depends on set order (so on PYTHONHASHSEED) when
-    no field is unique. Here each member is tried in declaration order; if none
-    fits, the reason comes from the member sharing the most keys with the payload.
-    """
-
-    def factory(tp: Any) -> Callable[[Any, Any], Any]:
-        found = _record_members(tp)
-        assert found is not None
-        members, optional = found
-        hooks = [(m, converter.get_structure_hook(m)) for m in members]
-        fields = {
-            m: {f.name for f in attrs.fields(m)}
-            if attrs.has(m)
-            else {f.name for f in dataclasses.fields(m)}
-            for m in members
-        }
-
-        def hook(value: Any, _: Any) -> Any:
-            if value is None and optional:
-                return None
-            if not isinstance(value, dict):
-                raise TypeError(f"expected a JSON object, got {_json_type(value)}")
-            failures = []
-            for member, structure in hooks:
-                try:
-                    return structure(value, member)
-                except Exception as exc:
-                    failures.append((len(fields[member] & value.keys()), member, exc))
-            _, closest, error = max(failures, key=lambda f: f[0])  # first of the best
-            names = ", ".join(m.__name__ for m in members)
-            raise TypeError(f"fits none of {names}; as {closest.__name__}: {_describe(error)}")
-
-        return hook
-
-    return factory
-
-
-def make_json_converter() -> cattrs.Converter:
-    """The converter every App starts from: JSON-friendly and strict on primitives."""
-    converter = make_converter(detailed_validation=True, forbid_extra_keys=False)
-    converter.register_structure_hook(int, _strict(int, (int,)))
-    converter.register_structure_hook(float, _strict(float, (float, int)))
-    converter.register_structure_hook(str, _strict(str, (str,)))
-    converter.register_structure_hook(bool, _strict(bool, (bool,)))
-    converter.register_structure_hook_factory(
-        _has_string_annotations, _namedtuple_from_hints(converter)
-    )
-    converter.register_structure_hook_factory(_is_record, _record_hook(converter))
-    converter.register_structure_hook_factory(
-        lambda tp: _record_members(tp) is not None, _record_union_hook(converter)
-    )
-    return converter
-
-
-def _describe(error: Exception) -> str:
-    """A short reason such as ``"y: expected int, got str"`` for a cattrs error."""
-    if isinstance(error, cattrs.BaseValidationError):
-        messages = cattrs.transform_error(error, format_exception=_format_leaf)
-        first = messages[0] if messages else str(error)
-        text, _, path = first.rpartition(" @ ")
-        path = path.removeprefix("$").removeprefix(".")
-        return f"{path}: {text}" if path else text
-    return str(error) or type(error).__name__
-
-
-def _format_leaf(error: BaseException, _type: Any) -> str:
-    if isinstance(error, KeyError):
-        return "required field missing"
-    if isinstance(error, TypeError | ValueError) and str(error):
-        return str(error)
-    return f"invalid value ({type(error).__name__})"
+# allow_nan=False: NaN and Infinity are not JSON (RFC 8259 section 6); refused
+# on the way out as on the way in.
+_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
 
 
 def to_text(data: Payload) -> str:
@@ -251,24 +105,107 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
+class _IntegerTooLong(ValueError):
+    pass
+
+
+def _bounded_int(text: str) -> int:
+    digits = len(text) - text.startswith("-")
+    if digits > MAX_JSON_INT_DIGITS:
+        raise _IntegerTooLong(f"integer too long: {digits} digits > {MAX_JSON_INT_DIGITS}")
+    return int(text)
+
+
 # Built once: json.loads(text, parse_constant=...) would build a decoder per call.
 _loads = json.JSONDecoder(parse_constant=_reject_constant).decode
+# Used only when a run of more digits than allowed appears in the text (maybe in a
+# string): calling parse_int for every integer would slow every message down.
+_loads_bounded = json.JSONDecoder(parse_constant=_reject_constant, parse_int=_bounded_int).decode
+_LONG_DIGITS = re.compile(f"(?<![0-9])[0-9]{{{MAX_JSON_INT_DIGITS + 1}}}")
+
+
+def _nested_deeper(value: Any, limit: int) -> bool:
+    """Whether arrays and objects nest more than ``limit`` levels (iteratively: a
+    recursive walk is what the limit protects against)."""
+    stack = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return True
+        for child in node.values() if type(node) is dict else node:
+            if type(child) is list or type(child) is dict:
+                stack.append((child, depth + 1))
+    return False
 
 
 def parse_json(data: Payload) -> Any:
     """Parse a JSON payload.
 
     Raises:
-        InvalidMessageError: not UTF-8 or not JSON (close 1007).
+        InvalidMessageError: not UTF-8, not JSON, nested deeper than
+            :data:`MAX_JSON_DEPTH` or with an integer longer than
+            :data:`MAX_JSON_INT_DIGITS` digits (close 1007).
     """
     # Decode explicitly: json.loads would guess UTF-16/32 for bytes, but RFC 8259
     # section 8.1 requires UTF-8 between systems.
     text = data if type(data) is str else to_text(data)
     try:
-        return _loads(text)
+        value = _loads(text) if _LONG_DIGITS.search(text) is None else _loads_bounded(text)
+    except RecursionError:
+        raise InvalidMessageError("JSON nested too deeply") from None
+    except _IntegerTooLong as exc:
+        raise InvalidMessageError(str(exc)) from None
     except ValueError as exc:
+        if "integer string conversion" in str(exc):  # the process set a lower limit
+            limit = sys.get_int_max_str_digits()
+            raise InvalidMessageError(f"integer too long: more than {limit} digits") from None
         # json.JSONDecodeError is a ValueError; its message names line and column.
         raise InvalidMessageError(f"malformed JSON: {exc}") from None
+    # Only a text with more brackets than the limit can nest deeper than it.
+    if (
+        text.count("[") + text.count("{") > MAX_JSON_DEPTH
+        and type(value) in (list, dict)
+        and _nested_deeper(value, MAX_JSON_DEPTH)
+    ):
+        raise InvalidMessageError("JSON nested too deeply")
+    return value
+
+
+def _non_finite(value: Any, path: str = "") -> str | None:
+    """Where in an unstructured value a NaN or infinity is: ``"points[2].x: inf"``."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"{path or 'the value'}: {value!r}"
+    if type(value) is dict:
+        items: Any = ((f"{path}.{k}" if path else str(k), v) for k, v in value.items())
+    elif type(value) in (list, tuple):
+        items = ((f"{path}[{i}]", v) for i, v in enumerate(value))
+    else:
+        return None
+    for where, child in items:
+        found = _non_finite(child, where)
+        if found is not None:
+            return found
+    return None
+
+
+def _dump(value: Any) -> str:
+    """Compact JSON of an unstructured value.
+
+    Raises:
+        ValueError: the value holds a NaN or infinity, named in the message: it has
+            no JSON form (``Infinity`` is rejected by every JSON parser), so it is the
+            application's error (close 1011).
+    """
+    try:
+        return _dumps(value)
+    except ValueError:
+        where = _non_finite(value)
+        if where is None:
+            raise
+        raise ValueError(
+            f"cannot send {where} as JSON: NaN and infinities are not JSON numbers "
+            f"(RFC 8259 section 6)"
+        ) from None
 
 
 class Codec:
@@ -292,6 +229,10 @@ class Codec:
 
         Returns:
             A one-argument function raising ``InvalidMessageError`` on bad input.
+
+        Raises:
+            ImproperlyConfiguredError: no message can be read as ``annotation`` (a
+                type cattrs cannot structure, or an annotation that does not resolve).
         """
         try:
             return self._decoders[annotation]
@@ -309,14 +250,21 @@ class Codec:
             return to_bytes
         if annotation is Any:
             return parse_json
-        structure = self.converter.get_structure_hook(annotation)
+        try:
+            structure = self.converter.get_structure_hook(annotation)
+        except Exception as exc:
+            raise ImproperlyConfiguredError(
+                f"messages cannot be read as {_type_name(annotation)}: {type(exc).__name__}: {exc}"
+            ) from exc
 
         def decode(data: Payload) -> Any:
             value = parse_json(data)
             try:
                 return structure(value, annotation)
+            except RecursionError:
+                raise InvalidMessageError("JSON nested too deeply") from None
             except Exception as exc:
-                raise InvalidMessageError(_describe(exc)) from None
+                raise InvalidMessageError(describe(exc)) from None
 
         return decode
 
@@ -327,7 +275,21 @@ class Codec:
         nothing to send, whatever the annotation says (so ``Optional[str]`` works);
         anything else is unstructured as ``annotation`` (``Any``: by its own type)
         and dumped as compact JSON.
+
+        Raises:
+            ImproperlyConfiguredError: ``annotation`` holds a type with no JSON form.
         """
+        try:
+            found = unsendable(self.converter, annotation)
+        except Exception as exc:  # e.g. a record field annotation that does not resolve
+            raise ImproperlyConfiguredError(
+                f"cannot send {_type_name(annotation)} as JSON: {type(exc).__name__}: {exc}"
+            ) from exc
+        if found is not None:
+            raise ImproperlyConfiguredError(
+                f"cannot send {_type_name(annotation)} as JSON: {found} has no JSON form "
+                f"(annotate str or bytes to send it yourself)"
+            )
         unstructure = self.converter.unstructure
         as_type = None if annotation is Any else annotation
 
@@ -335,10 +297,20 @@ class Codec:
             kind = type(value)
             if kind is str or kind is bytes or value is None:
                 return value  # type: ignore[no-any-return]
-            return _dumps(unstructure(value, as_type))
+            return _dump(unstructure(value, as_type))
 
         return encode
 
     def dumps(self, value: Any) -> str:
-        """Unstructure ``value`` by its own type and dump it as compact JSON."""
-        return _dumps(self.converter.unstructure(value))
+        """Unstructure ``value`` by its own type and dump it as compact JSON.
+
+        Raises:
+            ValueError: the value holds a NaN or infinity.
+        """
+        return _dump(self.converter.unstructure(value))
+
+
+def _type_name(annotation: Any) -> str:
+    if isinstance(annotation, type) and typing.get_origin(annotation) is None:
+        return annotation.__qualname__
+    return repr(annotation)

@@ -323,7 +323,8 @@ class WebSocket(ScopeViews):
             if not isinstance(data, bytes | bytearray | memoryview):
                 raise TypeError(f"send_message takes str or bytes, not {type(data).__name__}")
             data = bytes(data)
-        # ConnectionRuntime.queue inlined (a Send changes no state): this is the per-message path (docs/performance.md).
+        # ConnectionRuntime.queue inlined (a Send changes no state): the per-message
+        # path (docs/performance.md).
         outbox = rt.mailbox.outbox
         event = Send(data)
         try:

@@ -47,7 +47,7 @@ class Provide:
         sync_to_thread: Run a sync dependency (and its cleanup) in a worker thread.
     """
 
-    __slots__ = ("dependency", "kind", "params", "sync_to_thread", "use_cache")
+    __slots__ = ("_params", "dependency", "kind", "sync_to_thread", "use_cache")
 
     def __init__(
         self,
@@ -61,7 +61,10 @@ class Provide:
         self.dependency = dependency
         self.use_cache = use_cache
         self.sync_to_thread = sync_to_thread
-        self.params = read_params(dependency)
+        # Read when the App is built (the first plan), not here: with
+        # `from __future__ import annotations` a type defined further down the module
+        # does not exist yet when `Provide(...)` runs at import.
+        self._params: list[ParamSpec] | None = None
         # A class is called to build an instance: a sync dependency, whatever its
         # __call__ is. Callable objects are classified by their __call__.
         target: Any = dependency
@@ -79,6 +82,17 @@ class Provide:
             self.kind = "async"
         else:
             self.kind = "sync"
+
+    @property
+    def params(self) -> list[ParamSpec]:
+        """The dependency's parameters, read on first use.
+
+        Raises:
+            ImproperlyConfiguredError: see :func:`~wsactors.handlers.signature.read_params`.
+        """
+        if self._params is None:
+            self._params = read_params(self.dependency)
+        return self._params
 
     def __repr__(self) -> str:
         return f"Provide({callable_name(self.dependency)}, use_cache={self.use_cache})"
@@ -337,7 +351,9 @@ def query_converter(fn: Callable[..., Any], param: ParamSpec) -> Callable[[Any],
         if not values:
             if required:
                 raise BadRequestError(f"missing query parameter {name!r}")
-            return fallback if not many or fallback is not None else []
+            # Absent: the default as declared (`list[str] | None = None` gives None),
+            # a list default copied so that connections never share one.
+            return list(fallback) if isinstance(fallback, list) else fallback
         try:
             if many:
                 return [scalar(v) for v in values]

@@ -21,6 +21,7 @@ import cattrs
 from cattrs.errors import AttributeValidationNote
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
+from .converter import json_type
 from .exceptions import ImproperlyConfiguredError
 
 __all__ = ["DTO"]
@@ -102,7 +103,8 @@ class DTO(Generic[_T]):
 
         Raises:
             ImproperlyConfiguredError: an excluded field has no default, so the model
-                could not be built without reading it.
+                could not be built without reading it; or a field's type cannot be
+                read.
         """
         required = sorted(n for n in self.exclude if not self._has_default[n])
         if required:
@@ -111,10 +113,18 @@ class DTO(Generic[_T]):
                 f"default, so the type cannot be built without reading them"
             )
         converter = base.copy()
-        structure = make_dict_structure_fn(self.model, converter, **self._overrides())
+        try:
+            structure = make_dict_structure_fn(self.model, converter, **self._overrides())
+        except Exception as exc:  # e.g. cattrs' StructureHandlerNotFoundError for a field
+            raise ImproperlyConfiguredError(
+                f"{self!r} as dto=: messages cannot be read as {self.model.__name__}: "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
         wire_names = {name: wire for name, wire in self.rename.items() if name not in self.exclude}
 
         def structure_model(value: Any, model: Any) -> Any:
+            if not isinstance(value, dict):
+                raise TypeError(f"expected a JSON object, got {json_type(value)}")
             try:
                 return structure(value, model)
             except cattrs.ClassValidationError as exc:

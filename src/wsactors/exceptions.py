@@ -29,12 +29,29 @@ class WebSocketException(Exception):
         reason: Close reason sent to the client (truncated to the 123-byte limit of
             RFC 6455 section 5.5.1).
         code: Close code; 1011 (internal error) unless given.
+        detail: Litestar's name for ``reason``, accepted so that
+            ``WebSocketException(detail="...", code=4001)`` ports unchanged.
+
+    Raises:
+        TypeError: ``reason`` and ``detail`` both given, and different.
     """
 
-    def __init__(self, reason: str = "", code: int = 1011) -> None:
+    def __init__(self, reason: str = "", code: int = 1011, *, detail: str | None = None) -> None:
+        if detail is not None:
+            if reason and reason != detail:
+                raise TypeError(
+                    f"{type(self).__name__}: give reason or detail (the same thing), "
+                    f"not both: {reason!r} / {detail!r}"
+                )
+            reason = detail
         super().__init__(reason)
         self.reason = reason
         self.code = code
+
+    @property
+    def detail(self) -> str:
+        """The close reason, under Litestar's name (the same as :attr:`reason`)."""
+        return self.reason
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(reason={self.reason!r}, code={self.code})"
@@ -48,11 +65,11 @@ class WebSocketDisconnect(WebSocketException):
 
     ``code`` is the close code the server reported for the client (hypercorn reports
     1006 for every client-initiated close, its issue #127) or the code this side
-    closed with.
+    closed with. ``detail`` is the close reason, as in Litestar.
     """
 
-    def __init__(self, reason: str = "", code: int = 1000) -> None:
-        super().__init__(reason, code)
+    def __init__(self, reason: str = "", code: int = 1000, *, detail: str | None = None) -> None:
+        super().__init__(reason, code, detail=detail)
 
 
 class InvalidMessageError(WebSocketException):

@@ -9,12 +9,21 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal, TypedDict
 
 from .exceptions import ImproperlyConfiguredError
 
-__all__ = ["LIMIT_NAMES", "LimitOptions", "RuntimeConfig", "TokenBucket", "checked_limits"]
+__all__ = [
+    "LIMIT_NAMES",
+    "LITESTAR_NAMES",
+    "LimitOptions",
+    "RuntimeConfig",
+    "TokenBucket",
+    "checked_limits",
+    "litestar_advice",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,12 +88,47 @@ LIMIT_NAMES = frozenset(LimitOptions.__annotations__)
 assert {f.name for f in dataclasses.fields(RuntimeConfig)} >= LIMIT_NAMES
 
 
+#: Options of Litestar's handlers and ``WebsocketListener`` that wsactors spells
+#: differently or does not have: name -> what to do instead. Given as a keyword (or,
+#: on a ``WebSocketListener``, as a class attribute) they are refused with this
+#: advice rather than ignored. docs/migrating-from-litestar.md lists the same.
+LITESTAR_NAMES: dict[str, str] = {
+    "on_accept": "use on_connect (wsactors' name for the hook run after accept)",
+    "exception_handlers": (
+        "wsactors has no exception handlers: catch the error in the handler, or raise "
+        "WebSocketException(reason, code) to choose the close"
+    ),
+    "middleware": "wsactors has no middleware: use guards=, or wrap the App as an ASGI app",
+    "opt": "wsactors has no opt mapping: use dependencies or the App's state",
+    "signature_namespace": (
+        "wsactors has no signature_namespace: import the annotated types at module level "
+        "so that the annotations resolve"
+    ),
+    "type_encoders": "wsactors has no type_encoders: see the supported types in the docs",
+    "type_decoders": "wsactors has no type_decoders: see the supported types in the docs",
+}
+
+
+def litestar_advice(names: Iterable[str], where: str) -> None:
+    """Refuse Litestar option names that have another name, or none, here.
+
+    Raises:
+        ImproperlyConfiguredError: one of ``names`` is in :data:`LITESTAR_NAMES`.
+    """
+    found = sorted(set(names) & LITESTAR_NAMES.keys())
+    if found:
+        name = found[0]
+        raise ImproperlyConfiguredError(f"{where}: {name!r} is Litestar's; {LITESTAR_NAMES[name]}")
+
+
 def checked_limits(options: dict[str, Any], where: str) -> dict[str, Any]:
     """Validate limit options given as keywords (the static types are not enforced).
 
     Raises:
-        ImproperlyConfiguredError: an unknown name or an impossible value.
+        ImproperlyConfiguredError: an unknown name (with advice for Litestar's names)
+            or an impossible value.
     """
+    litestar_advice(options, where)
     unknown = set(options) - LIMIT_NAMES
     if unknown:
         raise ImproperlyConfiguredError(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 
 import pytest
 import trio
@@ -81,7 +82,7 @@ async def test_with_dto_reads_and_writes_only_the_chosen_fields() -> None:
             user = json.loads(await ws.get_message())
             # The password is never sent back; the id is the server's, not 999.
             assert user == {"name": "Ada", "emailAddress": "ada@example.com", "id": user["id"]}
-            assert user["id"] != 999
+            assert str(uuid.UUID(user["id"])) == user["id"]
 
 
 async def test_with_dto_rejects_an_invalid_payload_with_1007() -> None:

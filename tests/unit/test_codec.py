@@ -4,14 +4,25 @@ No ``from __future__ import annotations`` here: the types below are the real one
 except where a test asks for string annotations on purpose.
 """
 
+import base64
+import decimal
+import sys
 from dataclasses import dataclass
-from typing import Any, NamedTuple, TypedDict
+from typing import Any, Literal, NamedTuple, TypedDict
 
 import attrs
 import pytest
 
-from wsactors import WebSocketException
-from wsactors.codec import Codec, parse_json, to_bytes, to_frame, to_text
+from wsactors import ImproperlyConfiguredError, WebSocketException
+from wsactors.codec import (
+    MAX_JSON_DEPTH,
+    MAX_JSON_INT_DIGITS,
+    Codec,
+    parse_json,
+    to_bytes,
+    to_frame,
+    to_text,
+)
 from wsactors.exceptions import InvalidMessageError
 
 
@@ -266,3 +277,83 @@ def test_union_of_records_is_decided_in_declaration_order(codec: Codec) -> None:
 def test_a_record_needs_a_json_object(codec: Codec, payload: str, kind: str) -> None:
     with pytest.raises(InvalidMessageError, match=f"expected a JSON object, got {kind}"):
         codec.decoder(Point)(payload)
+
+
+# --------------------------------------------------------------------- bounds (issue 13)
+def test_nesting_up_to_the_limit_parses_and_one_more_level_is_1007() -> None:
+    assert parse_json("[" * MAX_JSON_DEPTH + "]" * MAX_JSON_DEPTH) is not None
+    deeper = '{"a":' * MAX_JSON_DEPTH + "[]" + "}" * MAX_JSON_DEPTH
+    with pytest.raises(InvalidMessageError, match=r"^1007: JSON nested too deeply$"):
+        parse_json(deeper)
+
+
+def test_nesting_beyond_the_recursion_limit_is_1007_not_a_recursion_error() -> None:
+    with pytest.raises(InvalidMessageError, match=r"^1007: JSON nested too deeply$"):
+        parse_json("[" * 100_000 + "]" * 100_000)
+
+
+def test_many_brackets_side_by_side_are_not_deep() -> None:
+    assert parse_json("[" + ",".join(["[]"] * 500) + "]") == [[]] * 500
+
+
+def test_integers_are_bounded_in_digits() -> None:
+    assert parse_json("-" + "9" * MAX_JSON_INT_DIGITS) == -int("9" * MAX_JSON_INT_DIGITS)
+    with pytest.raises(InvalidMessageError, match=r"^1007: integer too long: 4301 digits > 4300$"):
+        parse_json("[" + "9" * (MAX_JSON_INT_DIGITS + 1) + "]")
+    # Digits in a string, and a long fraction, are not integers.
+    assert parse_json(f'"{"7" * 5000}"') == "7" * 5000
+    assert parse_json("0." + "5" * 5000) == 0.5555555555555556
+
+
+def test_a_lower_process_integer_limit_is_reported_too() -> None:
+    before = sys.get_int_max_str_digits()
+    sys.set_int_max_str_digits(1000)
+    try:
+        with pytest.raises(
+            InvalidMessageError, match=r"^1007: integer too long: more than 1000 digits$"
+        ):
+            parse_json("1" * 2000)
+    finally:
+        sys.set_int_max_str_digits(before)
+
+
+# --------------------------------------------------------------------- outgoing JSON
+def test_non_finite_floats_are_refused_naming_where_they_are(codec: Codec) -> None:
+    with pytest.raises(ValueError, match=r"cannot send shapes\[1\]\.x: nan as JSON"):
+        codec.encoder()({"shapes": [{"x": 1.0}, {"x": float("nan")}]})
+    with pytest.raises(ValueError, match=r"cannot send the value: inf as JSON"):
+        codec.dumps(float("inf"))
+
+
+# --------------------------------------------------------------------- stdlib types
+def test_bytes_fields_are_standard_base64_both_ways(codec: Codec) -> None:
+    @dataclass
+    class Blob:
+        data: bytes
+
+    raw = b"\xfb\xff\x00hello"
+    text = base64.b64encode(raw).decode()
+    assert "+" in text or "/" in text  # the standard alphabet, not urlsafe or base85
+    assert codec.encoder(Blob)(Blob(raw)) == f'{{"data":"{text}"}}'
+    assert codec.decoder(Blob)(f'{{"data":"{text}"}}') == Blob(raw)
+
+
+def test_decimals_refuse_nan_and_are_sent_as_strings(codec: Codec) -> None:
+    assert decode_error(codec, decimal.Decimal, '"NaN"').reason == (
+        "expected a decimal number or string"
+    )
+    assert codec.encoder(list[decimal.Decimal])([decimal.Decimal("1.10")]) == '["1.10"]'
+
+
+def test_an_unsupported_type_is_improperly_configured_both_ways(codec: Codec) -> None:
+    with pytest.raises(ImproperlyConfiguredError, match=r"messages cannot be read as complex"):
+        codec.decoder(complex)
+    with pytest.raises(ImproperlyConfiguredError, match=r"complex'> has no JSON form"):
+        codec.encoder(dict[str, complex | None])
+
+
+def test_literals_are_strict_and_name_the_choices(codec: Codec) -> None:
+    assert codec.decoder(Literal["a", 1])("1") == 1
+    assert decode_error(codec, Literal["a", 1], "true").reason == (
+        'expected one of "a", 1, got boolean'
+    )

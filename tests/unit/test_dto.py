@@ -155,3 +155,24 @@ def test_excluding_a_required_field_from_output_is_fine() -> None:
         yield User("x")
 
     App([handler, stream])
+
+
+def test_a_dto_model_needs_a_json_object() -> None:
+    decode = reader(DTO(User, exclude={"id"}), User)
+    with pytest.raises(InvalidMessageError) as caught:
+        decode("[1]")
+    assert caught.value.reason == "expected a JSON object, got array"
+
+
+def test_a_dto_model_with_a_field_cattrs_cannot_read_fails_when_the_app_is_built() -> None:
+    @dataclass
+    class Shape:
+        turn: complex
+        name: str = ""
+
+    @websocket_listener("/", dto=DTO(Shape, exclude={"name"}))
+    async def handler(data: Shape) -> None:
+        pass
+
+    with pytest.raises(ImproperlyConfiguredError, match="messages cannot be read as Shape"):
+        App([handler])

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from ..codec import Mode
 from ..dto import DTO
 from ..exceptions import ImproperlyConfiguredError
-from ..limits import LIMIT_NAMES
+from ..limits import LIMIT_NAMES, litestar_advice
 from .base import Guard, Layer, Route
 from .listener import ListenerOptions, ListenerRouteHandler, build_listener_route
 
@@ -63,6 +63,27 @@ class _ClassListenerHandler(ListenerRouteHandler):
         )
 
 
+#: Class attributes of Litestar's ``WebsocketListener`` named differently here.
+_CLASS_RENAMES = {"name": "use route_name (wsactors' name for the route's name)"}
+
+
+def _refuse_litestar_attributes(cls: type[WebSocketListener]) -> None:
+    """A Litestar attribute (``on_accept``, ``name``, ...) on ``cls`` would be silently
+    ignored here; refuse it with the name to use instead."""
+    defined = {
+        name
+        for klass in cls.__mro__
+        if klass is not WebSocketListener and klass is not object
+        for name in vars(klass)
+    }
+    where = f"WebSocketListener {cls.__qualname__}"
+    litestar_advice(defined, where)
+    renamed = sorted(defined & _CLASS_RENAMES.keys())
+    if renamed:
+        name = renamed[0]
+        raise ImproperlyConfiguredError(f"{where}: {name!r} is Litestar's; {_CLASS_RENAMES[name]}")
+
+
 class WebSocketListener:
     """Base class for class-based listeners.
 
@@ -97,6 +118,7 @@ class WebSocketListener:
     @classmethod
     def __route_handler__(cls) -> ListenerRouteHandler:
         """The route handler for this class (called by the App at build time)."""
+        _refuse_litestar_attributes(cls)
         if cls.on_receive is WebSocketListener.on_receive:
             raise ImproperlyConfiguredError(f"{cls.__qualname__} must define on_receive")
         path = getattr(cls, "path", None)

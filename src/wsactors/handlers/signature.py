@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import types
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -86,37 +87,42 @@ def _annotated_target(fn: Callable[..., Any]) -> Any:
 
 
 def _resolve_hints(fn: Callable[..., Any]) -> dict[str, Any]:
-    """Annotations of ``fn``, resolved one by one.
+    """Annotations of ``fn`` (the return annotation included), resolved.
 
-    A name that cannot be resolved (a class local to a function, with
-    ``from __future__ import annotations``) is left out, which makes it ``Any``:
-    harmless for reserved names, path parameters and dependencies, which are
-    matched by name; a query parameter then needs a resolvable annotation
-    (:func:`wsactors.di.query_converter` says so).
+    Raises:
+        ImproperlyConfiguredError: an annotation cannot be resolved, naming ``fn`` and
+            the parameter. Dropping it instead would silently turn a typed ``data``
+            into raw JSON, without validation.
     """
     target = _annotated_target(fn)
     try:
         return typing.get_type_hints(target)
     except Exception:
         pass
-    raw = getattr(target, "__annotations__", {}) or {}
-    namespace = getattr(target, "__globals__", {})
+    # Resolve one annotation at a time, with get_type_hints' own rules, to name the
+    # one that fails.
+    raw = getattr(target, "__annotations__", None) or {}
+    namespace = getattr(inspect.unwrap(target), "__globals__", {})
     hints = {}
     for name, value in raw.items():
-        if not isinstance(value, str):
-            hints[name] = value
-            continue
+        single = types.SimpleNamespace(__annotations__={name: value}, __globals__=namespace)
         try:
-            hints[name] = eval(value, namespace)
-        except Exception:
-            continue
+            hints.update(typing.get_type_hints(single))
+        except Exception as exc:
+            what = "the return annotation" if name == "return" else f"parameter {name!r}"
+            raise ImproperlyConfiguredError(
+                f"{callable_name(fn)}: cannot resolve the annotation {value!r} of {what} "
+                f"({type(exc).__name__}: {exc}). Annotations are read when the App is "
+                f"built: import the type at module level, not under `if TYPE_CHECKING:`, "
+                f"and define it at module level, not inside a function"
+            ) from exc
     return hints
 
 
 def return_annotation(fn: Callable[..., Any]) -> Any:
-    """The resolved return annotation, or ``inspect.Parameter.empty`` if none."""
-    try:
-        hints = typing.get_type_hints(_annotated_target(fn))
-    except Exception:
-        return inspect.Parameter.empty
-    return hints.get("return", inspect.Parameter.empty)
+    """The resolved return annotation, or ``inspect.Parameter.empty`` if none.
+
+    Raises:
+        ImproperlyConfiguredError: an annotation of ``fn`` cannot be resolved.
+    """
+    return _resolve_hints(fn).get("return", inspect.Parameter.empty)
