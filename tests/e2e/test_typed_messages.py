@@ -198,7 +198,7 @@ async def test_json_nested_100000_deep_closes_1007_with_one_info_line(
     # One line says why (the connection's summary line also repeats the reason).
     why = [r for r in _logs(caplog) if r.getMessage().startswith("invalid message")]
     assert [r.getMessage() for r in why] == [
-        "invalid message on /, closing with 1007: JSON nested too deeply"
+        "invalid message on '/', closing with 1007: 'JSON nested too deeply'"
     ]
     assert why[0].levelno == logging.INFO
     assert all(r.exc_info is None for r in _logs(caplog)), "no traceback"
