@@ -216,7 +216,14 @@ class App:
         """The ASGI 3 entry point."""
         kind = scope["type"]
         if kind == "websocket":
-            await self._websocket(scope, receive, send)
+            # No method in between: every await level is paid on each resume of the
+            # connection's task, i.e. on every message.
+            transport = ASGITransport(
+                cast(WebsocketScope, scope),
+                cast(ASGIReceiveCallable, receive),
+                cast(ASGISendCallable, send),
+            )
+            await self.serve_connection(scope, transport)
         elif kind == "lifespan":
             await self._lifespan(scope, receive, send)
         elif kind == "http":
@@ -226,14 +233,6 @@ class App:
                 await _not_found(send)
         else:
             raise ValueError(f"unsupported ASGI scope type {kind!r}")
-
-    async def _websocket(self, scope: dict[str, Any], receive: ASGIReceive, send: ASGISend) -> None:
-        transport = ASGITransport(
-            cast(WebsocketScope, scope),
-            cast(ASGIReceiveCallable, receive),
-            cast(ASGISendCallable, send),
-        )
-        await self.serve_connection(scope, transport)
 
     async def serve_connection(self, scope: dict[str, Any], transport: Transport) -> None:
         """Run one WebSocket connection over ``transport``: any engine's entry point.

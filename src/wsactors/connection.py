@@ -208,7 +208,7 @@ class WebSocket(ScopeViews):
         """
         rt = self._rt
         state = rt.state
-        if state.current is not State.OPEN and not state.peer_gone:
+        if not state.sendable and not state.peer_gone:
             if state.current is State.CONNECTING:
                 raise ProtocolError("accept the connection before receiving")
             raise state.disconnect_error()
@@ -317,7 +317,7 @@ class WebSocket(ScopeViews):
         """
         rt = self._rt
         state = rt.state
-        if state.current is not State.OPEN:
+        if not state.sendable:
             state.check_send()  # raises: not accepted yet, or closing/closed
         if type(data) is not str:
             if not isinstance(data, bytes | bytearray | memoryview):

@@ -36,20 +36,23 @@ async def run_sender(rt: ConnectionRuntime, transport: Transport) -> None:
     try:
         with rt.sender_scope:
             while True:
+                # Take what is queued without a scheduler round trip; park only when
+                # the outbox is empty. Woken by one event, send it alone: trying for
+                # more would raise WouldBlock (costly) on every echo; while behind
+                # (the outbox non-empty), join everything queued into one batch.
+                behind = True
                 try:
-                    # Drain what is queued without a scheduler round trip per item;
-                    # park only when the outbox is empty.
-                    first = outbox.receive_nowait()
+                    event: Outgoing = outbox.receive_nowait()
                 except trio.WouldBlock:
+                    behind = False
                     try:
-                        first = await outbox.receive()
+                        event = await outbox.receive()
                     except trio.EndOfChannel:
                         break
                 except trio.EndOfChannel:
                     break
                 batch: list[Outgoing] = []
                 close: Close | None = None
-                event: Outgoing = first
                 while True:
                     if state.hand_over(event):
                         batch.append(event)
@@ -57,6 +60,8 @@ async def run_sender(rt: ConnectionRuntime, transport: Transport) -> None:
                             close = event
                     elif type(event) is Send:
                         counters.unsent_messages += 1
+                    if not behind:
+                        break
                     try:
                         event = outbox.receive_nowait()
                     except (trio.WouldBlock, trio.EndOfChannel):
