@@ -1,4 +1,5 @@
-"""The ``wsactors`` command line: ``wsactors run module:app`` and ``wsactors demo``.
+"""The ``wsactors`` command line: ``wsactors run module:app``, ``wsactors demo`` and
+``wsactors asyncapi module:app`` (in :mod:`wsactors.asyncapi.cli`).
 
 Both serve on hypercorn's Trio worker through :func:`wsactors.serving.serve` and
 stop cleanly on Ctrl+C (SIGINT) or SIGTERM. Exit codes: 0 after a clean stop, 1
@@ -199,6 +200,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_server_options(demo)
     demo.set_defaults(handler=_cmd_demo)
+
+    from .asyncapi.cli import add_command as add_asyncapi_command
+
+    add_asyncapi_command(commands)
     return parser
 
 

@@ -23,7 +23,9 @@ import dataclasses
 import json
 import types
 import typing
+import uuid
 from collections.abc import Callable
+from decimal import Decimal, InvalidOperation
 from typing import Any, Literal, TypeAlias
 
 import attrs
@@ -165,6 +167,20 @@ def _record_union_hook(converter: cattrs.Converter) -> Callable[[Any], Any]:
     return factory
 
 
+def _from_string(name: str, parse: Callable[[str], Any]) -> Callable[[Any, Any], Any]:
+    """A structure hook for a type written as a JSON string (UUID, Decimal)."""
+
+    def hook(value: Any, _: Any) -> Any:
+        if type(value) is not str:
+            raise TypeError(f"expected {name} as a string, got {_json_type(value)}")
+        try:
+            return parse(value)
+        except (ValueError, InvalidOperation):
+            raise ValueError(f"invalid {name}: {value!r}") from None
+
+    return hook
+
+
 def make_json_converter() -> cattrs.Converter:
     """The converter every App starts from: JSON-friendly and strict on primitives."""
     converter = make_converter(detailed_validation=True, forbid_extra_keys=False)
@@ -172,6 +188,11 @@ def make_json_converter() -> cattrs.Converter:
     converter.register_structure_hook(float, _strict(float, (float, int)))
     converter.register_structure_hook(str, _strict(str, (str,)))
     converter.register_structure_hook(bool, _strict(bool, (bool,)))
+    # Strings on the wire, as their JSON Schema says (docs/asyncapi.md).
+    converter.register_structure_hook(uuid.UUID, _from_string("UUID", uuid.UUID))
+    converter.register_structure_hook(Decimal, _from_string("decimal", Decimal))
+    converter.register_unstructure_hook(uuid.UUID, str)
+    converter.register_unstructure_hook(Decimal, str)
     converter.register_structure_hook_factory(
         _has_string_annotations, _namedtuple_from_hints(converter)
     )

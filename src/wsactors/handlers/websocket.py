@@ -26,7 +26,14 @@ __all__ = ["WebSocketRouteHandler", "websocket"]
 
 
 class WebSocketRouteHandler(RouteHandler):
-    """A low-level handler registered with :func:`websocket`."""
+    """A low-level handler registered with :func:`websocket`.
+
+    ``receives`` and ``sends`` are the message types declared for the AsyncAPI
+    document only (``None``: undeclared); nothing at run time reads them.
+    """
+
+    receives: Any = None
+    sends: Any = None
 
     def build(self, layer: Layer) -> Route:
         fn = self.fn
@@ -62,6 +69,8 @@ def websocket(
     websocket_class: type[WebSocket] | None = None,
     guards: Sequence[Guard] | None = None,
     name: str | None = None,
+    receives: Any = None,
+    sends: Any = None,
     **limits: Unpack[LimitOptions],
 ) -> Callable[[Callable[..., Any]], WebSocketRouteHandler]:
     """Register a low-level handler: ``async def handler(socket: WebSocket) -> None``.
@@ -72,6 +81,9 @@ def websocket(
         websocket_class: A ``WebSocket`` subclass for this handler's connections.
         guards: ``guard(socket)`` callables run before dependencies and accept.
         name: A name for the route (defaults to the function's name).
+        receives: For the AsyncAPI document only: the type of the messages the
+            handler receives (not validated: the handler reads the socket itself).
+        sends: For the AsyncAPI document only: the type of the messages it sends.
         **limits: ``max_message_size``, ``rate_limit``, ``rate_limit_policy``,
             ``idle_timeout``, ``send_timeout`` for this route.
 
@@ -81,7 +93,7 @@ def websocket(
     """
 
     def decorator(fn: Callable[..., Any]) -> WebSocketRouteHandler:
-        return WebSocketRouteHandler(
+        handler = WebSocketRouteHandler(
             fn,
             path,
             dependencies=dependencies,
@@ -90,5 +102,7 @@ def websocket(
             name=name,
             limits=limits,
         )
+        handler.receives, handler.sends = receives, sends
+        return handler
 
     return decorator
