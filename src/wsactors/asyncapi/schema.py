@@ -9,6 +9,7 @@ the JSON Schema draft 07 that AsyncAPI 3.0 schemas build on:
 - ``bytes`` inside JSON is base85 in the codec (cattrs' JSON preset), not base64;
 - ``datetime`` fields are ``format: date-time`` (msgspec leaves the format out
   because it also accepts naive times; the codec accepts any ISO 8601 time);
+- a TypedDict's required keys are the ones Python recorded, which the codec reads;
 - a union of several records (which msgspec refuses) is an ``anyOf`` of each;
 - DTO renames and exclusions are applied to a copy of the model's schema.
 """
@@ -134,13 +135,17 @@ def _mark_datetime(schema: Schema) -> None:
             option["format"] = "date-time"
 
 
-def _datetime_formats(tp: Any, schema: Schema, components: dict[str, Schema]) -> None:
+def _follow_codec(tp: Any, schema: Schema, components: dict[str, Schema]) -> None:
+    """Adjust the records' schemas to what the codec does: ``datetime`` formats, and
+    the required keys of a TypedDict as Python recorded them (under ``from __future__
+    import annotations`` Python 3.11 records a ``NotRequired`` key as required)."""
     if _is_datetime(tp):
         _mark_datetime(schema)
     records: dict[str, Any] = {}
     _record_hints(tp, records)
     for name, cls in records.items():
-        properties = components.get(name, {}).get("properties", {})
+        component = components.get(name, {})
+        properties = component.get("properties", {})
         try:
             hints = typing.get_type_hints(cls)
         except Exception:
@@ -148,6 +153,12 @@ def _datetime_formats(tp: Any, schema: Schema, components: dict[str, Schema]) ->
         for field, hint in hints.items():
             if field in properties and _is_datetime(hint):
                 _mark_datetime(properties[field])
+        if typing.is_typeddict(cls):
+            required = [key for key in properties if key in cls.__required_keys__]
+            if required:
+                component["required"] = required
+            else:
+                component.pop("required", None)
 
 
 def _apply_dto(component: Schema, dto: DTO[Any]) -> Schema:
@@ -182,13 +193,15 @@ class SchemaSet:
             ImproperlyConfiguredError: msgspec is not installed.
         """
         schema, components = _generate(tp)
-        _datetime_formats(tp, schema, components)
+        _follow_codec(tp, schema, components)
         if dto is not None and dto.model.__name__ in components:
             name = dto.model.__name__
             view = f"{name}{'In' if direction == 'in' else 'Out'}"
             components[view] = _apply_dto(components.pop(name), dto)
-            schema, components = _rename_refs((schema, components), {name: view})
-        schema, components = _walk((schema, components), _draft07)
+            schema = _rename_refs(schema, {name: view})
+            components = _rename_refs(components, {name: view})
+        schema = _walk(schema, _draft07)
+        components = {key: _walk(body, _draft07) for key, body in components.items()}
         return self._merge(schema, components)
 
     def _merge(self, schema: Schema, components: dict[str, Schema]) -> Schema:
