@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import make_dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from typed_app import create_app
 
 from wsactors import App, ImproperlyConfiguredError, Router, websocket, websocket_listener
@@ -204,3 +206,75 @@ def test_websocket_receives_and_sends_are_docs_only() -> None:
     channel = App([handler]).asyncapi()["channels"]["handler"]
     assert channel["messages"]["received"]["payload"] == {"type": "integer"}
     assert channel["messages"]["sent"]["payload"] == {"type": "array", "items": {"type": "string"}}
+
+
+def test_the_docs_show_part_of_the_real_demo_document() -> None:
+    """docs/asyncapi.md's abridged demo document: every key and value is the real one's."""
+    page = (Path(__file__).resolve().parents[2] / "docs" / "asyncapi.md").read_text()
+    section = page.split("## The demo's document (abridged)", 1)[1]
+    excerpt = yaml.safe_load(section.split("```yaml\n", 1)[1].split("```", 1)[0])
+    real = create_demo_app().asyncapi(
+        title="wsactors demo", version="0.1.0", servers={"local": "ws://127.0.0.1:8000"}
+    )
+
+    def contained(part: Any, whole: Any, where: str) -> None:
+        if isinstance(part, dict):
+            assert isinstance(whole, dict), where
+            for key, value in part.items():
+                assert key in whole, f"{where}/{key} is not in the document"
+                contained(value, whole[key], f"{where}/{key}")
+        else:
+            assert part == whole, where
+
+    contained(excerpt, real, "")
+    assert set(excerpt["channels"]) < set(real["channels"])  # abridged, not a copy
+
+
+def test_a_union_of_records_inside_a_field_is_left_undescribed() -> None:
+    from typed_app import Circle, Square
+
+    def handler(data):  # type: ignore[no-untyped-def]
+        return None
+
+    handler.__annotations__ = {"data": list[Circle | Square], "return": None}
+    document = App([websocket_listener("/many")(handler)]).asyncapi()
+    payload = document["channels"]["handler"]["messages"]["received"]["payload"]
+    assert payload == {
+        "type": "array",
+        "items": {
+            "anyOf": [
+                {"$ref": "#/components/schemas/Circle"},
+                {"$ref": "#/components/schemas/Square"},
+            ]
+        },
+    }
+
+
+def test_a_union_of_records_inside_a_record_field() -> None:
+    from typed_app import Circle, Square
+
+    drawing = make_dataclass("Drawing", [("shapes", dict[str, Circle | Square]), ("name", str, "")])
+
+    def handler(data):  # type: ignore[no-untyped-def]
+        return None
+
+    handler.__annotations__ = {"data": drawing, "return": None}
+    document = App([websocket_listener("/drawings")(handler)]).asyncapi()
+    assert schema(document, "Drawing") == {
+        "title": "Drawing",
+        "type": "object",
+        "properties": {
+            "shapes": {
+                "type": "object",
+                "additionalProperties": {
+                    "anyOf": [
+                        {"$ref": "#/components/schemas/Circle"},
+                        {"$ref": "#/components/schemas/Square"},
+                    ]
+                },
+            },
+            "name": {"type": "string"},
+        },
+        "required": ["shapes"],
+    }
+    assert set(document["components"]["schemas"]) == {"Drawing", "Circle", "Square"}

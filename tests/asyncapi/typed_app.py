@@ -79,6 +79,14 @@ class Square:
 
 
 @dataclass
+class Drawing:
+    """msgspec refuses the union of records in a field; wsactors describes it itself."""
+
+    shapes: list[Circle | Square]
+    title: str = ""
+
+
+@dataclass
 class Account:
     name: str
     email: str
@@ -112,6 +120,11 @@ def pairs(data: Pair) -> list[float]:
 @websocket_listener("/shapes", max_message_size=1024, rate_limit=(10, 1.0))
 def shapes(data: Circle | Square) -> float:
     return data.radius if isinstance(data, Circle) else data.side
+
+
+@websocket_listener("/drawings")
+def drawings(data: Drawing) -> int:
+    return len(data.shapes)
 
 
 @websocket_listener("/accounts", dto=NewAccount, return_dto=PublicAccount)
@@ -174,6 +187,7 @@ def create_app() -> App:
             addresses,
             pairs,
             shapes,
+            drawings,
             accounts,
             levels,
             text,

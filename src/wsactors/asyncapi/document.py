@@ -35,11 +35,13 @@ _PATH_FORMATS = {
     "uuid": "a UUID (hex digits, dashes optional)",
     "path": "the rest of the path, `/` included",
 }
-_ALWAYS = [
-    (1000, "the listener's client left, the stream ended or the handler returned"),
-    (1001, "the server is shutting down"),
-    (1011, "an error in the application"),
-]
+#: Close 1000, by route kind; every route may also close 1001 and 1011.
+_NORMAL = {
+    "listener": "the client left",
+    "stream": "the stream is exhausted",
+    "websocket": "the handler returned (or closes with a code of its own)",
+}
+_ALWAYS = [(1001, "the server is shutting down"), (1011, "an error in the application")]
 
 
 def _ident(name: str, taken: set[str]) -> str:
@@ -125,7 +127,7 @@ def _headers_schema(app: App) -> Schema | None:
 
 
 def _description(route: RouteInfo, body: str | None) -> str:
-    codes = [*route.close_codes, *_ALWAYS]
+    codes = [(1000, _NORMAL[route.kind]), *route.close_codes, *_ALWAYS]
     lines = [f"- **{code}**: {why}" for code, why in sorted(codes, key=lambda c: c[0])]
     parts = [body] if body else []
     parts.append("Close codes:\n\n" + "\n".join(lines))

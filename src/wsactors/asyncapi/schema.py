@@ -10,7 +10,8 @@ the JSON Schema draft 07 that AsyncAPI 3.0 schemas build on:
 - ``datetime`` fields are ``format: date-time`` (msgspec leaves the format out
   because it also accepts naive times; the codec accepts any ISO 8601 time);
 - a TypedDict's required keys are the ones Python recorded, which the codec reads;
-- a union of several records (which msgspec refuses) is an ``anyOf`` of each;
+- a union of several records (which msgspec refuses) is an ``anyOf`` of each, also
+  inside lists, sets, ``dict[str, ...]`` and the fields of records;
 - DTO renames and exclusions are applied to a copy of the model's schema.
 """
 
@@ -71,8 +72,53 @@ def _generate(tp: Any) -> tuple[Schema, dict[str, Schema]]:
             return {"anyOf": [schema for schema, _ in parts]}, merged
         if isinstance(tp, type) and issubclass(tp, enum.Enum):
             return {"title": tp.__name__, "enum": [member.value for member in tp]}, {}
+        around = _around_refusal(tp)
+        if around is not None:
+            return around
         return {"description": f"not described: {exc}"}, {}
     return schema, components
+
+
+_ARRAYS = (list, set, frozenset, tuple)
+
+
+def _around_refusal(tp: Any) -> tuple[Schema, dict[str, Schema]] | None:
+    """The schema of a container or record that holds what msgspec refused (a union
+    of several records), built from the schemas of its parts; None if ``tp`` is
+    neither."""
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin in _ARRAYS and args and (origin is not tuple or args[-1] is Ellipsis):
+        items, components = _generate(args[0])
+        schema: Schema = {"type": "array", "items": items}
+        if origin in (set, frozenset):
+            schema["uniqueItems"] = True
+        return schema, components
+    if origin is dict and len(args) == 2 and args[0] is str:
+        values, components = _generate(args[1])
+        return {"type": "object", "additionalProperties": values}, components
+    cls: Any = tp
+    if not (isinstance(cls, type) and (dataclasses.is_dataclass(cls) or attrs.has(cls))):
+        return None
+    fields = (
+        {f.name: f.default is attrs.NOTHING for f in attrs.fields(cls)}
+        if attrs.has(cls)
+        else {
+            f.name: f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+            for f in dataclasses.fields(typing.cast(Any, cls))
+        }
+    )
+    hints = typing.get_type_hints(tp)
+    record: Schema = {"title": tp.__name__, "type": "object", "properties": {}}
+    components = {}
+    for name in fields:
+        record["properties"][name], found = _generate(hints.get(name, Any))
+        components.update(found)
+    required = [name for name, needed in fields.items() if needed]
+    if required:
+        record["required"] = required
+    components[tp.__name__] = record
+    return {"$ref": REF_PREFIX + tp.__name__}, components
 
 
 def _walk(node: Any, visit: Any) -> Any:
