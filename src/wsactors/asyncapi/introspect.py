@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 import re
+import types
 import typing
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -70,7 +71,7 @@ def _strip_none(tp: Any) -> Any:
     """``T`` of ``T | None`` (``None`` sends nothing); ``None`` for ``None`` itself."""
     if tp is None or tp is type(None):
         return None
-    if typing.get_origin(tp) in (typing.Union, type(int | str)):
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
         members = [a for a in typing.get_args(tp) if a is not type(None)]
         if len(members) == 1:
             return members[0]
