@@ -22,7 +22,7 @@ class Level(enum.IntEnum):
     HIGH = 2
 
 
-class Shade(str, enum.Enum):
+class Shade(enum.StrEnum):
     DARK = "dark"
 
 
