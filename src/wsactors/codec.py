@@ -71,18 +71,18 @@ def _has_string_annotations(cl: Any) -> bool:
     )
 
 
-def _namedtuple_from_hints(converter: cattrs.Converter) -> Callable[[Any], Any]:
+def _namedtuple_from_hints(cl: Any, converter: cattrs.Converter) -> Callable[[Any, Any], Any]:
     """Structure NamedTuples whose annotations are strings (``from __future__ import
     annotations``): cattrs reads ``__annotations__`` as they are and cannot resolve
-    ``"int"``, so resolve them once and structure as a fixed-length tuple."""
+    ``"int"``, so resolve them once and structure as a fixed-length tuple.
 
-    def factory(cl: Any) -> Callable[[Any, Any], Any]:
-        hints = typing.get_type_hints(cl)
-        as_tuple: Any = tuple.__class_getitem__(tuple(hints[name] for name in cl._fields))
-        structure = converter.get_structure_hook(as_tuple)
-        return lambda value, _: cl(*structure(value, as_tuple))
-
-    return factory
+    This and the record factories below take the converter in use (cattrs passes
+    it), so a DTO's copy of the converter also reaches records nested in them.
+    """
+    hints = typing.get_type_hints(cl)
+    as_tuple: Any = tuple.__class_getitem__(tuple(hints[name] for name in cl._fields))
+    structure = converter.get_structure_hook(as_tuple)
+    return lambda value, _: cl(*structure(value, as_tuple))
 
 
 def _is_record(cl: Any) -> bool:
@@ -90,21 +90,17 @@ def _is_record(cl: Any) -> bool:
     return isinstance(cl, type) and (dataclasses.is_dataclass(cl) or attrs.has(cl))
 
 
-def _record_hook(converter: cattrs.Converter) -> Callable[[Any], Any]:
+def _record_hook(cl: Any, converter: cattrs.Converter) -> Callable[[Any, Any], Any]:
     """cattrs' own hook for a record, after a check that the value is an object, so
     ``[1, 2]`` for a dataclass reads "expected a JSON object, got array"."""
+    structure = make_dict_structure_fn(cl, converter)
 
-    def factory(cl: Any) -> Callable[[Any, Any], Any]:
-        structure = make_dict_structure_fn(cl, converter)
+    def hook(value: Any, tp: Any) -> Any:
+        if not isinstance(value, dict):
+            raise TypeError(f"expected a JSON object, got {_json_type(value)}")
+        return structure(value, tp)
 
-        def hook(value: Any, tp: Any) -> Any:
-            if not isinstance(value, dict):
-                raise TypeError(f"expected a JSON object, got {_json_type(value)}")
-            return structure(value, tp)
-
-        return hook
-
-    return factory
+    return hook
 
 
 def _record_members(tp: Any) -> tuple[list[Any], bool] | None:
@@ -118,44 +114,40 @@ def _record_members(tp: Any) -> tuple[list[Any], bool] | None:
     return members, len(members) < len(args)
 
 
-def _record_union_hook(converter: cattrs.Converter) -> Callable[[Any], Any]:
+def _record_union_hook(tp: Any, converter: cattrs.Converter) -> Callable[[Any, Any], Any]:
     """Unions of records, decided deterministically.
 
     cattrs' default disambiguation depends on set order (so on PYTHONHASHSEED) when
     no field is unique. Here each member is tried in declaration order; if none
     fits, the reason comes from the member sharing the most keys with the payload.
     """
+    found = _record_members(tp)
+    assert found is not None
+    members, optional = found
+    hooks = [(m, converter.get_structure_hook(m)) for m in members]
+    fields = {
+        m: {f.name for f in attrs.fields(m)}
+        if attrs.has(m)
+        else {f.name for f in dataclasses.fields(m)}
+        for m in members
+    }
 
-    def factory(tp: Any) -> Callable[[Any, Any], Any]:
-        found = _record_members(tp)
-        assert found is not None
-        members, optional = found
-        hooks = [(m, converter.get_structure_hook(m)) for m in members]
-        fields = {
-            m: {f.name for f in attrs.fields(m)}
-            if attrs.has(m)
-            else {f.name for f in dataclasses.fields(m)}
-            for m in members
-        }
+    def hook(value: Any, _: Any) -> Any:
+        if value is None and optional:
+            return None
+        if not isinstance(value, dict):
+            raise TypeError(f"expected a JSON object, got {_json_type(value)}")
+        failures = []
+        for member, structure in hooks:
+            try:
+                return structure(value, member)
+            except Exception as exc:
+                failures.append((len(fields[member] & value.keys()), member, exc))
+        _, closest, error = max(failures, key=lambda f: f[0])  # first of the best
+        names = ", ".join(m.__name__ for m in members)
+        raise TypeError(f"fits none of {names}; as {closest.__name__}: {_describe(error)}")
 
-        def hook(value: Any, _: Any) -> Any:
-            if value is None and optional:
-                return None
-            if not isinstance(value, dict):
-                raise TypeError(f"expected a JSON object, got {_json_type(value)}")
-            failures = []
-            for member, structure in hooks:
-                try:
-                    return structure(value, member)
-                except Exception as exc:
-                    failures.append((len(fields[member] & value.keys()), member, exc))
-            _, closest, error = max(failures, key=lambda f: f[0])  # first of the best
-            names = ", ".join(m.__name__ for m in members)
-            raise TypeError(f"fits none of {names}; as {closest.__name__}: {_describe(error)}")
-
-        return hook
-
-    return factory
+    return hook
 
 
 def make_json_converter() -> cattrs.Converter:
@@ -165,13 +157,11 @@ def make_json_converter() -> cattrs.Converter:
     converter.register_structure_hook(float, _strict(float, (float, int)))
     converter.register_structure_hook(str, _strict(str, (str,)))
     converter.register_structure_hook(bool, _strict(bool, (bool,)))
-    converter.register_structure_hook_factory(
-        _has_string_annotations, _namedtuple_from_hints(converter)
-    )
+    converter.register_structure_hook_factory(_has_string_annotations, _namedtuple_from_hints)
     register_json_types(converter)
-    converter.register_structure_hook_factory(_is_record, _record_hook(converter))
+    converter.register_structure_hook_factory(_is_record, _record_hook)
     converter.register_structure_hook_factory(
-        lambda tp: _record_members(tp) is not None, _record_union_hook(converter)
+        lambda tp: _record_members(tp) is not None, _record_union_hook
     )
     return converter
 

@@ -63,9 +63,17 @@ def test_array_kinds_keep_their_python_type() -> None:
         codec.decoder(tuple[int, int])("[1, 2, 3]")
 
 
-def test_a_dto_reaches_the_elements_of_a_list() -> None:
+@dataclass
+class Table:
+    head: Row
+
+
+def test_a_dto_reaches_the_elements_of_a_list_and_the_fields_of_records() -> None:
     codec = Codec(DTO(Row, exclude={"secret"}).input_converter(Codec().converter))
     assert codec.decoder(list[Row])('[{"name": "a", "secret": "s"}]') == [Row("a")]
+    payload = '{"head": {"name": "a", "secret": "s"}}'
+    assert codec.decoder(Table)(payload) == Table(Row("a"))
+    assert codec.decoder(Table | Row)(payload) == Table(Row("a"))
 
 
 @pytest.mark.parametrize(
