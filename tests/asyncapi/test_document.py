@@ -278,3 +278,11 @@ def test_a_union_of_records_inside_a_record_field() -> None:
         "required": ["shapes"],
     }
     assert set(document["components"]["schemas"]) == {"Drawing", "Circle", "Square"}
+
+
+def test_dto_applies_inside_other_records(typed: Document) -> None:
+    payload = typed["channels"]["teams"]["messages"]["received"]["payload"]
+    assert payload == {"$ref": "#/components/schemas/Team"}
+    team = schema(typed, "Team")["properties"]
+    assert team["lead"] == {"$ref": "#/components/schemas/AccountIn"}
+    assert team["members"]["items"] == {"$ref": "#/components/schemas/AccountIn"}

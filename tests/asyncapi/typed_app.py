@@ -94,6 +94,12 @@ class Account:
     id: int = 0
 
 
+@dataclass
+class Team:
+    lead: Account
+    members: list[Account] = field(default_factory=list)
+
+
 NewAccount = DTO(Account, exclude={"id"}, rename={"email": "emailAddress"})
 PublicAccount = DTO(Account, exclude={"password"}, rename={"email": "emailAddress"})
 
@@ -130,6 +136,11 @@ def drawings(data: Drawing) -> int:
 @websocket_listener("/accounts", dto=NewAccount, return_dto=PublicAccount)
 def accounts(data: Account) -> Account:
     return data
+
+
+@websocket_listener("/teams", dto=NewAccount)
+def teams(data: Team) -> None:
+    """The DTO applies to the model inside another record, as the codec applies it."""
 
 
 @websocket_listener("/levels/{n:int}")
@@ -189,6 +200,7 @@ def create_app() -> App:
             shapes,
             drawings,
             accounts,
+            teams,
             levels,
             text,
             raw_bytes,
