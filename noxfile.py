@@ -166,3 +166,38 @@ def e2e(session: nox.Session) -> None:
     """
     session.install("-e", ".", *group("e2e"))
     session.run("pytest", "-m", "browser", "tests/browser", *session.posargs)
+
+
+#: The official AsyncAPI parser, from npm: tests/asyncapi/test_official_parser.py
+#: validates every document with it (through tests/asyncapi/validate.cjs).
+ASYNCAPI_PARSER = "@asyncapi/parser@3.6.6"
+
+
+@nox.session(default=False)
+def asyncapi(session: nox.Session) -> None:
+    """AsyncAPI documents and their property tests, validated by @asyncapi/parser (~1 min).
+
+    Needs node and npm. The parser goes into nox's cache (.nox/.cache/asyncapi-parser),
+    where the default ``tests`` session finds it too; install scripts are not run.
+    """
+    npm = shutil.which("npm")
+    if npm is None:
+        session.error("the asyncapi session needs node and npm (apt-get install nodejs npm)")
+    session.install("-e", ".", *group("test"))
+    prefix = Path(session.cache_dir, "asyncapi-parser").resolve()
+    stamp = prefix / "installed.txt"  # the package spec it holds
+    if not stamp.is_file() or stamp.read_text() != ASYNCAPI_PARSER:
+        shutil.rmtree(prefix, ignore_errors=True)
+        prefix.mkdir(parents=True)
+        session.run(
+            npm, "install", "--prefix", str(prefix), "--no-audit", "--no-fund",
+            "--ignore-scripts", ASYNCAPI_PARSER, external=True,
+        )  # fmt: skip
+        stamp.write_text(ASYNCAPI_PARSER)
+    session.run(
+        "pytest",
+        "tests/asyncapi",
+        "tests/unit/test_codec_json_types.py",
+        *session.posargs,
+        env={"WSACTORS_ASYNCAPI_PARSER": str(prefix / "node_modules")},
+    )

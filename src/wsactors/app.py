@@ -124,6 +124,8 @@ class App:
         debug: Put exception text in 1011 close reasons.
         http_app: An ASGI app for ``http`` scopes (e.g. Starlette); otherwise they get
             a plain 404.
+        asyncapi_path: If given, ``GET`` on this path answers :meth:`asyncapi`'s
+            document as JSON (before ``http_app`` sees the request).
         inbox_size, outbox_size: Per-connection queue lengths (messages).
         disconnect_grace, close_timeout, cleanup_timeout: Seconds; see
             ``docs/architecture.md``.
@@ -150,6 +152,7 @@ class App:
         guards: Sequence[Guard] | None = None,
         debug: bool = False,
         http_app: Callable[..., Awaitable[None]] | None = None,
+        asyncapi_path: str | None = None,
         inbox_size: int = 16,
         outbox_size: int = 16,
         disconnect_grace: float = 5.0,
@@ -166,6 +169,8 @@ class App:
         self.debug = debug
         self.codec = Codec()
         self.http_app = http_app
+        self.asyncapi_path = asyncapi_path
+        self._asyncapi_json: bytes | None = None
         self.on_startup = list(on_startup)
         self.on_shutdown = list(on_shutdown)
         self.allowed_origins = list(allowed_origins) if allowed_origins is not None else None
@@ -209,6 +214,8 @@ class App:
                     f"subclasses (the class, not an instance) or Routers"
                 )
             route = handler.build(layer)
+            # What the AsyncAPI document reads to tell dependencies from query parameters.
+            route.extra["layer"] = layer
             self.routes.add(route.template, route)
 
     # ------------------------------------------------------------------ ASGI
@@ -227,7 +234,9 @@ class App:
         elif kind == "lifespan":
             await self._lifespan(scope, receive, send)
         elif kind == "http":
-            if self.http_app is not None:
+            if self.asyncapi_path is not None and scope.get("path") == self.asyncapi_path:
+                await self._serve_asyncapi(scope, receive, send)
+            elif self.http_app is not None:
                 await self.http_app(scope, receive, send)
             else:
                 await _not_found(send)
@@ -276,6 +285,46 @@ class App:
             reader=route.reader,
             registry=self.connections,
         )
+
+    def asyncapi(
+        self,
+        *,
+        title: str = "wsactors app",
+        version: str = "1.0.0",
+        description: str | None = None,
+        servers: Mapping[str, str | Mapping[str, Any]] | None = None,
+    ) -> dict[str, Any]:
+        """This App's AsyncAPI 3.0 document: one channel per route (docs/asyncapi.md).
+
+        Needs the ``asyncapi`` extra (msgspec writes the JSON Schemas).
+
+        Args:
+            title: ``info.title``.
+            version: ``info.version``, the version of this API.
+            description: ``info.description``.
+            servers: name -> ``"ws://host:port/prefix"`` URL or an AsyncAPI Server Object.
+
+        Returns:
+            The document, a JSON-serializable dict.
+
+        Raises:
+            ImproperlyConfiguredError: msgspec is missing, or a server URL is not ws/wss.
+        """
+        from .asyncapi import asyncapi_document
+
+        return asyncapi_document(
+            self, title=title, version=version, description=description, servers=servers
+        )
+
+    async def _serve_asyncapi(
+        self, scope: dict[str, Any], receive: ASGIReceive, send: ASGISend
+    ) -> None:
+        from .asyncapi.http import send_document
+        from .asyncapi.render import render
+
+        if self._asyncapi_json is None:  # built once: the routes never change
+            self._asyncapi_json = render(self.asyncapi()).encode()
+        await send_document(self._asyncapi_json, scope, receive, send)
 
     def _origin_refusal(self, scope: dict[str, Any]) -> str | None:
         """Why the handshake's Origin is refused, or None.

@@ -1,4 +1,5 @@
-"""The ``wsactors`` command line: ``wsactors run module:app`` and ``wsactors demo``.
+"""The ``wsactors`` command line: ``wsactors run module:app``, ``wsactors demo`` and
+``wsactors asyncapi module:app`` (in :mod:`wsactors.asyncapi.cli`).
 
 Both serve on hypercorn's Trio worker through :func:`wsactors.serving.serve` and
 stop cleanly on Ctrl+C (SIGINT) or SIGTERM; ``run --workers N`` (N > 1) and

@@ -169,4 +169,8 @@ def build_parser(*, run: Handler, demo: Handler) -> argparse.ArgumentParser:
     )
     _add_common_options(demo_parser)
     demo_parser.set_defaults(handler=demo)
+
+    from .asyncapi.cli import add_command as add_asyncapi_command
+
+    add_asyncapi_command(commands)
     return parser

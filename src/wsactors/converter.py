@@ -24,6 +24,7 @@ import base64
 import binascii
 import dataclasses
 import datetime
+import enum
 import decimal
 import json
 import pathlib
@@ -91,10 +92,14 @@ def _strict(expected: type[Any], accepted: tuple[type[Any], ...]) -> Hook:
 
     cattrs' default hooks convert (``int("5")``); the API promises validation.
     ``bool`` is excluded from numbers explicitly because it subclasses ``int``.
+    cattrs dispatches an ``IntEnum`` or ``str`` enum here too (by subclass, before
+    any factory): those go to :func:`_enum_hook`.
     """
     name = expected.__name__
 
-    def hook(value: Any, _: Any) -> Any:
+    def hook(value: Any, tp: Any) -> Any:
+        if tp is not expected and _is_enum(tp) and type(value) in accepted:
+            return _enum_hook(tp)(value, tp)
         if type(value) in accepted:
             return expected(value) if type(value) is not expected else value
         raise TypeError(f"expected {name}, got {type(value).__name__}")
@@ -390,6 +395,31 @@ def _record_union_hook(tp: Any, converter: cattrs.Converter) -> Hook:
     return hook
 
 
+def _is_enum(tp: Any) -> bool:
+    return isinstance(tp, type) and issubclass(tp, enum.Enum)
+
+
+def _enum_hook(cl: type[enum.Enum]) -> Hook:
+    """A member of ``cl`` from its value, of the value's own JSON type.
+
+    Without it, an ``IntEnum`` or a ``str`` enum meets the strict ``int``/``str``
+    hooks (they subclass those) and any integer or string passes unconverted; and
+    ``True`` would read as the member of value 1.
+    """
+    values = [member.value for member in cl]
+
+    def hook(value: Any, _: Any) -> Any:
+        try:
+            member = cl(value)
+        except (ValueError, TypeError):
+            raise ValueError(f"{value!r} is not a valid {cl.__name__}") from None
+        if type(member.value) is not type(value):
+            raise ValueError(f"expected one of {values}, got {value!r}")
+        return member
+
+    return hook
+
+
 def make_json_converter() -> cattrs.Converter:
     """The converter every App starts from: JSON-shaped, strict, stdlib types included."""
     converter = make_converter(detailed_validation=True, forbid_extra_keys=False)
@@ -405,6 +435,7 @@ def make_json_converter() -> cattrs.Converter:
         (_is_primitive_union, _primitive_union_hook),
         (_is_literal, _literal_hook),
         (lambda tp: _record_members(tp) is not None, _record_union_hook),
+        (_is_enum, _enum_hook),
     ):
         converter.register_structure_hook_factory(predicate, factory)
     return converter

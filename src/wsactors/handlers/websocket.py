@@ -26,7 +26,24 @@ __all__ = ["WebSocketRouteHandler", "websocket"]
 
 
 class WebSocketRouteHandler(RouteHandler):
-    """A low-level handler registered with :func:`websocket`."""
+    """A low-level handler registered with :func:`websocket`.
+
+    ``receives`` and ``sends`` are the message types declared for the AsyncAPI
+    document only (``None``: undeclared); nothing at run time reads them.
+    """
+
+    def __init__(
+        self,
+        fn: Callable[..., Any],
+        path: str,
+        *,
+        receives: Any = None,
+        sends: Any = None,
+        **kw: Any,
+    ) -> None:
+        super().__init__(fn, path, **kw)
+        self.receives = receives
+        self.sends = sends
 
     def build(self, layer: Layer) -> Route:
         fn = self.fn
@@ -62,6 +79,8 @@ def websocket(
     websocket_class: type[WebSocket] | None = None,
     guards: Sequence[Guard] | None = None,
     name: str | None = None,
+    receives: Any = None,
+    sends: Any = None,
     **limits: Unpack[LimitOptions],
 ) -> Callable[[Callable[..., Any]], WebSocketRouteHandler]:
     """Register a low-level handler: ``async def handler(socket: WebSocket) -> None``.
@@ -72,6 +91,9 @@ def websocket(
         websocket_class: A ``WebSocket`` subclass for this handler's connections.
         guards: ``guard(socket)`` callables run before dependencies and accept.
         name: A name for the route (defaults to the function's name).
+        receives: For the AsyncAPI document only: the type of the messages the
+            handler receives (not validated: the handler reads the socket itself).
+        sends: For the AsyncAPI document only: the type of the messages it sends.
         **limits: ``max_message_size``, ``rate_limit``, ``rate_limit_policy``,
             ``idle_timeout``, ``send_timeout`` for this route.
 
@@ -83,6 +105,8 @@ def websocket(
     return route_decorator(
         WebSocketRouteHandler,
         path,
+        receives=receives,
+        sends=sends,
         dependencies=dependencies,
         websocket_class=websocket_class,
         guards=guards,

@@ -1,0 +1,31 @@
+"""The Apps whose documents these tests check: the typed test App, the demo, and
+every docs example (``docs/examples/*.py``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from example_helpers import EXAMPLES_DIR, load_example
+from typed_app import create_app
+
+from wsactors import App
+from wsactors.demo import create_app as create_demo_app
+
+EXAMPLE_NAMES = sorted(path.stem for path in EXAMPLES_DIR.glob("*.py"))
+
+
+def _example(name: str) -> Callable[[], App]:
+    def make() -> App:
+        app = load_example(name).app
+        assert isinstance(app, App), f"docs/examples/{name}.py: `app` is not an App"
+        return app
+
+    return make
+
+
+#: name -> a function building a fresh App.
+APPS: dict[str, Callable[[], App]] = {
+    "typed": create_app,
+    "demo": create_demo_app,
+    **{f"example-{name}": _example(name) for name in EXAMPLE_NAMES},
+}
