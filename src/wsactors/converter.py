@@ -24,8 +24,8 @@ import base64
 import binascii
 import dataclasses
 import datetime
-import enum
 import decimal
+import enum
 import json
 import pathlib
 import types
