@@ -20,7 +20,7 @@ def test_a_mapping_becomes_lower_cased_byte_pairs() -> None:
 
 
 def test_pairs_keep_their_order_and_repeats() -> None:
-    pairs = [("X-A", "1"), (b"X-Raw", b"2"), ("x-a", "3")]
+    pairs: list[tuple[str | bytes, str | bytes]] = [("X-A", "1"), (b"X-Raw", b"2"), ("x-a", "3")]
     assert encode_headers(pairs) == ((b"x-a", b"1"), (b"x-raw", b"2"), (b"x-a", b"3"))
 
 

@@ -35,6 +35,11 @@ def deliver(state: ConnectionState, event: Outgoing) -> bool:
     return state.hand_over(event)
 
 
+def wire(state: ConnectionState) -> State:
+    """The wire state, read through a call (mypy keeps no narrowing across it)."""
+    return state.state
+
+
 def in_state(target: State) -> ConnectionState:
     """A connection whose wire state is ``target``, reached the usual way."""
     state = fresh()
@@ -164,7 +169,7 @@ def test_a_queued_accept_is_requested_not_sent() -> None:
     assert state.subprotocol == "chat"
     state.check_send()  # sending right after accept is legal
     state.hand_over(Accept("chat"))
-    assert state.state is State.OPEN
+    assert wire(state) is State.OPEN
 
 
 def test_a_queued_close_reads_as_disconnected_before_it_is_sent() -> None:
