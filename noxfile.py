@@ -39,9 +39,13 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def typecheck(session: nox.Session) -> None:
-    """Type-check src/ with mypy --strict."""
+    """Type-check src/, tests/, benchmarks/ and noxfile.py with mypy --strict."""
     session.install("-e", ".", *group("typecheck"))
     session.run("mypy", *session.posargs)
+    if not session.posargs:
+        # Excluded from the run above (pyproject.toml [tool.mypy] says why).
+        session.run("mypy", "tests/examples/conftest.py")
+        session.run("mypy", "tests/asyncapi/conftest.py")
 
 
 @nox.session

@@ -120,7 +120,12 @@ def test_workers_and_reload_go_to_hypercorns_supervisor(
     assert "use_reloader" not in hypercorn_options(settings)
 
     ran: list[Config] = []
-    monkeypatch.setattr("hypercorn.run.run", lambda config: ran.append(config) or 0)
+
+    def run(config: Config) -> int:
+        ran.append(config)
+        return 0
+
+    monkeypatch.setattr("hypercorn.run.run", run)
     config = hypercorn_config("127.0.0.1", 0, **hypercorn_options(settings))
     assert serve_processes("echoapp:app", config, workers=workers, reload=reload) == 0
     [given] = ran

@@ -220,7 +220,9 @@ async def closed_with(ws: WebSocketConnection) -> tuple[int, str | None]:
             try:
                 await ws.get_message()
             except ConnectionClosed as closed:
-                return closed.reason.code, closed.reason.reason
+                reason = closed.reason
+                assert reason is not None
+                return reason.code, reason.reason
 
 
 @asynccontextmanager

@@ -1,12 +1,15 @@
-"""``close_for_error``: the close-code table, consulted once per connection end."""
+"""The connection state machine's own costs: the close-code table, consulted once per
+connection end, and the sender's per-message ``hand_over``."""
 
 from __future__ import annotations
 
 import pytest
 from pytest_benchmark.fixture import BenchmarkFixture
 
+from wsactors.closes import close_for_error
+from wsactors.events import Accept, Send
 from wsactors.exceptions import WebSocketDisconnect, WebSocketException
-from wsactors.protocol import close_for_error
+from wsactors.protocol import ConnectionState
 
 
 @pytest.mark.parametrize(
@@ -24,3 +27,10 @@ def test_close_for_error(
 ) -> None:
     info = benchmark(close_for_error, error)
     assert info.code == code
+
+
+def test_hand_over_send(benchmark: BenchmarkFixture) -> None:
+    state = ConnectionState(http_denials=False)
+    state.queued(Accept())
+    state.hand_over(Accept())
+    assert benchmark(state.hand_over, Send("x")) is True

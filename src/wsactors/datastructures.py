@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import parse_qsl
 
 __all__ = ["Address", "Headers", "QueryParams", "State", "parse_cookies"]
@@ -109,6 +109,11 @@ class State:
         # Only called for missing attributes; declared so that `state.anything`
         # type-checks under mypy --strict.
         raise AttributeError(f"State has no attribute {name!r}")
+
+    if TYPE_CHECKING:
+        # Only for mypy --strict (`state.user = ...` in users' code); at run time
+        # attributes are set the ordinary way.
+        def __setattr__(self, name: str, value: Any) -> None: ...
 
     def __getitem__(self, key: str) -> Any:
         return self.__dict__[key]

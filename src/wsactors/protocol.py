@@ -326,7 +326,9 @@ def deciding_error(error: BaseException | None) -> BaseException | None:
     )
     if chosen is not None:
         return next(_leaves(chosen))
-    rest = error.subgroup(lambda e: not isinstance(e, WebSocketDisconnect))
+    # split(type), not subgroup(predicate): a predicate is applied to the groups
+    # too, and "not a disconnect" holds for every group.
+    _, rest = error.split(WebSocketDisconnect)
     return next(_leaves(error)) if rest is None else error
 
 

@@ -1,199 +1,46 @@
-"""Actor tests: one connection's supervised nursery, driven through hand-made ASGI.
+"""Actor tests: one connection's supervised nursery, driven through a fake transport.
 
-The ASGI ``receive``/``send`` pair is built on Trio memory channels (:class:`FakeASGI`),
-so each test decides exactly what the client does and when, and sees every ASGI
-message the sender actor hands to the server. Time is virtual (the pytest-trio
-``autojump_clock`` fixture) wherever a test sleeps or measures; every wait has a
-deadline.
+The transport (``runtime_harness.FakeTransport``) is in memory, so each test decides
+exactly what the client does and when, and sees every batch the sender actor hands
+over. Time is virtual (the pytest-trio ``autojump_clock`` fixture) wherever a test
+sleeps or measures; every wait has a deadline. The disconnect policy, the limits, the
+data-discard rule and the drain are in test_policy.py; the App's entry point in
+test_serve_connection.py.
 """
 
 from __future__ import annotations
 
 import logging
-import math
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Callable
 
 import pytest
 import trio
 import trio.lowlevel
 import trio.testing
-
-from wsactors import (
-    App,
-    NotAuthorizedError,
-    Provide,
-    WebSocket,
-    WebSocketDisconnect,
-    WebSocketException,
-    websocket,
+from runtime_harness import (
+    DEADLINE,
+    FakeTransport,
+    Handler,
+    accept_and_return,
+    run_supervise,
+    serving,
 )
-from wsactors.actors.mailbox import RuntimeConfig
-from wsactors.actors.supervisor import supervise
-from wsactors.codec import Codec
-from wsactors.datastructures import Headers
 
-Message = dict[str, Any]
-Handler = Callable[[WebSocket], Awaitable[None]]
-
-DEADLINE = 5  # seconds; virtual under autojump_clock, real otherwise
+from wsactors import WebSocket, WebSocketDisconnect, WebSocketException
+from wsactors.actors.counters import ConnectionStatistics
+from wsactors.cleanups import Cleanups
+from wsactors.events import Accept, Close, Deny, Send
+from wsactors.limits import RuntimeConfig
+from wsactors.transport.base import Capabilities
 
 
-def make_scope(*, subprotocols: list[str] | None = None, http_response: bool = True) -> Message:
-    return {
-        "type": "websocket",
-        "asgi": {"version": "3.0", "spec_version": "2.3"},
-        "path": "/ws",
-        "raw_path": b"/ws",
-        "query_string": b"",
-        "headers": [],
-        "subprotocols": subprotocols or [],
-        "extensions": {"websocket.http.response": {}} if http_response else {},
-    }
-
-
-@dataclass
-class FakeASGI:
-    """The server side of one connection, as the app sees it through ASGI.
-
-    ``receive`` serves what the test queued with :meth:`client_sends` and
-    :meth:`client_leaves`; ``send`` records every message (and blocks while
-    :attr:`send_gate` is set and not yet released).
-    """
-
-    sent: list[Message] = field(default_factory=list)
-    receiving: int = 0  # receive() calls in flight
-    sending: int = 0  # send() calls in flight
-    send_gate: trio.Event | None = None
-
-    def __post_init__(self) -> None:
-        self._to_app, self._queue = trio.open_memory_channel[Message](math.inf)
-        self._to_app.send_nowait({"type": "websocket.connect"})
-
-    async def receive(self) -> Message:
-        self.receiving += 1
-        try:
-            return await self._queue.receive()
-        finally:
-            self.receiving -= 1
-
-    async def send(self, message: Message) -> None:
-        self.sending += 1
-        try:
-            if self.send_gate is not None:
-                await self.send_gate.wait()
-            self.sent.append(message)
-        finally:
-            self.sending -= 1
-
-    def client_sends(self, data: str | bytes) -> None:
-        key = "text" if isinstance(data, str) else "bytes"
-        self._to_app.send_nowait({"type": "websocket.receive", key: data})
-
-    def client_leaves(self, code: int = 1006, reason: str = "") -> None:
-        self._to_app.send_nowait({"type": "websocket.disconnect", "code": code, "reason": reason})
-
-    @property
-    def closes(self) -> list[tuple[int, str]]:
-        return [(m["code"], m["reason"]) for m in self.sent if m["type"] == "websocket.close"]
-
-    @property
-    def data(self) -> list[str | bytes]:
-        out: list[str | bytes] = []
-        for m in self.sent:
-            if m["type"] == "websocket.send":
-                out.append(m["text"] if "text" in m else m["bytes"])
-        return out
-
-    @property
-    def types(self) -> list[str]:
-        return [m["type"] for m in self.sent]
-
-
-@dataclass
-class Connection:
-    """A connection being served in the test's nursery."""
-
-    asgi: FakeASGI
-    nursery: trio.Nursery
-    done: trio.Event
-    sockets: list[WebSocket]
-
-    @property
-    def socket(self) -> WebSocket:
-        return self.sockets[0]
-
-    async def wait_done(self) -> None:
-        """Wait for ``supervise`` to return, then check nothing of it is left."""
-        with trio.fail_after(DEADLINE):
-            await self.done.wait()
-        await assert_nothing_left(self)
-
-
-async def assert_nothing_left(conn: Connection) -> None:
-    await trio.testing.wait_all_tasks_blocked()
-    # supervise() returned, so its nursery closed: no receiver, sender, watcher or
-    # behaviour task is still running in it or in the test's own nursery ...
-    assert conn.nursery.child_tasks == frozenset()
-    # ... and none of them is parked inside an ASGI call.
-    assert conn.asgi.receiving == 0
-    assert conn.asgi.sending == 0
-
-
-def behaviour_of(handler: Handler) -> Callable[[WebSocket, AsyncExitStack], Awaitable[None]]:
-    async def behaviour(socket: WebSocket, stack: AsyncExitStack) -> None:
-        await handler(socket)
-
-    return behaviour
-
-
-@asynccontextmanager
-async def serving(
-    handler: Handler,
-    *,
-    asgi: FakeASGI | None = None,
-    config: RuntimeConfig | None = None,
-    scope: Message | None = None,
-    behaviour: Callable[[WebSocket, AsyncExitStack], Awaitable[None]] | None = None,
-) -> AsyncIterator[Connection]:
-    """Run ``supervise`` for ``handler`` in a nursery; the body drives the client."""
-    asgi = asgi or FakeASGI()
-    scope = scope or make_scope()
-    sockets: list[WebSocket] = []
-
-    def make_socket(box: Any) -> WebSocket:
-        socket = WebSocket(box, scope, codec=Codec())
-        sockets.append(socket)
-        return socket
-
-    done = trio.Event()
-
-    async def run() -> None:
-        try:
-            await supervise(
-                scope,
-                asgi.receive,
-                asgi.send,
-                behaviour=behaviour or behaviour_of(handler),
-                make_socket=make_socket,
-                config=config or RuntimeConfig(),
-            )
-        finally:
-            done.set()
-
-    with trio.fail_after(DEADLINE):
-        # A nursery of our own whose only child is the connection: once supervise()
-        # returns it must have no children left.
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(run)
-            await trio.testing.wait_all_tasks_blocked()
-            yield Connection(asgi, nursery, done, sockets)
-
-
-async def accept_and_return(socket: WebSocket) -> None:
-    await socket.accept()
+def closed_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
+    """The connection's last log lines ("closed ...", "rejected ...")."""
+    return [
+        r.getMessage()
+        for r in caplog.records
+        if r.getMessage().startswith(("closed ", "rejected "))
+    ]
 
 
 # ===================================================================== push-only
@@ -217,31 +64,36 @@ async def test_push_only_handler_is_cancelled_when_the_client_leaves(
 
     async with serving(push) as conn:
         await trio.sleep(2.5)
-        assert conn.asgi.data == ["tick 0", "tick 1", "tick 2"]
+        assert conn.transport.data == ["tick 0", "tick 1", "tick 2"]
         left_at = trio.current_time()
-        conn.asgi.client_leaves(1006)
+        conn.transport.client_leaves(1006)
         with trio.fail_after(1):
             await finalized.wait()
         await conn.wait_done()
     # Cancelled at once (no disconnect_grace for a handler that is not reading),
     # not at its next send one second later.
     assert finalized_at[0] - left_at < 0.01
-    assert conn.asgi.closes == []  # the client left first: no close frame
-    assert conn.asgi.data == ["tick 0", "tick 1", "tick 2"]
+    assert conn.transport.closes == []  # the client left first: no close frame
+    assert conn.transport.data == ["tick 0", "tick 1", "tick 2"]
     assert conn.socket.close_code == 1006
     assert conn.socket.connection_state == "disconnected"
 
 
 # ===================================================================== endings
-async def test_handler_returns_sends_exactly_one_close_1000() -> None:
+async def test_handler_returns_sends_exactly_one_close_1000(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     async def handler(socket: WebSocket) -> None:
         await socket.accept()
         await socket.send_text("bye")
 
-    async with serving(handler) as conn:
-        await conn.wait_done()
-    assert conn.asgi.types == ["websocket.accept", "websocket.send", "websocket.close"]
-    assert conn.asgi.closes == [(1000, "")]
+    with caplog.at_level(logging.INFO, logger="wsactors"):
+        async with serving(handler) as conn:
+            await conn.wait_done()
+    assert conn.transport.sent == [Accept(), Send("bye"), Close(1000, "")]
+    [line] = closed_lines(caplog)
+    assert line.startswith("closed '/ws' code=1000 reason='' duration=")
+    assert line.endswith("in=0 out=1")
 
 
 async def test_handler_raises_sends_exactly_one_close_1011(
@@ -254,7 +106,7 @@ async def test_handler_raises_sends_exactly_one_close_1011(
     with caplog.at_level(logging.INFO, logger="wsactors"):
         async with serving(handler) as conn:
             await conn.wait_done()
-    assert conn.asgi.closes == [(1011, "Internal Server Error")]
+    assert conn.transport.closes == [(1011, "Internal Server Error")]
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert len(errors) == 1
     assert errors[0].exc_info is not None
@@ -268,26 +120,29 @@ async def test_debug_puts_the_error_in_the_reason() -> None:
 
     async with serving(handler, config=RuntimeConfig(debug=True)) as conn:
         await conn.wait_done()
-    assert conn.asgi.closes == [(1011, "Internal Server Error: RuntimeError: kaboom")]
+    assert conn.transport.closes == [(1011, "Internal Server Error: RuntimeError: kaboom")]
 
 
-async def test_client_disconnect_sends_no_close() -> None:
+async def test_client_disconnect_sends_no_close(caplog: pytest.LogCaptureFixture) -> None:
     async def handler(socket: WebSocket) -> None:
         await socket.accept()
         async for message in socket.iter_messages():
             await socket.send_message(message)
 
-    async with serving(handler) as conn:
-        conn.asgi.client_sends("one")
-        await trio.testing.wait_all_tasks_blocked()
-        conn.asgi.client_leaves(1001)
-        await conn.wait_done()
-    assert conn.asgi.data == ["one"]
-    assert conn.asgi.closes == []
+    with caplog.at_level(logging.INFO, logger="wsactors"):
+        async with serving(handler) as conn:
+            conn.transport.client_sends("one")
+            await trio.testing.wait_all_tasks_blocked()
+            conn.transport.client_leaves(1001, "bye")
+            await conn.wait_done()
+    assert conn.transport.data == ["one"]
+    assert conn.transport.closes == []
     assert conn.socket.close_code == 1001
+    [line] = closed_lines(caplog)
+    assert line.startswith("closed '/ws' by the client code=1001 reason='bye' ")
 
 
-async def test_server_close_sends_exactly_one_close() -> None:
+async def test_server_close_sends_exactly_one_close(caplog: pytest.LogCaptureFixture) -> None:
     async def handler(socket: WebSocket) -> None:
         await socket.accept()
         await socket.close(4000, "done here")
@@ -297,10 +152,30 @@ async def test_server_close_sends_exactly_one_close() -> None:
             await socket.send_text("too late")
         assert caught.value.code == 4000
 
+    with caplog.at_level(logging.INFO, logger="wsactors"):
+        async with serving(handler) as conn:
+            await conn.wait_done()
+    assert conn.transport.closes == [(4000, "done here")]
+    assert conn.socket.close_code == 4000
+    [line] = closed_lines(caplog)
+    assert line.startswith("closed '/ws' code=4000 reason='done here' ")
+
+
+async def test_a_cancelled_close_still_sends_exactly_one_close() -> None:
+    """Regression (issue 10): close() moved the state before queueing; cancelled at
+    that checkpoint, no close frame was ever sent."""
+
+    async def handler(socket: WebSocket) -> None:
+        await socket.accept()
+        with trio.CancelScope() as scope:
+            scope.cancel()
+            await socket.close(4000)
+        assert scope.cancelled_caught
+        assert socket.connection_state == "connected"  # nothing was queued
+
     async with serving(handler) as conn:
         await conn.wait_done()
-    assert conn.asgi.closes == [(4000, "done here")]
-    assert conn.socket.close_code == 4000
+    assert conn.transport.closes == [(1000, "")]
 
 
 async def test_server_close_then_idle_ends_when_the_client_confirms() -> None:
@@ -317,9 +192,9 @@ async def test_server_close_then_idle_ends_when_the_client_confirms() -> None:
             await closed.wait()
         await trio.testing.wait_all_tasks_blocked()
         assert not conn.done.is_set()
-        conn.asgi.client_leaves(1000)  # hypercorn: the client's close frame arrived
+        conn.transport.client_leaves(1000)  # the client's close frame arrived
         await conn.wait_done()
-    assert conn.asgi.closes == [(1000, "")]
+    assert conn.transport.closes == [(1000, "")]
     assert conn.socket.close_code == 1000  # our own code is kept
 
 
@@ -331,9 +206,9 @@ async def test_close_after_the_client_left_is_a_noop() -> None:
         await socket.close(4000, "")  # no error, nothing sent
 
     async with serving(handler) as conn:
-        conn.asgi.client_leaves(1006)
+        conn.transport.client_leaves(1006)
         await conn.wait_done()
-    assert conn.asgi.closes == []
+    assert conn.transport.closes == []
 
 
 async def test_websocket_exception_closes_with_its_code_and_reason(
@@ -346,7 +221,7 @@ async def test_websocket_exception_closes_with_its_code_and_reason(
     with caplog.at_level(logging.INFO, logger="wsactors"):
         async with serving(handler) as conn:
             await conn.wait_done()
-    assert conn.asgi.closes == [(4001, "not allowed")]
+    assert conn.transport.closes == [(4001, "not allowed")]
     # A deliberate close is not an error: no traceback in the log.
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
@@ -358,7 +233,7 @@ async def test_websocket_exception_with_an_unsendable_code_closes_1011() -> None
 
     async with serving(handler) as conn:
         await conn.wait_done()
-    assert conn.asgi.closes == [(1011, "reserved")]
+    assert conn.transport.closes == [(1011, "reserved")]
 
 
 async def test_websocket_exception_inside_a_user_nursery_keeps_its_code() -> None:
@@ -374,7 +249,47 @@ async def test_websocket_exception_inside_a_user_nursery_keeps_its_code() -> Non
 
     async with serving(handler) as conn:
         await conn.wait_done()
-    assert conn.asgi.closes == [(4002, "from a child task")]
+    assert conn.transport.closes == [(4002, "from a child task")]
+
+
+async def test_an_exception_group_closes_1011_and_does_not_leak(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def handler(socket: WebSocket) -> None:
+        await socket.accept()
+        raise ExceptionGroup("many", [ValueError("a"), KeyError("b")])
+
+    transport = FakeTransport()
+    with caplog.at_level(logging.INFO, logger="wsactors"), trio.fail_after(DEADLINE):
+        await run_supervise(transport, handler)  # returns: nothing is raised
+    assert transport.closes == [(1011, "Internal Server Error")]
+    assert len([r for r in caplog.records if r.levelno >= logging.ERROR]) == 1
+
+
+async def test_disconnects_in_a_user_nursery_are_not_an_error(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Regression: a group made only of WebSocketDisconnect (two tasks reading when
+    the client left) was logged as a handler error with a traceback."""
+    raised: list[BaseException] = []
+
+    async def handler(socket: WebSocket) -> None:
+        await socket.accept()
+        try:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(socket.receive_text)
+                nursery.start_soon(socket.receive_text)
+        except BaseException as exc:
+            raised.append(exc)
+            raise
+
+    with caplog.at_level(logging.INFO, logger="wsactors"):
+        async with serving(handler) as conn:
+            conn.transport.client_leaves(1001)
+            await conn.wait_done()
+    assert isinstance(raised[0], ExceptionGroup)  # the handler did raise a group
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert conn.transport.closes == []
 
 
 async def test_error_before_accept_accepts_then_closes_1011() -> None:
@@ -383,43 +298,52 @@ async def test_error_before_accept_accepts_then_closes_1011() -> None:
 
     async with serving(handler) as conn:
         await conn.wait_done()
-    assert conn.asgi.types == ["websocket.accept", "websocket.close"]
-    assert conn.asgi.closes == [(1011, "Internal Server Error")]
+    assert conn.transport.sent == [Accept(), Close(1011, "Internal Server Error")]
 
 
-async def test_returning_without_accepting_closes_before_accept() -> None:
+async def test_returning_without_accepting_closes_before_accept(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     async def handler(socket: WebSocket) -> None:
         return
 
-    async with serving(handler) as conn:
-        await conn.wait_done()
-    # Close before accept: the server answers the handshake with HTTP 403.
-    assert conn.asgi.types == ["websocket.close"]
+    with caplog.at_level(logging.INFO, logger="wsactors"):
+        async with serving(handler) as conn:
+            await conn.wait_done()
+    # Close before accept: a server answers the handshake with HTTP 403.
+    assert conn.transport.sent == [Close(1000, "")]
     assert conn.socket.connection_state == "disconnected"
+    [line] = closed_lines(caplog)
+    assert line.startswith("rejected '/ws' before accept ")
 
 
-async def test_deny_sends_an_http_response_and_no_close() -> None:
+async def test_deny_sends_an_http_response_and_no_close(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     async def handler(socket: WebSocket) -> None:
         await socket.deny(403, b"members only", {"x-why": "policy"})
 
-    async with serving(handler) as conn:
-        await conn.wait_done()
-    start, body = conn.asgi.sent
-    assert start["type"] == "websocket.http.response.start"
-    assert start["status"] == 403
-    assert (b"x-why", b"policy") in start["headers"]
-    assert body["type"] == "websocket.http.response.body"
-    assert body["body"] == b"members only"
-    assert conn.asgi.closes == []
+    with caplog.at_level(logging.INFO, logger="wsactors"):
+        async with serving(handler) as conn:
+            await conn.wait_done()
+    [deny] = conn.transport.sent
+    assert isinstance(deny, Deny)
+    assert deny.status == 403
+    assert (b"x-why", b"policy") in deny.headers
+    assert deny.body == b"members only"
+    assert conn.socket.connection_state == "disconnected"
+    [line] = closed_lines(caplog)
+    assert line.startswith("rejected '/ws' before accept ")
 
 
-async def test_deny_without_the_extension_closes_before_accept() -> None:
+async def test_deny_without_http_denials_closes_before_accept() -> None:
     async def handler(socket: WebSocket) -> None:
         await socket.deny(403, b"members only")
 
-    async with serving(handler, scope=make_scope(http_response=False)) as conn:
+    transport = FakeTransport(capabilities=Capabilities(http_denials=False))
+    async with serving(handler, transport=transport) as conn:
         await conn.wait_done()
-    assert conn.asgi.sent == [{"type": "websocket.close", "code": 1008, "reason": ""}]
+    assert transport.sent == [Close(1008, "")]
 
 
 async def test_deny_after_the_client_left_is_not_a_handler_error(
@@ -435,9 +359,9 @@ async def test_deny_after_the_client_left_is_not_a_handler_error(
 
     with caplog.at_level(logging.INFO, logger="wsactors"):
         async with serving(handler) as conn:
-            conn.asgi.client_leaves(1006)
+            conn.transport.client_leaves(1006)
             await conn.wait_done()
-    assert conn.asgi.sent == []
+    assert conn.transport.sent == []
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
 
@@ -467,20 +391,82 @@ async def test_a_handler_that_ends_in_every_way_leaves_no_task(
             await socket.send_text("x")
             await trio.sleep(1)
 
-    expectations: list[tuple[Handler, Callable[[FakeASGI], None] | None, list[int]]] = [
+    leaves = FakeTransport.client_leaves
+    expectations: list[tuple[Handler, Callable[[FakeTransport], None] | None, list[int]]] = [
         (returns, None, [1000]),
         (raises, None, [1011]),
         (closes, None, [3001]),
-        (reads, FakeASGI.client_leaves, []),
-        (pushes, FakeASGI.client_leaves, []),
+        (reads, leaves, []),
+        (pushes, leaves, []),
     ]
     for handler, client_action, codes in expectations:
         async with serving(handler) as conn:
             await trio.sleep(1.5)
             if client_action is not None:
-                client_action(conn.asgi)
+                client_action(conn.transport)
             await conn.wait_done()
-        assert [code for code, _ in conn.asgi.closes] == codes, handler.__name__
+        assert [code for code, _ in conn.transport.closes] == codes, handler.__name__
+
+
+# ===================================================================== ordering
+async def test_the_close_goes_after_every_queued_message() -> None:
+    async def handler(socket: WebSocket) -> None:
+        await socket.accept()
+        for n in range(100):
+            await socket.send_text(str(n))
+
+    async with serving(handler, config=RuntimeConfig(outbox_size=4)) as conn:
+        await conn.wait_done()
+    assert conn.transport.sent == [
+        Accept(),
+        *(Send(str(n)) for n in range(100)),
+        Close(1000, ""),
+    ]
+
+
+async def test_the_sender_joins_queued_events_into_one_batch() -> None:
+    async def handler(socket: WebSocket) -> None:
+        # No checkpoint yields to the sender while these are queued.
+        await socket.accept()
+        await socket.send_text("a")
+        await socket.send_bytes(b"b")
+        await socket.send_text("c")
+        await socket.close(4000, "done")
+
+    async with serving(handler) as conn:
+        await conn.wait_done()
+    assert conn.transport.batches == [
+        [Accept(), Send("a"), Send(b"b"), Send("c"), Close(4000, "done")]
+    ]
+
+
+async def test_events_queued_after_the_client_left_are_dropped_and_counted(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    gate = trio.Event()
+    transport = FakeTransport(send_gate=gate)
+    stats: list[ConnectionStatistics] = []
+
+    async def handler(socket: WebSocket) -> None:
+        await socket.accept()
+        await trio.sleep(1)  # the sender is stuck with the accept by now
+        await socket.send_text("one")
+        await socket.send_text("two")
+        try:
+            await trio.sleep_forever()
+        finally:
+            stats.append(socket.statistics())
+
+    async with serving(handler, transport=transport) as conn:
+        await trio.sleep(2)
+        assert transport.attempts == [[Accept()]]
+        conn.transport.client_leaves(1006)
+        await trio.testing.wait_all_tasks_blocked()
+        gate.set()
+        await conn.wait_done()
+    assert transport.sent == [Accept()]  # nothing after the client left
+    assert stats[0].messages_out == 2  # queued ...
+    assert conn.socket.statistics().unsent_messages == 2  # ... but never sent
 
 
 # ===================================================================== reading
@@ -495,12 +481,12 @@ async def test_reader_gets_websocket_disconnect_with_the_client_code() -> None:
             outcome.append(exc)
 
     async with serving(handler) as conn:
-        conn.asgi.client_leaves(4100, "see you")
+        conn.transport.client_leaves(4100, "see you")
         await conn.wait_done()
     assert len(outcome) == 1
     assert outcome[0].code == 4100
     assert outcome[0].reason == "see you"
-    assert conn.asgi.closes == []
+    assert conn.transport.closes == []
 
 
 async def test_iter_messages_ends_quietly_and_keeps_frame_types() -> None:
@@ -514,37 +500,12 @@ async def test_iter_messages_ends_quietly_and_keeps_frame_types() -> None:
         ended.set()
 
     async with serving(handler) as conn:
-        conn.asgi.client_sends("text")
-        conn.asgi.client_sends(b"\x00bin")
-        conn.asgi.client_leaves()
+        conn.transport.client_sends("text")
+        conn.transport.client_sends(b"\x00bin")
+        conn.transport.client_leaves()
         await conn.wait_done()
     assert ended.is_set()
     assert received == ["text", b"\x00bin"]
-
-
-async def test_messages_sent_before_the_disconnect_are_still_delivered() -> None:
-    go = trio.Event()
-    received: list[str] = []
-    disconnect: list[int] = []
-
-    async def handler(socket: WebSocket) -> None:
-        await socket.accept()
-        await go.wait()  # busy while the client sends and leaves
-        try:
-            while True:
-                received.append(await socket.receive_text())
-        except WebSocketDisconnect as exc:
-            disconnect.append(exc.code)
-
-    async with serving(handler) as conn:
-        for n in range(5):
-            conn.asgi.client_sends(f"m{n}")
-        conn.asgi.client_leaves(1001)
-        await trio.testing.wait_all_tasks_blocked()
-        go.set()
-        await conn.wait_done()
-    assert received == [f"m{n}" for n in range(5)]
-    assert disconnect == [1001]
 
 
 async def test_receive_before_accept_is_a_protocol_error_closing_1011() -> None:
@@ -553,12 +514,12 @@ async def test_receive_before_accept_is_a_protocol_error_closing_1011() -> None:
 
     async with serving(handler) as conn:
         await conn.wait_done()
-    assert conn.asgi.closes == [(1011, "Internal Server Error")]
+    assert conn.transport.closes == [(1011, "Internal Server Error")]
 
 
 # ===================================================================== statistics
 async def test_statistics_count_messages_and_bytes() -> None:
-    snapshot: list[Any] = []
+    snapshot: list[ConnectionStatistics] = []
 
     async def handler(socket: WebSocket) -> None:
         await socket.accept()
@@ -569,8 +530,8 @@ async def test_statistics_count_messages_and_bytes() -> None:
         snapshot.append(socket.statistics())
 
     async with serving(handler) as conn:
-        conn.asgi.client_sends("héllo")
-        conn.asgi.client_sends(b"\x01\x02")
+        conn.transport.client_sends("héllo")
+        conn.transport.client_sends(b"\x01\x02")
         await conn.wait_done()
     stats = snapshot[0]
     assert stats.messages_in == 2
@@ -578,12 +539,13 @@ async def test_statistics_count_messages_and_bytes() -> None:
     assert stats.messages_out == 2
     assert stats.bytes_out == 2 + 3  # payload bytes: "é" is two UTF-8 bytes
     assert stats.dropped_frames == 0
+    assert stats.unsent_messages == 0
     assert stats.inbox_size == 16
     assert stats.outbox_size == 16
 
 
 async def test_other_mode_frames_are_dropped_and_counted() -> None:
-    got: list[Any] = []
+    got: list[object] = []
 
     async def handler(socket: WebSocket) -> None:
         await socket.accept()
@@ -592,20 +554,20 @@ async def test_other_mode_frames_are_dropped_and_counted() -> None:
         got.append(socket.statistics().dropped_frames)
 
     async with serving(handler) as conn:
-        conn.asgi.client_sends(b"binary, dropped")
-        conn.asgi.client_sends(b"another")
-        conn.asgi.client_sends("wanted text")
-        conn.asgi.client_sends("text, dropped")
-        conn.asgi.client_sends(b"wanted bytes")
+        conn.transport.client_sends(b"binary, dropped")
+        conn.transport.client_sends(b"another")
+        conn.transport.client_sends("wanted text")
+        conn.transport.client_sends("text, dropped")
+        conn.transport.client_sends(b"wanted bytes")
         await conn.wait_done()
     assert got == ["wanted text", b"wanted bytes", 3]
-    assert conn.asgi.closes == [(1000, "")]
+    assert conn.transport.closes == [(1000, "")]
 
 
 # ===================================================================== backpressure
-async def test_outbox_backpressure_blocks_the_sender_of_the_behaviour() -> None:
+async def test_outbox_backpressure_blocks_the_behaviour() -> None:
     gate = trio.Event()
-    asgi = FakeASGI(send_gate=gate)
+    transport = FakeTransport(send_gate=gate)
     queued: list[int] = []
 
     async def handler(socket: WebSocket) -> None:
@@ -614,22 +576,26 @@ async def test_outbox_backpressure_blocks_the_sender_of_the_behaviour() -> None:
             await socket.send_text(str(n))
             queued.append(n)
 
-    async with serving(handler, asgi=asgi, config=RuntimeConfig(outbox_size=2)) as conn:
+    config = RuntimeConfig(outbox_size=2)
+    async with serving(handler, transport=transport, config=config) as conn:
         await trio.testing.wait_all_tasks_blocked()
-        # The sender is stuck in ASGI send() with the accept; the outbox holds two
-        # messages; the third send_text blocks the handler.
-        assert asgi.sending == 1
-        assert queued == [0, 1]
+        # The sender is stuck in send() with its first batch (the accept, and what
+        # was queued before it ran); the outbox holds two more messages, and the
+        # handler is blocked in the send after them.
+        assert transport.sending == 1
+        [in_flight] = transport.attempts
+        assert in_flight[0] == Accept()
         assert conn.socket.statistics().outbox_depth == 2
-        assert asgi.sent == []
+        assert len(queued) == len(in_flight) - 1 + 2 < 10
+        assert transport.batches == []
         gate.set()
         await conn.wait_done()
     assert queued == list(range(10))
-    assert asgi.data == [str(n) for n in range(10)]  # in order, nothing lost
-    assert asgi.closes == [(1000, "")]
+    assert transport.data == [str(n) for n in range(10)]  # in order, nothing lost
+    assert transport.closes == [(1000, "")]
 
 
-async def test_inbox_backpressure_stops_reading_from_the_server() -> None:
+async def test_inbox_backpressure_stops_reading_from_the_transport() -> None:
     go = trio.Event()
     received: list[str] = []
 
@@ -641,55 +607,91 @@ async def test_inbox_backpressure_stops_reading_from_the_server() -> None:
 
     async with serving(handler, config=RuntimeConfig(inbox_size=2)) as conn:
         for n in range(6):
-            conn.asgi.client_sends(str(n))
+            conn.transport.client_sends(str(n))
         await trio.testing.wait_all_tasks_blocked()
         stats = conn.socket.statistics()
         # Two queued, one held by the receiver blocked on the full inbox; the rest
-        # stay with the server (its queue, then TCP, push back on the client).
+        # stay with the transport (its bounded queue, then TCP, push back).
         assert stats.inbox_depth == 2
         assert stats.messages_in == 3
-        assert conn.asgi.receiving == 0
+        assert conn.transport.receiving == 0
         go.set()
         await trio.testing.wait_all_tasks_blocked()
-        conn.asgi.client_leaves()
+        conn.transport.client_leaves()
         await conn.wait_done()
     assert received == [str(n) for n in range(6)]
 
 
-async def test_blocked_server_send_cannot_hang_the_close(
+async def test_a_blocked_send_cannot_hang_the_close(
     autojump_clock: trio.testing.MockClock, caplog: pytest.LogCaptureFixture
 ) -> None:
-    asgi = FakeASGI(send_gate=trio.Event())  # never released: a stuck client
+    transport = FakeTransport(send_gate=trio.Event())  # never released: a stuck client
     config = RuntimeConfig(close_timeout=2.0)
-    async with serving(accept_and_return, asgi=asgi, config=config) as conn:
-        start = trio.current_time()
-        await conn.wait_done()
-        elapsed = trio.current_time() - start
+    with caplog.at_level(logging.INFO, logger="wsactors"):
+        async with serving(accept_and_return, transport=transport, config=config) as conn:
+            start = trio.current_time()
+            await conn.wait_done()
+            elapsed = trio.current_time() - start
     assert 2.0 <= elapsed < 2.1
-    assert "did not drain" in caplog.text
+    assert "the outbox did not drain within 2.0 s" in caplog.text
+    assert transport.closes == []
+    # The last line says what the client got: no close frame, and why.
+    [line] = closed_lines(caplog)
+    assert line.startswith(
+        "closed '/ws': close frame not delivered: the client did not read for 2.0 s "
+    )
+
+
+async def test_a_write_the_transport_shields_does_not_hold_back_the_cleanup(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    gate = trio.Event()
+    transport = FakeTransport(send_gate=gate, shielded_sends=True)  # like hypercorn
+    cleaned = trio.Event()
+    sending_at_cleanup: list[int] = []
+
+    async def behaviour(socket: WebSocket, stack: Cleanups) -> None:
+        async def cleanup() -> None:
+            sending_at_cleanup.append(transport.sending)
+            cleaned.set()
+
+        stack.push_async_callback(cleanup)
+        await socket.accept()
+
+    config = RuntimeConfig(close_timeout=1.0)
+    async with serving(behaviour=behaviour, transport=transport, config=config) as conn:
+        try:
+            with trio.fail_after(DEADLINE):
+                await cleaned.wait()
+            assert sending_at_cleanup == [1]  # the write was still stuck
+            await trio.sleep(2)
+            assert not conn.done.is_set()  # the task ends when the write does
+        finally:
+            gate.set()  # a failed assertion must not leave the write stuck forever
+        await conn.wait_done()
 
 
 # ===================================================================== order and failures
 async def test_cleanup_runs_after_the_close_frame() -> None:
     seen_at_cleanup: list[list[str]] = []
-    asgi = FakeASGI()
+    transport = FakeTransport()
 
-    async def behaviour(socket: WebSocket, stack: AsyncExitStack) -> None:
+    async def behaviour(socket: WebSocket, stack: Cleanups) -> None:
         async def cleanup() -> None:
-            seen_at_cleanup.append(list(asgi.types))
+            seen_at_cleanup.append(transport.kinds)
 
         stack.push_async_callback(cleanup)
         await socket.accept()
 
-    async with serving(accept_and_return, asgi=asgi, behaviour=behaviour) as conn:
+    async with serving(behaviour=behaviour, transport=transport) as conn:
         await conn.wait_done()
-    assert seen_at_cleanup == [["websocket.accept", "websocket.close"]]
+    assert seen_at_cleanup == [["Accept", "Close"]]
 
 
 async def test_cleanup_runs_when_the_client_left(autojump_clock: trio.testing.MockClock) -> None:
     cleaned = trio.Event()
 
-    async def behaviour(socket: WebSocket, stack: AsyncExitStack) -> None:
+    async def behaviour(socket: WebSocket, stack: Cleanups) -> None:
         async def cleanup() -> None:
             await trio.sleep(0.5)  # async cleanup still gets to checkpoint
             cleaned.set()
@@ -698,14 +700,39 @@ async def test_cleanup_runs_when_the_client_left(autojump_clock: trio.testing.Mo
         await socket.accept()
         await trio.sleep_forever()
 
-    async with serving(accept_and_return, behaviour=behaviour) as conn:
-        conn.asgi.client_leaves()
+    async with serving(behaviour=behaviour) as conn:
+        conn.transport.client_leaves()
         await conn.wait_done()
     assert cleaned.is_set()
 
 
+async def test_a_stuck_cleanup_is_cancelled_after_cleanup_timeout(
+    autojump_clock: trio.testing.MockClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    cancelled: list[float] = []
+
+    async def behaviour(socket: WebSocket, stack: Cleanups) -> None:
+        async def cleanup() -> None:
+            try:
+                await trio.sleep_forever()
+            finally:
+                cancelled.append(trio.current_time())
+
+        stack.push_async_callback(cleanup)
+        await socket.accept()
+
+    config = RuntimeConfig(cleanup_timeout=3.0)
+    async with serving(behaviour=behaviour, config=config) as conn:
+        start = trio.current_time()
+        await conn.wait_done()
+    assert len(cancelled) == 1
+    assert cancelled[0] - start == pytest.approx(3.0, abs=0.01)
+    assert "dependency cleanup for '/ws' exceeded 3.0 s and was cancelled" in caplog.text
+    assert conn.transport.closes == [(1000, "")]  # the close went out first
+
+
 async def test_server_cancellation_closes_1001_and_propagates() -> None:
-    asgi = FakeASGI()
+    transport = FakeTransport()
     finalized = trio.Event()
 
     async def handler(socket: WebSocket) -> None:
@@ -715,63 +742,41 @@ async def test_server_cancellation_closes_1001_and_propagates() -> None:
         finally:
             finalized.set()
 
-    scope = make_scope()
     returned = False
     with trio.fail_after(DEADLINE):
         with trio.CancelScope() as server:
 
-            async def make() -> None:
+            async def cancel_soon() -> None:
                 await trio.testing.wait_all_tasks_blocked()
                 server.cancel()
 
             async with trio.open_nursery() as nursery:
-                nursery.start_soon(make)
-                await supervise(
-                    scope,
-                    asgi.receive,
-                    asgi.send,
-                    behaviour=behaviour_of(handler),
-                    make_socket=lambda box: WebSocket(box, scope, codec=Codec()),
-                    config=RuntimeConfig(),
-                )
+                nursery.start_soon(cancel_soon)
+                await run_supervise(transport, handler)
                 returned = True
     assert not returned  # Cancelled propagated out of supervise
     assert server.cancelled_caught
     assert finalized.is_set()
-    assert asgi.closes == [(1001, "Going Away")]
+    assert transport.closes == [(1001, "Going Away")]
 
 
-async def test_a_failing_asgi_receive_closes_1011() -> None:
-    asgi = FakeASGI()
-
-    async def broken_receive() -> Message:
-        raise OSError("transport broke")
+async def test_a_failing_transport_receive_closes_1011() -> None:
+    transport = FakeTransport()
+    transport.receive_error = OSError("transport broke")
 
     async def handler(socket: WebSocket) -> None:
         await socket.accept()
         await trio.sleep_forever()
 
-    scope = make_scope()
     with trio.fail_after(DEADLINE):
-        await supervise(
-            scope,
-            broken_receive,
-            asgi.send,
-            behaviour=behaviour_of(handler),
-            make_socket=lambda box: WebSocket(box, scope, codec=Codec()),
-            config=RuntimeConfig(),
-        )
-    assert asgi.closes == [(1011, "Internal Server Error")]
+        await run_supervise(transport, handler)
+    assert transport.closes == [(1011, "Internal Server Error")]
 
 
-async def test_a_failing_asgi_send_stops_the_behaviour() -> None:
-    calls: list[str] = []
+async def test_a_failing_transport_send_stops_the_behaviour(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     finalized = trio.Event()
-
-    async def broken_send(message: Message) -> None:
-        calls.append(message["type"])
-        if message["type"] == "websocket.send":
-            raise OSError("transport broke")
 
     async def handler(socket: WebSocket) -> None:
         await socket.accept()
@@ -782,143 +787,33 @@ async def test_a_failing_asgi_send_stops_the_behaviour() -> None:
         finally:
             finalized.set()
 
-    asgi = FakeASGI()
-    scope = make_scope()
-    with trio.fail_after(DEADLINE):
-        await supervise(
-            scope,
-            asgi.receive,
-            broken_send,
-            behaviour=behaviour_of(handler),
-            make_socket=lambda box: WebSocket(box, scope, codec=Codec()),
-            config=RuntimeConfig(),
-        )
+    transport = FakeTransport()
+    transport.send_error = (Send, OSError("transport broke"))
+    with caplog.at_level(logging.INFO, logger="wsactors"), trio.fail_after(DEADLINE):
+        await run_supervise(transport, handler)
     assert finalized.is_set()
-    assert calls[:2] == ["websocket.accept", "websocket.send"]
-    assert "websocket.close" not in calls  # the sender is gone: nothing more is sent
+    attempted = [type(e).__name__ for batch in transport.attempts for e in batch]
+    assert attempted[:2] == ["Accept", "Send"]
+    assert "Close" not in attempted  # the sender is gone: nothing more is sent
+    [line] = closed_lines(caplog)
+    assert line.startswith(
+        "closed '/ws': close frame not delivered: the transport failed: OSError: transport broke "
+    )
 
 
-# ===================================================================== through an App
-async def drive_app(app: App, scope: Message, asgi: FakeASGI) -> None:
-    with trio.fail_after(DEADLINE):
-        await app(scope, asgi.receive, asgi.send)
+async def test_accept_with_a_bad_header_raises_at_the_call() -> None:
+    """Regression (issue 10): the header was only refused by the server, which made a
+    bare close the handler never heard of."""
+    errors: list[ValueError] = []
 
-
-async def test_app_error_before_accept_accepts_then_closes_1011(
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    @websocket("/ws")
     async def handler(socket: WebSocket) -> None:
-        raise KeyError("no such room")
-
-    asgi = FakeASGI()
-    with caplog.at_level(logging.INFO, logger="wsactors"):
-        await drive_app(App([handler]), make_scope(), asgi)
-    assert asgi.types == ["websocket.accept", "websocket.close"]
-    assert asgi.closes == [(1011, "Internal Server Error")]
-    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
-    assert len(errors) == 1
-    assert errors[0].exc_info is not None
-
-
-async def test_app_handler_returning_without_accept_closes_before_accept() -> None:
-    @websocket("/ws")
-    async def handler(socket: WebSocket) -> None:
-        pass
-
-    asgi = FakeASGI()
-    await drive_app(App([handler]), make_scope(), asgi)
-    assert asgi.types == ["websocket.close"]
-
-
-async def test_app_bad_query_parameter_is_denied_with_400() -> None:
-    @websocket("/ws")
-    async def handler(socket: WebSocket, count: int) -> None:
+        try:
+            await socket.accept(headers={"x": "a\r\nb"})
+        except ValueError as exc:
+            errors.append(exc)
         await socket.accept()
 
-    asgi = FakeASGI()
-    scope = make_scope()
-    scope["query_string"] = b"count=many"
-    await drive_app(App([handler]), scope, asgi)
-    start, body = asgi.sent
-    assert start["status"] == 400
-    assert b"count" in body["body"]
-    assert asgi.closes == []
-
-
-async def test_app_unknown_path_is_denied_with_404() -> None:
-    asgi = FakeASGI()
-    scope = make_scope()
-    scope["path"] = "/nowhere"
-    await drive_app(App([]), scope, asgi)
-    assert [m["type"] for m in asgi.sent] == [
-        "websocket.http.response.start",
-        "websocket.http.response.body",
-    ]
-    assert asgi.sent[0]["status"] == 404
-
-
-async def test_app_denial_from_a_dependency_before_accept() -> None:
-    def current_user(headers: Headers) -> str:
-        raise NotAuthorizedError("token expired")
-
-    @websocket("/ws", dependencies={"user": Provide(current_user)})
-    async def handler(socket: WebSocket, user: str) -> None:
-        await socket.accept()
-
-    asgi = FakeASGI()
-    await drive_app(App([handler]), make_scope(), asgi)
-    start, body = asgi.sent
-    assert start["status"] == 401
-    assert body["body"] == b"token expired"
-
-
-async def test_app_error_in_a_dependency_accepts_then_closes_1011() -> None:
-    def broken() -> str:
-        raise LookupError("database down")
-
-    @websocket("/ws", dependencies={"db": broken})
-    async def handler(socket: WebSocket, db: str) -> None:
-        await socket.accept()
-
-    asgi = FakeASGI()
-    await drive_app(App([handler]), make_scope(), asgi)
-    assert asgi.types == ["websocket.accept", "websocket.close"]
-    assert asgi.closes == [(1011, "Internal Server Error")]
-
-
-async def test_app_origin_not_allowed_is_denied_with_403() -> None:
-    app = App([accept_route()], allowed_origins=["https://*.example.com"])
-    denied, allowed = FakeASGI(), FakeASGI()
-    scope = make_scope()
-    scope["headers"] = [(b"origin", b"https://evil.test")]
-    await drive_app(app, scope, denied)
-    scope = make_scope()
-    scope["headers"] = [(b"origin", b"https://chat.example.com")]
-    await drive_app(app, scope, allowed)
-    assert denied.sent[0]["status"] == 403
-    assert allowed.types == ["websocket.accept", "websocket.close"]
-
-
-def accept_route() -> Any:
-    @websocket("/ws")
-    async def handler(socket: WebSocket) -> None:
-        await socket.accept()
-
-    return handler
-
-
-async def test_app_answers_http_with_a_plain_404() -> None:
-    sent: list[Message] = []
-
-    async def receive() -> Message:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message: Message) -> None:
-        sent.append(message)
-
-    with trio.fail_after(DEADLINE):
-        await App([])({"type": "http", "path": "/", "method": "GET"}, receive, send)
-    assert sent[0]["type"] == "http.response.start"
-    assert sent[0]["status"] == 404
-    assert sent[1]["body"] == b"Not Found"
+    async with serving(handler) as conn:
+        await conn.wait_done()
+    assert "'x'" in str(errors[0])
+    assert conn.transport.sent == [Accept(), Close(1000, "")]

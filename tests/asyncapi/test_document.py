@@ -18,7 +18,10 @@ Document = dict[str, Any]
 
 @pytest.fixture(scope="module")
 def typed() -> Document:
-    return create_app().asyncapi(title="typed", version="2.0.0", description="Test routes.")
+    document: Document = create_app().asyncapi(
+        title="typed", version="2.0.0", description="Test routes."
+    )
+    return document
 
 
 @pytest.fixture(scope="module")

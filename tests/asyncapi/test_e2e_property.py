@@ -28,7 +28,7 @@ pytestmark = pytest.mark.e2e
 
 # Under /shapes' rate limit (10 a second): one connection sends every allowed payload.
 PER_ROUTE = 8
-ORIGIN = [("Origin", "https://example.com")]
+ORIGIN = [(b"origin", b"https://example.com")]
 
 
 def draw(case: ReceivedSchema, max_size: int | None) -> tuple[list[Any], list[Any]]:

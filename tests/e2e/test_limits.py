@@ -43,7 +43,9 @@ async def closed_by_server(ws: WebSocketConnection) -> tuple[list[str | bytes], 
         try:
             messages.append(await ws.get_message())
         except ConnectionClosed as closed:
-            return messages, closed.reason
+            reason = closed.reason
+            assert reason is not None
+            return messages, reason
 
 
 # --------------------------------------------------------------------- the app

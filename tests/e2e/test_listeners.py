@@ -199,7 +199,7 @@ async def test_validation_failure_closes_1007_naming_the_field(
 def _ok_listener(data_type: Any) -> ListenerRouteHandler:
     """A listener on "/" for ``data: data_type`` that answers "ok"."""
 
-    async def handler(data: data_type) -> str:  # type: ignore[valid-type]
+    async def handler(data: data_type) -> str:
         return "ok"
 
     return websocket_listener("/")(handler)

@@ -20,6 +20,7 @@ import subprocess
 import sys
 from collections.abc import AsyncGenerator
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 import pytest
 import trio
@@ -31,6 +32,11 @@ from wsproto.events import AcceptConnection, RejectConnection, RejectData, Reque
 from helpers import open_non_reader, port_from_log
 from wsactors import App, Provide, WebSocket, websocket, websocket_listener, websocket_stream
 from wsactors.testing import LiveServer, open_client
+
+if TYPE_CHECKING:
+    from hypercorn.typing import ASGIFramework
+
+    from wsactors.serving import ASGIApp
 
 pytestmark = pytest.mark.e2e
 
@@ -45,7 +51,9 @@ async def closed_by_server(ws: WebSocketConnection) -> CloseReason:
         try:
             await ws.get_message()
         except ConnectionClosed as closed:
-            return closed.reason
+            reason = closed.reason
+            assert reason is not None
+            return reason
 
 
 async def raw_handshake(server: LiveServer, path: str) -> tuple[int, bytes]:
@@ -282,7 +290,10 @@ async def test_a_wrapped_app_is_drained_when_given_the_apps_drain() -> None:
     # (docs/deployment.md): hand the App's drain to the wrapper.
     clients = Clients()
     app = App(HANDLERS)
-    wrapped = ProxyFixMiddleware(app, mode="legacy", trusted_hops=1)
+    # The casts: App.__call__ takes plain dicts, hypercorn's middleware its TypedDicts.
+    wrapped = cast(
+        "ASGIApp", ProxyFixMiddleware(cast("ASGIFramework", app), mode="legacy", trusted_hops=1)
+    )
     wrapped.drain = app.drain  # type: ignore[attr-defined]
     with trio.fail_after(DEADLINE):
         async with trio.open_nursery() as nursery:

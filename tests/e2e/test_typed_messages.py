@@ -148,7 +148,7 @@ class Pair(NamedTuple):
 
 
 def _ok_listener(data_type: Any) -> ListenerRouteHandler:
-    async def handler(data: data_type) -> str:  # type: ignore[valid-type]
+    async def handler(data: data_type) -> str:
         return "ok"
 
     return websocket_listener("/")(handler)

@@ -123,7 +123,7 @@ async def fuzz_app() -> App:
 
 
 # --------------------------------------------------------------------- operations
-texts = st.text(st.characters(exclude_categories=("Cs",)), max_size=40)  # <= 160 bytes
+texts = st.text(st.characters(exclude_categories=["Cs"]), max_size=40)  # <= 160 bytes
 items = st.fixed_dictionaries({"name": texts, "count": st.integers(-(2**31), 2**31)})
 wrong_shapes = st.one_of(
     st.none(),
@@ -312,7 +312,9 @@ async def read_until_close(ws: WebSocketConnection, stream: bool) -> tuple[int, 
         try:
             message = await ws.get_message()
         except ConnectionClosed as closed:
-            return closed.reason.code, closed.reason.reason or ""
+            reason = closed.reason
+            assert reason is not None
+            return reason.code, reason.reason or ""
         assert stream, f"unexpected {message!r}"
         assert str(message).startswith("tick "), f"unexpected {message!r}"
 
@@ -353,7 +355,9 @@ async def exercise(server: LiveServer, endpoint: Endpoint, ops: list[Op], ending
                         await next_reply(ws, is_stream)
                         continue
                     except ConnectionClosed as closed:
-                        code, reason = closed.reason.code, closed.reason.reason or ""
+                        got = closed.reason
+                        assert got is not None
+                        code, reason = got.code, got.reason or ""
                         assert code == expected.code, (op, code, reason)
                 else:
                     code, reason = await read_until_close(ws, is_stream)

@@ -55,7 +55,9 @@ SETTLE = 10.0  # seconds the server may take to finish the last closes
 def live_tasks() -> int:
     """Tasks in this Trio run: the test's and the LiveServer's (same run)."""
     count = 0
-    pending = [trio.lowlevel.current_root_task()]
+    root = trio.lowlevel.current_root_task()
+    assert root is not None  # None only outside a Trio run
+    pending = [root]
     while pending:
         task = pending.pop()
         count += 1

@@ -10,13 +10,14 @@ import functools
 import threading
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import AsyncExitStack
+from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
 
 from wsactors import App, ImproperlyConfiguredError, Provide, WebSocket, websocket
 from wsactors.actors.runtime import ConnectionRuntime
+from wsactors.cleanups import Cleanups
 from wsactors.codec import Codec
 from wsactors.datastructures import Headers, QueryParams, State
 from wsactors.di import CallPlan, Context, Injector
@@ -61,6 +62,16 @@ def plan_for(
     return injector.plan(fn, read_params(fn))
 
 
+@asynccontextmanager
+async def cleanups() -> AsyncIterator[Cleanups]:
+    """A connection's cleanups, run when the block ends (as ``supervise`` does)."""
+    stack = Cleanups()
+    try:
+        yield stack
+    finally:
+        await stack.aclose()
+
+
 async def resolve(
     fn: Callable[..., Any],
     socket: WebSocket,
@@ -68,13 +79,15 @@ async def resolve(
     path_params: dict[str, type] | None = None,
 ) -> dict[str, Any]:
     plan = plan_for(fn, dependencies, path_params)
-    async with AsyncExitStack() as stack:
+    async with cleanups() as stack:
         return await plan.kwargs(Context(socket, stack))
 
 
 # --------------------------------------------------------------------- reserved names
 async def test_reserved_names_are_injected() -> None:
-    def handler(socket: WebSocket, scope: dict, headers: Headers, query: QueryParams) -> None:
+    def handler(
+        socket: WebSocket, scope: dict[str, Any], headers: Headers, query: QueryParams
+    ) -> None:
         pass
 
     socket = make_socket(query=b"a=1")
@@ -118,7 +131,7 @@ async def test_given_values_are_passed_through() -> None:
 
     socket = make_socket()
     plan = Injector({}, {}).plan(listener, read_params(listener), given=frozenset({"data"}))
-    async with AsyncExitStack() as stack:
+    async with cleanups() as stack:
         kwargs = await plan.kwargs(Context(socket, stack), data="hello")
     assert kwargs == {"data": "hello", "socket": socket}
 
@@ -339,7 +352,7 @@ async def test_yield_dependencies_clean_up_in_reverse_order() -> None:
         pass
 
     plan = plan_for(handler, {"sync_gen": sync_gen, "async_gen": async_gen})
-    async with AsyncExitStack() as stack:
+    async with cleanups() as stack:
         kwargs = await plan.kwargs(Context(make_socket(), stack))
         assert kwargs == {"async_gen": "sa"}
         assert events == ["enter sync", "enter async"]
@@ -361,7 +374,7 @@ async def test_yield_dependency_cleanup_runs_when_the_handler_fails() -> None:
     plan = plan_for(handler, {"resource": resource})
 
     async def connection() -> None:
-        async with AsyncExitStack() as stack:
+        async with cleanups() as stack:
             await plan.kwargs(Context(make_socket(), stack))
             raise RuntimeError("handler failed")
 
@@ -380,7 +393,7 @@ async def test_yield_dependency_yielding_twice_is_an_error_at_cleanup() -> None:
 
     plan = plan_for(handler, {"twice": twice})
     with pytest.raises(RuntimeError, match="yielded more than once"):
-        async with AsyncExitStack() as stack:
+        async with cleanups() as stack:
             await plan.kwargs(Context(make_socket(), stack))
 
 

@@ -159,10 +159,11 @@ def _log_closed(rt: ConnectionRuntime, duration: float) -> None:
             state.close_reason,
             tail,
         )
+    elif state.state is State.REJECTED:
+        # Before this check: a close before accept reaches the client as HTTP 403.
+        logger.info("rejected %r before accept %s", rt.path, tail)
     elif close is not None:
         logger.info("closed %r code=%d reason=%r %s", rt.path, close.code, close.reason, tail)
-    elif state.state is State.REJECTED:
-        logger.info("rejected %r before accept %s", rt.path, tail)
     else:
         why = rt.undelivered or "the connection ended before it was sent"
         logger.info("closed %r: close frame not delivered: %s %s", rt.path, why, tail)

@@ -99,7 +99,10 @@ class WebSocketListener:
     send_mode: ClassVar[Mode] = "text"
     dependencies: ClassVar[Mapping[str, Any] | None] = None
     websocket_class: ClassVar[type[WebSocket] | None] = None
-    connection_accept_handler: ClassVar[Callable[[WebSocket], Any] | None] = None
+    # Callable[..., Any]: mypy binds a ClassVar callable like a method (dropping its
+    # first parameter), so `async (socket) -> None` set as a staticmethod or a
+    # plain function would not type-check against Callable[[WebSocket], Any].
+    connection_accept_handler: ClassVar[Callable[..., Any] | None] = None
     dto: ClassVar[DTO[Any] | None] = None
     return_dto: ClassVar[DTO[Any] | None] = None
     sync_to_thread: ClassVar[bool] = False
@@ -111,9 +114,15 @@ class WebSocketListener:
     #: This connection's socket; set before ``on_connect``.
     socket: WebSocket
 
-    def on_receive(self, data: Any) -> Any:
-        """Handle one message; the return value is the reply (``None``: no reply)."""
-        raise NotImplementedError
+    if TYPE_CHECKING:
+        # Subclasses add injected parameters (`on_receive(self, data, user)`): any
+        # signature must type-check as an override.
+        on_receive: Callable[..., Any]
+    else:
+
+        def on_receive(self, data: Any) -> Any:
+            """Handle one message; the return value is the reply (``None``: no reply)."""
+            raise NotImplementedError
 
     @classmethod
     def __route_handler__(cls) -> ListenerRouteHandler:
