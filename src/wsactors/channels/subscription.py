@@ -78,9 +78,8 @@ class Subscription:
                 self._add_gap(Gap(message.topic, "overflow", 1), front=False)
                 return
             if self.overflow == "close":
+                # What is queued is still delivered, then the Gap, then the end.
                 self._lost(1, message.topic)
-                self._messages = 0
-                self._items.clear()
                 self._items.append(Gap(message.topic, "overflow", None))
                 self.closed = True
                 self.close_reason = "overflow"
