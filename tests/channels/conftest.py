@@ -23,6 +23,7 @@ import trio
 
 from wsactors import Channels
 
+
 def _missing(what: str) -> None:
     if os.environ.get("CI") == "true":
         pytest.fail(f"{what} is missing, and CI=true: the Redis tests must run in CI")

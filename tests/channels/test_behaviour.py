@@ -26,20 +26,20 @@ async def test_publish_reaches_each_subscriber_of_the_topic_in_order(
     make_channels: MakeChannels,
 ) -> None:
     with trio.fail_after(TIMEOUT):
-        async with make_channels() as channels:
-            async with (
-                channels.subscribe("room") as first,
-                channels.subscribe("room", "other") as second,
-                channels.subscribe("other") as elsewhere,
-            ):
-                for n in range(5):
-                    assert await channels.publish("room", {"n": n}) is None
-                await channels.publish("other", "x")
-                got = [[item.data for item in await take(sub, 5)] for sub in (first, second)]
-                assert got == [[{"n": n} for n in range(5)]] * 2
-                assert [m.data for m in await take(second, 1)] == ["x"]
-                assert [m.data for m in await take(elsewhere, 1)] == ["x"]
-                assert first.get_nowait() is None
+        async with (
+            make_channels() as channels,
+            channels.subscribe("room") as first,
+            channels.subscribe("room", "other") as second,
+            channels.subscribe("other") as elsewhere,
+        ):
+            for n in range(5):
+                assert await channels.publish("room", {"n": n}) is None
+            await channels.publish("other", "x")
+            got = [[item.data for item in await take(sub, 5)] for sub in (first, second)]
+            assert got == [[{"n": n} for n in range(5)]] * 2
+            assert [m.data for m in await take(second, 1)] == ["x"]
+            assert [m.data for m in await take(elsewhere, 1)] == ["x"]
+            assert first.get_nowait() is None
 
 
 async def test_exclude_skips_the_owner(make_channels: MakeChannels) -> None:

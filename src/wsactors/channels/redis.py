@@ -143,7 +143,12 @@ class RedisBackend:
             with trio.CancelScope() as self._scope:
                 # The pool's task group lives in this task, for as long as the reader.
                 async with self._client:
-                    await self._reconnecting(task_status)
+                    failure = await self._reconnecting(task_status)
+                # Raised out here, not through the pool's task group: no ExceptionGroup.
+                if failure is not None:
+                    raise failure
+        except RedisUnavailableError:
+            raise
         except Exception as exc:
             # Stopping while Redis is down: the lost connection may be reported
             # beside our own cancellation. Nothing to do about it any more.
@@ -156,7 +161,8 @@ class RedisBackend:
             self._pubsub = None
             self._done.set()
 
-    async def _reconnecting(self, task_status: trio.TaskStatus[None]) -> None:
+    async def _reconnecting(self, task_status: trio.TaskStatus[None]) -> RedisUnavailableError:
+        """Reconnect for ever once started; return the error if the first connect fails."""
         attempt = 0
         self._started = False
         if self.start_degraded:
@@ -167,10 +173,10 @@ class RedisBackend:
                 await self._session(task_status)
             except Exception as exc:
                 if not self._started:
-                    raise RedisUnavailableError(
+                    return RedisUnavailableError(
                         f"Redis at {self.url} unreachable within {self.connect_timeout}s: "
                         f"{_leaf(exc)!r} (RedisBackend(start_degraded=True) starts anyway)"
-                    ) from None
+                    )
                 if is_broker_error(exc):
                     logger.warning("Redis connection lost: %r; reconnecting", _leaf(exc))
                 else:
@@ -228,13 +234,10 @@ class RedisBackend:
             if last is None:
                 continue
             stream = self._stream(topic)
-            info: Any = (
-                await self._client.xinfo_stream(stream)
-                if await self._client.exists([stream])
-                else {}
-            )
-            deleted = info.get("max-deleted-entry-id") if isinstance(info, dict) else None
-            if deleted and id_key(_text(deleted)) > id_key(last):
+            # Trimming starts at the oldest entry: if the last id delivered here is
+            # older than the oldest kept, what followed it may be gone too.
+            oldest = await self._client.xrange(stream, "-", "+", count=1)
+            if oldest and id_key(_text(oldest[0].identifier)) > id_key(last):
                 hub.gap(topic, "history_trimmed")
             entries = await self._client.xrange(stream, f"({last}", "+", count=self.refill_limit)
             for entry in entries:
@@ -335,11 +338,7 @@ class RedisBackend:
 
 
 def _text(value: Any) -> str:
-    if isinstance(value, bytes):
-        return value.decode()
-    text = str(value)
-    # coredis 6.9 gives some XINFO ids as the repr of bytes ("b'0-0'").
-    return text[2:-1] if text.startswith(("b'", 'b"')) else text
+    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 def _leaf(exc: BaseException) -> BaseException:
