@@ -151,3 +151,17 @@ def e2e(session: nox.Session) -> None:
     """
     session.install("-e", ".", *group("e2e"))
     session.run("pytest", "-m", "browser", "tests/browser", *session.posargs)
+
+
+@nox.session(default=False)
+def redis(session: nox.Session) -> None:
+    """The Channels tests against a real redis-server (tests/channels, about 15 s).
+
+    Needs ``redis-server`` on PATH (Debian: ``apt-get install redis-server``); each
+    test starts its own on 127.0.0.1 and a free port. With ``CI=true`` a missing
+    binary fails the session instead of skipping its tests.
+    """
+    session.install("-e", ".[redis]", *group("redis"))
+    session.run(
+        "pytest", "-m", "redis", "-p", "no:cacheprovider", "tests/channels", *session.posargs
+    )

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 import trio
+from channel_helpers import until
 from channels_app import make_app
 from trio_websocket import ConnectionClosed
 
@@ -25,37 +26,42 @@ TIMEOUT = 15
 
 async def test_a_message_from_one_client_reaches_the_others_but_not_itself() -> None:
     with trio.fail_after(TIMEOUT):
-        async with LiveServer(make_app(Channels())) as server:
-            async with server.connect("/topic/room") as ada, server.connect("/topic/room") as bob:
-                await _until_subscribed(server, 2)
-                await ada.send_message("hello from ada")
-                assert json.loads(await bob.get_message()) == "hello from ada"
-                await bob.send_message("hello from bob")
-                # ada's next message is bob's: her own was not echoed back.
-                assert json.loads(await ada.get_message()) == "hello from bob"
+        async with (
+            LiveServer(make_app(Channels())) as server,
+            server.connect("/topic/room") as ada,
+            server.connect("/topic/room") as bob,
+        ):
+            await _until_subscribed(server, 2)
+            await ada.send_message("hello from ada")
+            assert json.loads(await bob.get_message()) == "hello from ada"
+            await bob.send_message("hello from bob")
+            # ada's next message is bob's: her own was not echoed back.
+            assert json.loads(await ada.get_message()) == "hello from bob"
 
 
 async def _until_subscribed(server: LiveServer, count: int) -> None:
     app = server.app
     assert isinstance(app, App)
     assert app.channels is not None
-    while app.channels.statistics().subscribers < count:
-        await trio.sleep(0.01)
+    channels = app.channels
+    await until(lambda: channels.statistics().subscribers >= count)
 
 
 @asynccontextmanager
 async def _stalled_client(on_gap: Any) -> AsyncIterator[tuple[Channels, Any]]:
     channels = Channels(max_backlog=4)
-    async with LiveServer(make_app(channels, on_gap=on_gap)) as server:
+    async with (
+        LiveServer(make_app(channels, on_gap=on_gap)) as server,
+        server.connect("/topic/t") as client,
+    ):
         # message_queue_size=1: the client stops reading from TCP at once.
-        async with server.connect("/topic/t") as client:
-            await _until_subscribed(server, 1)
-            # Large messages fill the socket buffers, then the 4-message backlog.
-            big = "x" * 65536
-            for n in range(300):
-                await channels.publish("t", {"n": n, "pad": big})
-            await _until(lambda: channels.statistics().dropped > 0)
-            yield channels, client
+        await _until_subscribed(server, 1)
+        # Large messages fill the socket buffers, then the 4-message backlog.
+        big = "x" * 65536
+        for n in range(300):
+            await channels.publish("t", {"n": n, "pad": big})
+        await until(lambda: channels.statistics().dropped > 0)
+        yield channels, client
 
 
 async def test_a_slow_client_gets_a_gap_marker_where_messages_were_lost() -> None:
@@ -77,7 +83,7 @@ async def test_a_slow_client_gets_a_gap_marker_where_messages_were_lost() -> Non
 async def test_on_gap_close_closes_a_slow_client_with_1013() -> None:
     with trio.fail_after(TIMEOUT):
         async with _stalled_client("close") as (_, client):
-            with pytest.raises(ConnectionClosed) as closed:
+            with pytest.raises(ConnectionClosed) as closed:  # noqa: PT012 (read until the close)
                 while True:
                     await client.get_message()
     assert (closed.value.reason.code, closed.value.reason.reason) == (1013, "Try Again Later")
@@ -98,12 +104,14 @@ async def test_channels_are_injected_into_dependencies_and_listener_hooks() -> N
 
     channels = Channels()
     with trio.fail_after(TIMEOUT):
-        async with TestClient(App([say], channels=channels)) as client:
-            async with channels.subscribe("lobby") as sub:
-                async with client.websocket_connect("/say") as ws:
-                    await ws.send_text("hi")
-                    assert await ws.receive_text() == "said"
-                got = [(await sub.get()).data for _ in range(2)]  # type: ignore[union-attr]
+        async with (
+            TestClient(App([say], channels=channels)) as client,
+            channels.subscribe("lobby") as sub,
+        ):
+            async with client.websocket_connect("/say") as ws:
+                await ws.send_text("hi")
+                assert await ws.receive_text() == "said"
+            got = [(await sub.get()).data for _ in range(2)]  # type: ignore[union-attr]
     assert got == ["joined", "hi"]
 
 
@@ -139,7 +147,7 @@ async def test_lifespan_contexts_stay_open_while_serving() -> None:
             async with client.websocket_connect("/submit") as ws:
                 await ws.send_text("one")
                 assert await ws.receive_text() == "queued"
-            await _until(lambda: 'job "one"' in events or "job one" in events)
+            await until(lambda: 'job "one"' in events or "job one" in events)
         assert not app.channels.running  # type: ignore[union-attr]
     assert events == ["startup hook", "enter", "job one", "exit"]
 
@@ -154,8 +162,3 @@ async def test_asking_for_channels_without_any_fails_the_connection() -> None:
             with pytest.raises(ConnectionClosed) as closed:
                 await client.get_message()
     assert closed.value.reason.code in (1006, 1011)
-
-
-async def _until(condition: Any) -> None:
-    while not condition():
-        await trio.sleep(0.01)

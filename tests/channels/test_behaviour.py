@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 import pytest
 import trio
+from channel_helpers import until
 
 from wsactors import Channels, Gap, Message
 from wsactors.channels import Subscription
@@ -92,12 +93,14 @@ async def test_a_stalled_subscriber_overflows_while_100_others_get_everything(
 
 async def test_the_close_policy_ends_the_iteration_with_a_gap(make_channels: MakeChannels) -> None:
     with trio.fail_after(TIMEOUT):
-        async with make_channels() as channels:
-            async with channels.subscribe("t", max_backlog=2, overflow="close") as sub:
-                for n in range(4):
-                    await channels.publish("t", n)
-                await _until(lambda: sub.closed)
-                items = [item async for item in sub]
+        async with (
+            make_channels() as channels,
+            channels.subscribe("t", max_backlog=2, overflow="close") as sub,
+        ):
+            for n in range(4):
+                await channels.publish("t", n)
+            await until(lambda: sub.closed)
+            items = [item async for item in sub]
     assert items[-1] == Gap("t", "overflow", None)
     assert [m.data for m in items[:-1] if isinstance(m, Message)] == [0, 1]
 
@@ -137,8 +140,3 @@ async def test_using_channels_that_are_not_running_fails_clearly() -> None:
     with pytest.raises(RuntimeError, match="not running"):
         async with channels.subscribe("t"):
             pass
-
-
-async def _until(condition: Callable[[], bool]) -> None:
-    while not condition():
-        await trio.sleep(0.01)

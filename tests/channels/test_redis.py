@@ -11,17 +11,17 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 import trio
+from channel_helpers import RedisServer, until
 from channels_app import make_app
 from proxy import CuttableProxy
 
-from conftest import RedisServer
 from helpers import port_from_log
 from wsactors import Channels, Gap, Message
 from wsactors.testing import LiveServer
@@ -37,11 +37,6 @@ def redis_channels(url: str, *, history: int = 0, **options: Any) -> Channels:
 
     options.setdefault("connect_timeout", 2)
     return Channels(RedisBackend(url, **options), history=history)
-
-
-async def until(condition: Callable[[], bool]) -> None:
-    while not condition():
-        await trio.sleep(0.005)
 
 
 @asynccontextmanager
@@ -80,20 +75,18 @@ async def test_two_processes_share_a_topic(redis_server: RedisServer, tmp_path: 
         async with (
             second_process(redis_server.url, tmp_path / "other.log") as other_port,
             LiveServer(make_app(redis_channels(redis_server.url))) as here,
+            here.connect("/topic/room") as ada,
+            open_client("127.0.0.1", other_port, "/topic/room") as bob,
         ):
-            async with (
-                here.connect("/topic/room") as ada,
-                open_client("127.0.0.1", other_port, "/topic/room") as bob,
-            ):
-                await until(lambda: here.app.channels.statistics().subscribers == 1)  # type: ignore[attr-defined]
-                # The other process subscribes after its handshake: retry until it hears.
-                while True:
-                    await ada.send_message("ping from ada")
-                    with trio.move_on_after(0.2):
-                        assert json.loads(await bob.get_message()) == "ping from ada"
-                        break
-                await bob.send_message("hello from the other process")
-                assert json.loads(await ada.get_message()) == "hello from the other process"
+            await until(lambda: here.app.channels.statistics().subscribers == 1)  # type: ignore[attr-defined]
+            # The other process subscribes after its handshake: retry until it hears.
+            while True:
+                await ada.send_message("ping from ada")
+                with trio.move_on_after(0.2):
+                    assert json.loads(await bob.get_message()) == "ping from ada"
+                    break
+            await bob.send_message("hello from the other process")
+            assert json.loads(await ada.get_message()) == "hello from the other process"
 
 
 async def test_a_redis_restart_gives_a_gap_then_messages_flow_again(

@@ -120,5 +120,5 @@ async def test_get_waits_for_an_item_and_stops_after_close() -> None:
 async def test_bad_options_are_refused(bad: dict[str, object]) -> None:
     from wsactors import Channels
 
-    with pytest.raises(ValueError, match="max_backlog|overflow"):
+    with pytest.raises(ValueError, match=r"max_backlog|overflow"):
         Channels(**bad)  # type: ignore[arg-type]
