@@ -138,7 +138,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
 def _cmd_demo(args: argparse.Namespace) -> int:
     """``wsactors demo``: serve the bundled demo and say where to open it."""
     _configure_logging(args.log_level)
-    from .demo.app import app
+    if args.redis:
+        # Rooms shared with every demo process on this Redis (wsactors[redis]).
+        from .demo.app import create_app
+
+        app = create_app(redis_url=args.redis)
+    else:
+        from .demo.app import app
 
     if args.port == 0:
         print("wsactors demo: the port is in the 'serving on' log line below", flush=True)
@@ -198,6 +204,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="Serve the bundled demo page and its /ws/echo handler.",
     )
     _add_server_options(demo)
+    demo.add_argument(
+        "--redis",
+        metavar="URL",
+        help="share the chat rooms through Redis (e.g. redis://127.0.0.1:6379); "
+        "needs the wsactors[redis] extra",
+    )
     demo.set_defaults(handler=_cmd_demo)
     return parser
 

@@ -227,6 +227,7 @@ class Channels:
         history: int = 0,
         on_gap: Literal["notify", "close"] = "notify",
         listen_for_disconnect: bool = False,
+        task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
     ) -> None:
         """Stream ``topics`` into an accepted ``socket`` until it closes.
 
@@ -242,6 +243,9 @@ class Channels:
                 ``"close"`` overflow policy always closes with 1013.
             listen_for_disconnect: Also read from the socket, as in
                 ``send_websocket_stream`` (only when nothing else reads it).
+            task_status: With ``nursery.start(channels.send_to, ...)``, the start
+                returns once the subscription is registered: a message published
+                after it reaches this socket.
 
         Raises:
             RuntimeError: the Channels are not running.
@@ -254,6 +258,7 @@ class Channels:
         async with self.subscribe(
             *topics, max_backlog=max_backlog, overflow=overflow, history=history, owner=socket
         ) as sub:
+            task_status.started()
             closing = False
 
             async def items() -> AsyncIterator[Any]:
