@@ -88,6 +88,10 @@ def bench(session: nox.Session) -> None:
             # pip exits 1 when it cannot install; the harness then reports the reference skipped.
             session.run_install("python", "-m", "pip", "install", requirement, success_codes=[0, 1])
     session.run("python", "-m", "benchmarks", *session.posargs)
+    # Channels fan-out (benchmarks/channels.py): memory, and Redis when redis-server is
+    # on PATH; results in artifacts/bench/channels.json.
+    session.install("-e", ".[redis]")
+    session.run("python", "-m", "benchmarks.channels")
     Path("artifacts/bench").mkdir(parents=True, exist_ok=True)
     session.run(
         "pytest",
