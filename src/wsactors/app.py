@@ -112,7 +112,7 @@ class App:
             item is called with the App; they are entered in order after the
             startup hooks and left in reverse order after the shutdown hooks (the
             place for long-running tasks: open a nursery in one).
-        channels: A :class:`~wsactors.channels.Channels`: started before the
+        channels: A :class:`~wsactors.Channels`: started before the
             startup hooks, stopped after everything else at shutdown, and
             injected as ``channels``. It encodes with this App's codec.
         allowed_origins: If given, a handshake whose ``Origin`` header matches none of

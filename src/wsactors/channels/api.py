@@ -44,7 +44,7 @@ class Channels:
 
     Args:
         backend: :class:`MemoryBackend` (default: one process) or
-            :class:`~wsactors.channels.RedisBackend` (several processes).
+            ``wsactors.channels.RedisBackend`` (several processes).
         max_backlog: Default bound of each subscription's backlog (messages).
         overflow: Default policy of a full backlog: ``"drop_oldest"``,
             ``"drop_newest"`` or ``"close"``.

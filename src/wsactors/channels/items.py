@@ -106,7 +106,7 @@ class SubscriptionStatistics:
 
 @dataclass(slots=True)
 class ChannelStatistics:
-    """Counts of one :class:`~wsactors.channels.Channels`, since it started.
+    """Counts of one :class:`~wsactors.Channels`, since it started.
 
     Attributes:
         topics: Topics with at least one local subscriber now.
