@@ -112,6 +112,23 @@ async def test_a_redis_restart_gives_a_gap_then_messages_flow_again(
     assert stats.reconnects == 1
 
 
+async def test_five_restarts_in_a_row_each_resume_quickly(redis_server: RedisServer) -> None:
+    subscriber = redis_channels(redis_server.url)
+    resumed = []
+    with trio.fail_after(TIMEOUT):
+        async with subscriber, subscriber.subscribe("t") as sub:
+            for _ in range(5):
+                redis_server.kill()
+                assert (await sub.get()) == Gap("t", "reconnect", None)
+                await redis_server.start()
+                restarted = trio.current_time()
+                await until(lambda: subscriber.backend.connected)
+                resumed.append(trio.current_time() - restarted)
+    # coredis' own backoff grows across outages (seconds by the fifth); ours resets.
+    assert max(resumed) < 1.0, resumed
+    assert subscriber.statistics().reconnects == 5
+
+
 async def test_with_history_an_outage_loses_nothing(redis_server: RedisServer) -> None:
     async with trio.open_nursery() as nursery:
         proxy = CuttableProxy(redis_server.port)
