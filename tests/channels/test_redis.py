@@ -243,3 +243,16 @@ async def test_a_frozen_redis_is_detected_by_the_health_check(
                 await publisher.publish("t", "thawed")
             assert (await sub.get()).data == "thawed"  # type: ignore[union-attr]
     assert detected < 1.5
+
+
+async def test_a_foreign_message_on_the_prefix_is_ignored(redis_server: RedisServer) -> None:
+    import coredis
+
+    channels = redis_channels(redis_server.url)
+    with trio.fail_after(TIMEOUT):
+        async with channels, channels.subscribe("t") as sub:
+            async with coredis.Redis.from_url(redis_server.url) as client:
+                await client.publish("wsactors:t", "not from wsactors")
+            await channels.publish("t", "ours")
+            assert (await sub.get()) == Message("t", '"ours"')
+            assert channels.backend.connected

@@ -7,6 +7,7 @@ block), so one slow subscriber holds up nobody.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 
 from .items import GapReason, Message, id_key
@@ -15,9 +16,13 @@ from .subscription import Subscription
 __all__ = ["Counters", "Hub", "owner_key"]
 
 
+#: Tells this process's exclude tokens from another's (ids repeat across processes).
+_PROCESS = uuid.uuid4().hex[:12]
+
+
 def owner_key(owner: object) -> str:
-    """The token ``exclude=`` travels as: unique among live objects of this process."""
-    return f"{id(owner):x}"
+    """The token ``exclude=`` travels as: unique among live objects of all processes."""
+    return f"{_PROCESS}.{id(owner):x}"
 
 
 @dataclass(slots=True)

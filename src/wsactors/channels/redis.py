@@ -254,7 +254,12 @@ class RedisBackend:
             if message is None or message["type"] != "message":
                 continue
             topic = _text(message["channel"])[start:]
-            message_id, exclude, raw = _text(message["data"]).split("\n", 2)
+            parts = _text(message["data"]).split("\n", 2)
+            if len(parts) != 3:
+                # Someone else PUBLISHed on our prefix: not ours to deliver.
+                logger.warning("ignored a message on %s not sent by wsactors", topic)
+                continue
+            message_id, exclude, raw = parts
             hub.dispatch(Message(topic, raw, message_id or None), exclude or None)
 
     async def _health_check(self) -> None:
@@ -271,7 +276,8 @@ class RedisBackend:
         """PUBLISH, or with ``history`` the XADD+PUBLISH script; bounded by ``connect_timeout``.
 
         Raises:
-            ConnectionError, TimeoutError: Redis is unreachable.
+            coredis.exceptions.ConnectionError: Redis is unreachable.
+            trio.TooSlowError: no answer within ``connect_timeout``.
         """
         client = self._client
         if client is None:
