@@ -256,3 +256,16 @@ async def test_a_foreign_message_on_the_prefix_is_ignored(redis_server: RedisSer
             await channels.publish("t", "ours")
             assert (await sub.get()) == Message("t", '"ours"')
             assert channels.backend.connected
+
+
+async def test_shutdown_with_a_frozen_redis_finishes_within_its_bound(
+    redis_server: RedisServer,
+) -> None:
+    channels = redis_channels(redis_server.url, stop_timeout=1)
+    with trio.fail_after(TIMEOUT):
+        async with channels:
+            async with channels.subscribe("t"):
+                redis_server.freeze()  # sockets stay open, nothing answers
+            stopping = trio.current_time()
+        took = trio.current_time() - stopping
+    assert took < 2.5, f"shutdown took {took:.1f} s"

@@ -31,7 +31,7 @@ import trio
 from .hub import Hub
 from .items import Message, id_key
 from .lua import PUBLISH_WITH_HISTORY
-from .reconnect import is_broker_error
+from .reconnect import is_broker_error, leaves
 
 if TYPE_CHECKING:
     import coredis
@@ -149,14 +149,20 @@ class RedisBackend:
                     raise failure
         except RedisUnavailableError:
             raise
-        except Exception as exc:
-            # Stopping while Redis is down: the lost connection may be reported
-            # beside our own cancellation. Nothing to do about it any more.
+        except BaseException as exc:
+            # Stopping while Redis is down or frozen: coredis may report the lost
+            # connection beside our own cancellation, grouped with Cancelled that
+            # anyio re-created. Swallowing those is safe: Trio cancellation is
+            # level-triggered, so an outer cancellation is raised again at the
+            # caller's next checkpoint.
             if not (self._scope is not None and self._scope.cancel_called):
                 raise
-            if not is_broker_error(exc):
+            if not all(isinstance(leaf, trio.Cancelled | Exception) for leaf in leaves(exc)):
                 raise
-            logger.debug("Redis was unreachable while stopping: %r", _leaf(exc))
+            errors = [leaf for leaf in leaves(exc) if not isinstance(leaf, trio.Cancelled)]
+            if errors:
+                level = logging.DEBUG if is_broker_error(errors[0]) else logging.WARNING
+                logger.log(level, "the Redis connection failed while stopping: %r", errors[0])
         finally:
             self._pubsub = None
             self._done.set()
