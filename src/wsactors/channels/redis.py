@@ -31,7 +31,7 @@ import trio
 from .hub import Hub
 from .items import Message, id_key
 from .lua import PUBLISH_WITH_HISTORY
-from .reconnect import is_broker_error, leaves
+from .reconnect import first_error, is_broker_error, raise_unless_stopping_noise
 
 if TYPE_CHECKING:
     import coredis
@@ -150,19 +150,10 @@ class RedisBackend:
         except RedisUnavailableError:
             raise
         except BaseException as exc:
-            # Stopping while Redis is down or frozen: coredis may report the lost
-            # connection beside our own cancellation, grouped with Cancelled that
-            # anyio re-created. Swallowing those is safe: Trio cancellation is
-            # level-triggered, so an outer cancellation is raised again at the
-            # caller's next checkpoint.
+            # Only while stopping: what coredis raised beside our own cancellation.
             if not (self._scope is not None and self._scope.cancel_called):
                 raise
-            if not all(isinstance(leaf, trio.Cancelled | Exception) for leaf in leaves(exc)):
-                raise
-            errors = [leaf for leaf in leaves(exc) if not isinstance(leaf, trio.Cancelled)]
-            if errors:
-                level = logging.DEBUG if is_broker_error(errors[0]) else logging.WARNING
-                logger.log(level, "the Redis connection failed while stopping: %r", errors[0])
+            raise_unless_stopping_noise(exc)
         finally:
             self._pubsub = None
             self._done.set()
@@ -181,10 +172,10 @@ class RedisBackend:
                 if not self._started:
                     return RedisUnavailableError(
                         f"Redis at {self.url} unreachable within {self.connect_timeout}s: "
-                        f"{_leaf(exc)!r} (RedisBackend(start_degraded=True) starts anyway)"
+                        f"{first_error(exc)!r} (RedisBackend(start_degraded=True) starts anyway)"
                     )
                 if is_broker_error(exc):
-                    logger.warning("Redis connection lost: %r; reconnecting", _leaf(exc))
+                    logger.warning("Redis connection lost: %r; reconnecting", first_error(exc))
                 else:
                     logger.exception("the Redis reader failed; reconnecting")
             if self._pubsub is not None:
@@ -351,10 +342,3 @@ class RedisBackend:
 
 def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
-
-
-def _leaf(exc: BaseException) -> BaseException:
-    """The first real exception inside (possibly nested) groups, for log lines."""
-    while isinstance(exc, BaseExceptionGroup):
-        exc = exc.exceptions[0]
-    return exc
