@@ -9,7 +9,6 @@ Redis tests carry the ``redis`` marker and run in ``nox -s redis``.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import shutil
 from collections.abc import AsyncIterator, Callable
@@ -31,7 +30,9 @@ def _missing(what: str) -> None:
 @asynccontextmanager
 async def started_redis(log: Path) -> AsyncIterator[RedisServer]:
     """A redis-server for one test (skips, or fails with ``CI=true``, without one)."""
-    if importlib.util.find_spec("coredis") is None:
+    try:
+        import coredis  # noqa: F401
+    except ImportError:
         _missing("coredis")
     binary = shutil.which("redis-server")
     if binary is None:
