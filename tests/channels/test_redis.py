@@ -269,3 +269,18 @@ async def test_shutdown_with_a_frozen_redis_finishes_within_its_bound(
             stopping = trio.current_time()
         took = trio.current_time() - stopping
     assert took < 2.5, f"shutdown took {took:.1f} s"
+
+
+async def test_an_app_whose_redis_is_unreachable_fails_its_startup_clearly(
+    redis_server: RedisServer,
+) -> None:
+    from wsactors.testing import LifespanError, TestClient
+
+    redis_server.kill()
+    app = make_app(redis_channels(redis_server.url, connect_timeout=1))
+    with (
+        trio.fail_after(TIMEOUT),
+        pytest.raises(LifespanError, match=r"RedisUnavailableError.*unreachable within 1s"),
+    ):
+        async with TestClient(app):
+            pass  # pragma: no cover
