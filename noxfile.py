@@ -44,8 +44,8 @@ def typecheck(session: nox.Session) -> None:
     session.run("mypy", *session.posargs)
     if not session.posargs:
         # Excluded from the run above (pyproject.toml [tool.mypy] says why).
-        session.run("mypy", "tests/examples/conftest.py")
-        session.run("mypy", "tests/asyncapi/conftest.py")
+        for conftest in sorted(Path("tests").glob("*/conftest.py")):
+            session.run("mypy", str(conftest))
 
 
 @nox.session
@@ -107,6 +107,10 @@ def bench(session: nox.Session) -> None:
             # pip exits 1 when it cannot install; the harness then reports the reference skipped.
             session.run_install("python", "-m", "pip", "install", requirement, success_codes=[0, 1])
     session.run("python", "-m", "benchmarks", *session.posargs)
+    # Channels fan-out (benchmarks/channels.py): memory, and Redis when redis-server is
+    # on PATH; results in artifacts/bench/channels.json.
+    session.install("-e", ".[redis]")
+    session.run("python", "-m", "benchmarks.channels")
     Path("artifacts/bench").mkdir(parents=True, exist_ok=True)
     session.run(
         "pytest",
@@ -204,4 +208,18 @@ def asyncapi(session: nox.Session) -> None:
         "tests/unit/test_codec_json_types.py",
         *session.posargs,
         env={"WSACTORS_ASYNCAPI_PARSER": str(prefix / "node_modules")},
+    )
+
+
+@nox.session(default=False)
+def redis(session: nox.Session) -> None:
+    """The Channels tests against a real redis-server (tests/channels, about 15 s).
+
+    Needs ``redis-server`` on PATH (Debian: ``apt-get install redis-server``); each
+    test starts its own on 127.0.0.1 and a free port. With ``CI=true`` a missing
+    binary fails the session instead of skipping its tests.
+    """
+    session.install("-e", ".[redis]", *group("redis"))
+    session.run(
+        "pytest", "-m", "redis", "-p", "no:cacheprovider", "tests/channels", *session.posargs
     )

@@ -16,8 +16,13 @@ import wsactors
 EXPECTED = {
     "DTO",
     "App",
+    "ChannelStatistics",
+    "Channels",
     "DataDiscardedWarning",
+    "Gap",
     "ImproperlyConfiguredError",
+    "MemoryBackend",
+    "Message",
     "NotAuthorizedError",
     "PermissionDeniedError",
     "Provide",

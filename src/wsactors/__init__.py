@@ -5,6 +5,7 @@ package may change freely. ``tests/test_public_api.py`` pins this surface.
 """
 
 from .app import App, Router
+from .channels import Channels, ChannelStatistics, Gap, MemoryBackend, Message
 from .connection import WebSocket
 from .di import Provide
 from .dto import DTO
@@ -28,8 +29,13 @@ from .serving import serve
 __all__ = [
     "DTO",
     "App",
+    "ChannelStatistics",
+    "Channels",
     "DataDiscardedWarning",
+    "Gap",
     "ImproperlyConfiguredError",
+    "MemoryBackend",
+    "Message",
     "NotAuthorizedError",
     "PermissionDeniedError",
     "Provide",

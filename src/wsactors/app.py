@@ -5,7 +5,8 @@ from __future__ import annotations
 import inspect
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from typing import Any, Unpack, cast
+from contextlib import AbstractAsyncContextManager, AsyncExitStack
+from typing import TYPE_CHECKING, Any, Unpack, cast
 
 import trio
 from hypercorn.typing import (
@@ -30,6 +31,9 @@ from .routing import RouteTable
 from .transport.asgi import ASGITransport
 from .transport.base import Transport
 
+if TYPE_CHECKING:
+    from .channels import Channels
+
 __all__ = ["App", "Router"]
 
 logger = logging.getLogger("wsactors.app")
@@ -39,6 +43,8 @@ logger = logging.getLogger("wsactors.app")
 ASGIReceive = Callable[[], Awaitable[dict[str, Any]]]
 ASGISend = Callable[[dict[str, Any]], Awaitable[None]]
 Hook = Callable[..., Any]
+#: ``lifespan=`` items: called with the App, entered at startup, left at shutdown.
+LifespanContext = Callable[["App"], AbstractAsyncContextManager[Any]]
 
 
 class Router:
@@ -113,6 +119,13 @@ class App:
         on_startup: Hooks run at ASGI lifespan startup; each sync or async, taking no
             argument or the App.
         on_shutdown: Hooks run at lifespan shutdown, same shapes.
+        lifespan: Async context managers that stay open while the App serves: each
+            item is called with the App; they are entered in order after the
+            startup hooks and left in reverse order after the shutdown hooks (the
+            place for long-running tasks: open a nursery in one).
+        channels: A :class:`~wsactors.Channels`: started before the
+            startup hooks, stopped after everything else at shutdown, and
+            injected as ``channels``. It encodes with this App's codec.
         allowed_origins: If given, a handshake whose ``Origin`` header matches none of
             these (exact, ``"*"`` or ``"https://*.example.com"``) is denied with HTTP
             403 before accept. Requests without ``Origin`` (non-browser clients) pass
@@ -147,6 +160,8 @@ class App:
         websocket_class: type[WebSocket] | None = None,
         on_startup: Iterable[Hook] = (),
         on_shutdown: Iterable[Hook] = (),
+        lifespan: Sequence[LifespanContext] = (),
+        channels: Channels | None = None,
         allowed_origins: Sequence[str] | None = None,
         require_origin: bool = False,
         guards: Sequence[Guard] | None = None,
@@ -173,6 +188,10 @@ class App:
         self._asyncapi_json: bytes | None = None
         self.on_startup = list(on_startup)
         self.on_shutdown = list(on_shutdown)
+        self.lifespan = list(lifespan)
+        self.channels = channels
+        if channels is not None:
+            channels.codec = self.codec
         self.allowed_origins = list(allowed_origins) if allowed_origins is not None else None
         self.require_origin = require_origin
         self.shutdown_timeout = shutdown_timeout
@@ -374,24 +393,35 @@ class App:
         # A new serving run: an App drained by an earlier run (a test's LiveServer,
         # a restart in the same process) accepts connections again.
         self._draining = False
-        try:
-            for hook in self.on_startup:
-                await _call_hook(hook, self)
-        except Exception as exc:
-            logger.exception("startup hook failed")
-            await send({"type": "lifespan.startup.failed", "message": repr(exc)})
-            return
-        await send({"type": "lifespan.startup.complete"})
-        message = await receive()
-        # Under plain `hypercorn -k trio` this runs after hypercorn stopped serving;
-        # connections still open are closed with 1001 here.
-        await self.drain()
-        failure = None
-        for hook in self.on_shutdown:
+        async with AsyncExitStack() as contexts:
             try:
-                await _call_hook(hook, self)
+                if self.channels is not None:
+                    await contexts.enter_async_context(self.channels)
+                for hook in self.on_startup:
+                    await _call_hook(hook, self)
+                for context in self.lifespan:
+                    await contexts.enter_async_context(context(self))
             except Exception as exc:
-                logger.exception("shutdown hook failed")
+                logger.exception("startup failed")
+                await send({"type": "lifespan.startup.failed", "message": repr(exc)})
+                return
+            await send({"type": "lifespan.startup.complete"})
+            message = await receive()
+            # Under plain `hypercorn -k trio` this runs after hypercorn stopped serving;
+            # connections still open are closed with 1001 here.
+            await self.drain()
+            failure = None
+            for hook in self.on_shutdown:
+                try:
+                    await _call_hook(hook, self)
+                except Exception as exc:
+                    logger.exception("shutdown hook failed")
+                    failure = failure or exc
+            try:
+                # Lifespan contexts (then the Channels) close after the connections.
+                await contexts.aclose()
+            except Exception as exc:
+                logger.exception("closing a lifespan context failed")
                 failure = failure or exc
         if failure is not None:
             await send({"type": "lifespan.shutdown.failed", "message": repr(failure)})

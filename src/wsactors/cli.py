@@ -219,7 +219,13 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
     settings = ServerSettings(log_level=args.log_level)
     _configure_logging(settings)
-    from .demo.app import app
+    if args.redis:
+        # Rooms shared with every demo process on this Redis (wsactors[redis]).
+        from .demo.app import create_app
+
+        app = create_app(redis_url=args.redis)
+    else:
+        from .demo.app import app
 
     if args.port == 0:
         print("wsactors demo: the port is in the 'serving on' log line below", flush=True)

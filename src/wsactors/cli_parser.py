@@ -168,6 +168,12 @@ def build_parser(*, run: Handler, demo: Handler) -> argparse.ArgumentParser:
         description="Serve the bundled demo page and its WebSocket handlers.",
     )
     _add_common_options(demo_parser)
+    demo_parser.add_argument(
+        "--redis",
+        metavar="URL",
+        help="share the chat rooms through Redis (e.g. redis://127.0.0.1:6379); "
+        "needs the wsactors[redis] extra",
+    )
     demo_parser.set_defaults(handler=demo)
 
     from .asyncapi.cli import add_command as add_asyncapi_command

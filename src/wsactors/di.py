@@ -3,7 +3,8 @@
 Plans are made when the App is built: for every callable the framework will call
 (handler, hook, dependency) each parameter is classified, in this order, as a
 reserved name (``socket``, ``scope``, ``headers``, ``query``, ``state``: the App's
-state, shared; per-connection state is ``socket.state``), a path
+state, shared; per-connection state is ``socket.state``; ``channels``: the App's
+Channels), a path
 parameter, a dependency, or a query parameter. Unknown names that cannot be query
 parameters, and dependency cycles, raise ``ImproperlyConfiguredError`` then.
 
@@ -128,6 +129,11 @@ def _reserved_value(ctx: Context, name: str) -> Any:
         return socket.headers
     if name == "query":
         return socket.query_params
+    if name == "channels":
+        channels = getattr(socket.app, "channels", None)
+        if channels is None:
+            raise ImproperlyConfiguredError("`channels` asked for, but the App has no channels=")
+        return channels
     # "state" is the application's state, shared by all connections, as in Litestar:
     # the yield-dependency example of docs/dependency-injection.md counts concurrent
     # clients through it.

@@ -11,7 +11,11 @@ from typed_app import create_app
 from wsactors import App
 from wsactors.demo import create_app as create_demo_app
 
-EXAMPLE_NAMES = sorted(path.stem for path in EXAMPLES_DIR.glob("*.py"))
+#: Every docs example that serves an App (a few only show an API, such as a
+#: Channels subscription read in plain Python, and have none).
+EXAMPLE_NAMES = sorted(
+    path.stem for path in EXAMPLES_DIR.glob("*.py") if "\napp = " in path.read_text()
+)
 
 
 def _example(name: str) -> Callable[[], App]:

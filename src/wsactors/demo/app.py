@@ -1,6 +1,6 @@
 """The demo App: the page at ``/`` and the WebSocket endpoints it drives.
 
-- ``/ws/chat/{room}``: chat rooms, a ``WebSocketListener`` per connection
+- ``/ws/chat/{room}``: chat rooms on Channels, a ``WebSocketListener`` per connection
   (:mod:`.chat`); it also answers ``{"stats": true}`` with its ``statistics()``.
 - ``/ws/clock``: the server time every second, a ``@websocket_stream`` (:mod:`.clock`).
 - ``/ws/json``: a typed ``@websocket_listener`` of :class:`~.points.Point` (:mod:`.points`).
@@ -21,6 +21,7 @@ from importlib.resources import files
 from typing import Any
 
 from ..app import App
+from ..channels import Channels
 from ..connection import WebSocket
 from ..di import Provide
 from ..handlers import websocket
@@ -119,14 +120,27 @@ async def echo(socket: WebSocket) -> None:
         await socket.send_message(message)
 
 
-def create_app() -> App:
-    """Build a fresh demo App, with chat rooms of its own and the static page at ``/``."""
-    rooms = ChatRooms()
+def create_app(redis_url: str | None = None) -> App:
+    """Build a fresh demo App, with chat rooms of its own and the static page at ``/``.
+
+    Args:
+        redis_url: Share the chat rooms with every demo process on this Redis
+            (needs ``wsactors[redis]``); otherwise they live in this process.
+    """
+    backend = None
+    if redis_url is not None:
+        from ..channels import RedisBackend
+
+        backend = RedisBackend(redis_url)
+    channels = Channels(backend)
+    rooms = ChatRooms(channels)
     return App(
         [ChatListener, live_clock, json_box, echo],
         # Every connection that asks for `rooms` gets this App's registry.
         dependencies={"rooms": Provide(lambda: rooms)},
         http_app=StaticFiles("wsactors.demo"),
+        channels=channels,
+        lifespan=[lambda app: rooms.running()],
     )
 
 

@@ -13,30 +13,35 @@ Server -> client, one JSON object per text frame, told apart by ``type``::
     {"type": "message", "room": ..., "name": ..., "text": ..., "time": ...}
     {"type": "stats", "stats": {"messages_in": 3, ...}}   (to the asker only)
 
-The registry lives in one process and one App (``create_app`` makes a fresh one
-and provides it as the ``rooms`` dependency): rooms are not shared between worker
-processes.
+Messages travel through the App's :class:`~wsactors.channels.Channels` (topic
+``chat:{room}``): with ``wsactors demo --redis URL`` two demo processes share their
+rooms. Each connection's feed (``send_to``) runs in the registry's nursery, opened
+by the App's lifespan (``ChatRooms.running``), from ``on_connect`` until
+``on_disconnect``. The member registry, and so the ``online`` count, is this
+process's own.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import trio
 
+from ..channels import Channels
 from ..connection import WebSocket
-from ..exceptions import WebSocketDisconnect
 from ..handlers import WebSocketListener
 
-__all__ = ["ChatIn", "ChatListener", "ChatRooms", "StatsRequest"]
+__all__ = ["ChatIn", "ChatListener", "ChatRooms", "StatsRequest", "topic"]
 
 MAX_NAME = 32  # characters of a display name; longer names are cut
 MAX_TEXT = 1000  # characters of one chat message; longer messages are cut
-SEND_TIMEOUT = 2.0  # seconds one recipient's full queue may hold up a broadcast
+BACKLOG = 64  # chat messages queued per client before the oldest are dropped
 
 _encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
@@ -65,11 +70,33 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-class ChatRooms:
-    """An in-process registry: room name -> the sockets in that room."""
+def topic(room: str) -> str:
+    """The channel topic of a chat room."""
+    return f"chat:{room}"
 
-    def __init__(self) -> None:
+
+class ChatRooms:
+    """The rooms' members in this process, and their feeds from the Channels.
+
+    Args:
+        channels: The App's Channels (a fresh in-process one by default).
+    """
+
+    def __init__(self, channels: Channels | None = None) -> None:
+        self.channels = channels if channels is not None else Channels()
         self.rooms: dict[str, set[WebSocket]] = {}
+        self._nursery: trio.Nursery | None = None
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        """The nursery the feeds run in; the App keeps it open while it serves."""
+        async with trio.open_nursery() as nursery:
+            self._nursery = nursery
+            try:
+                yield
+            finally:
+                self._nursery = None
+                nursery.cancel_scope.cancel()
 
     def join(self, room: str, socket: WebSocket) -> int:
         """Add ``socket`` to ``room``; return how many are in it now."""
@@ -87,31 +114,41 @@ class ChatRooms:
             del self.rooms[room]
         return len(members)
 
-    async def broadcast(self, room: str, event: dict[str, Any]) -> int:
-        """Send ``event`` as JSON to everyone in ``room``; return how many got it.
+    async def feed(self, room: str, socket: WebSocket) -> trio.CancelScope:
+        """Start streaming ``room`` into ``socket``; cancel the returned scope to stop.
 
-        The event is encoded once. Recipients are sent to concurrently, so a slow
-        one holds up nobody else, and each send is bounded by
-        :data:`SEND_TIMEOUT`. A recipient whose client left (``WebSocketDisconnect``
-        from its send) is skipped: its own ``on_disconnect`` removes it.
+        Returns once subscribed, so the client's own join notice reaches it.
+
+        Raises:
+            RuntimeError: the registry is not running (no App lifespan).
         """
-        text = _encode(event)
-        delivered = 0
+        if self._nursery is None:
+            raise RuntimeError("ChatRooms.running() is not open: give it to App(lifespan=...)")
+        scope: trio.CancelScope = await self._nursery.start(self._feed, room, socket)
+        return scope
 
-        async def deliver(socket: WebSocket) -> None:
-            nonlocal delivered
-            with trio.move_on_after(SEND_TIMEOUT):
-                try:
-                    await socket.send_text(text)
-                except WebSocketDisconnect:
-                    return
-                delivered += 1
+    async def _feed(
+        self, room: str, socket: WebSocket, task_status: trio.TaskStatus[trio.CancelScope]
+    ) -> None:
+        with trio.CancelScope() as scope:
+            await self.channels.send_to(
+                socket, topic(room), max_backlog=BACKLOG, task_status=_Started(task_status, scope)
+            )
 
-        async with trio.open_nursery() as nursery:
-            # A snapshot: members may join or leave while the sends wait.
-            for socket in list(self.rooms.get(room, ())):
-                nursery.start_soon(deliver, socket)
-        return delivered
+    async def broadcast(self, room: str, event: dict[str, Any]) -> None:
+        """Publish ``event`` to everyone in ``room``, in every process (encoded once)."""
+        await self.channels.publish(topic(room), event)
+
+
+class _Started:
+    """Passes ``started()`` on with the feed's cancel scope as the value."""
+
+    def __init__(self, inner: trio.TaskStatus[trio.CancelScope], scope: trio.CancelScope) -> None:
+        self.inner = inner
+        self.scope = scope
+
+    def started(self, value: None = None) -> None:
+        self.inner.started(self.scope)
 
 
 class ChatListener(WebSocketListener):
@@ -128,12 +165,14 @@ class ChatListener(WebSocketListener):
         self.room = ""
         self.name = "anonymous"
         self.rooms = ChatRooms()  # replaced by the App's registry in on_connect
+        self.feed: trio.CancelScope | None = None
 
     async def on_connect(
         self, socket: WebSocket, room: str, rooms: ChatRooms, name: str = ""
     ) -> None:
         """Enter the room and tell everyone in it (this client too)."""
         self.room, self.name, self.rooms = room, clean_name(name), rooms
+        self.feed = await rooms.feed(room, socket)
         online = rooms.join(room, socket)
         await rooms.broadcast(room, self._notice("join", online))
 
@@ -152,6 +191,8 @@ class ChatListener(WebSocketListener):
 
     async def on_disconnect(self, socket: WebSocket) -> None:
         """Leave the room (also after an error, e.g. an invalid payload) and tell the others."""
+        if self.feed is not None:
+            self.feed.cancel()
         online = self.rooms.leave(self.room, socket)
         await self.rooms.broadcast(self.room, self._notice("leave", online))
 

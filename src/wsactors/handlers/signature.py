@@ -15,7 +15,7 @@ from ..exceptions import ImproperlyConfiguredError
 __all__ = ["RESERVED", "ParamSpec", "callable_name", "read_params"]
 
 #: Names injected by the framework wherever they are asked for (docs/dependency-injection.md).
-RESERVED = frozenset({"socket", "scope", "headers", "query", "state"})
+RESERVED = frozenset({"socket", "scope", "headers", "query", "state", "channels"})
 
 #: Names Litestar users may bring over that mean nothing for a WebSocket.
 _FORBIDDEN = {

@@ -1,0 +1,36 @@
+"""Channels: topics with bounded, never-silent fan-out, in one process or through Redis.
+
+``RedisBackend`` needs the optional extra ``wsactors[redis]`` (coredis); it is
+imported from here lazily, so the memory backend works without it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .api import Channels
+from .items import ChannelStatistics, Gap, Message, SubscriptionStatistics
+from .memory import MemoryBackend
+from .subscription import Subscription
+
+if TYPE_CHECKING:
+    from .redis import RedisBackend
+
+__all__ = [
+    "ChannelStatistics",
+    "Channels",
+    "Gap",
+    "MemoryBackend",
+    "Message",
+    "RedisBackend",
+    "Subscription",
+    "SubscriptionStatistics",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "RedisBackend":
+        from .redis import RedisBackend
+
+        return RedisBackend
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

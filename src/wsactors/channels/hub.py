@@ -1,0 +1,93 @@
+"""The local dispatcher: topic -> this process's subscriptions, and the counters.
+
+Backends hand every message to :meth:`Hub.dispatch` once per process; the hub
+offers it to each local subscription without awaiting any of them (offers never
+block), so one slow subscriber holds up nobody.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from .items import GapReason, Message, id_key
+from .subscription import Subscription
+
+__all__ = ["Counters", "Hub", "owner_key"]
+
+
+#: Tells this process's exclude tokens from another's (ids repeat across processes).
+_PROCESS = uuid.uuid4().hex[:12]
+
+
+def owner_key(owner: object) -> str:
+    """The token ``exclude=`` travels as: unique among live objects of all processes."""
+    return f"{_PROCESS}.{id(owner):x}"
+
+
+@dataclass(slots=True)
+class Counters:
+    """Totals shared by every subscription of one Channels."""
+
+    published: int = 0
+    delivered: int = 0
+    dropped: int = 0
+    reconnects: int = 0
+
+
+class Hub:
+    """Local subscriptions by topic."""
+
+    def __init__(self) -> None:
+        self.counters = Counters()
+        self.topics: dict[str, set[Subscription]] = {}
+        self._subscriptions: set[Subscription] = set()
+        #: Per topic, the newest id dispatched here: where a refill starts.
+        self.last_ids: dict[str, str] = {}
+
+    def add(self, subscription: Subscription) -> list[str]:
+        """Register ``subscription``; return the topics that had no subscriber before."""
+        self._subscriptions.add(subscription)
+        new = []
+        for topic in subscription.topics:
+            members = self.topics.get(topic)
+            if members is None:
+                members = self.topics[topic] = set()
+                new.append(topic)
+            members.add(subscription)
+        return new
+
+    def remove(self, subscription: Subscription) -> list[str]:
+        """Unregister ``subscription``; return the topics that have no subscriber now."""
+        self._subscriptions.discard(subscription)
+        gone = []
+        for topic in subscription.topics:
+            members = self.topics.get(topic)
+            if members is None:
+                continue
+            members.discard(subscription)
+            if not members:
+                del self.topics[topic]
+                self.last_ids.pop(topic, None)
+                gone.append(topic)
+        return gone
+
+    @property
+    def subscriptions(self) -> int:
+        """How many subscriptions are registered."""
+        return len(self._subscriptions)
+
+    def dispatch(self, message: Message, exclude: str | None = None) -> None:
+        """Offer ``message`` to every subscription of its topic (except ``exclude``'s)."""
+        if message.id is not None:
+            last = self.last_ids.get(message.topic)
+            if last is None or id_key(message.id) > id_key(last):
+                self.last_ids[message.topic] = message.id
+        for subscription in self.topics.get(message.topic, ()):
+            if exclude is None or owner_key(subscription.owner) != exclude:
+                subscription.offer(message)
+
+    def gap(self, topic: str, reason: GapReason, count: int | None = None) -> None:
+        """Tell every subscription of ``topic`` that messages were lost."""
+        for subscription in self.topics.get(topic, ()):
+            subscription.gap(topic, reason, count)

@@ -1,0 +1,36 @@
+"""Channels: channels_rooms, channels_subscribe."""
+
+from __future__ import annotations
+
+import json
+
+import trio
+from example_helpers import DEADLINE, load_example
+
+from wsactors.testing import LiveServer
+
+
+async def test_channels_rooms_reach_the_others_but_not_the_sender() -> None:
+    app = load_example("channels_rooms").app
+    with trio.fail_after(DEADLINE):
+        async with (
+            LiveServer(app) as server,
+            server.connect("/rooms/lobby") as ada,
+            server.connect("/rooms/lobby") as bob,
+            server.connect("/rooms/other") as cid,
+        ):
+            while app.channels.statistics().subscribers < 3:  # noqa: ASYNC110 (a counter)
+                await trio.sleep(0.01)
+            await ada.send_message("hi")
+            assert json.loads(await bob.get_message()) == {"text": "hi"}
+            await bob.send_message("hello")
+            assert json.loads(await ada.get_message()) == {"text": "hello"}
+            await cid.send_message("anyone?")
+    assert app.channels.statistics().published == 3
+
+
+async def test_channels_subscribe_shows_the_gap_first() -> None:
+    main = load_example("channels_subscribe").main
+    with trio.fail_after(DEADLINE):
+        seen = await main()
+    assert seen == ["lost 2 of prices (overflow)", "prices: 12", "prices: 13"]
