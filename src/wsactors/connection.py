@@ -323,18 +323,7 @@ class WebSocket(ScopeViews):
             if not isinstance(data, bytes | bytearray | memoryview):
                 raise TypeError(f"send_message takes str or bytes, not {type(data).__name__}")
             data = bytes(data)
-        # ConnectionRuntime.queue inlined (a Send changes no state): the per-message
-        # path (docs/performance.md).
-        outbox = rt.mailbox.outbox
-        event = Send(data)
-        try:
-            await trio.lowlevel.checkpoint_if_cancelled()
-            try:
-                outbox.send_nowait(event)
-            except trio.WouldBlock:
-                await outbox.send(event)
-        except (trio.BrokenResourceError, trio.ClosedResourceError):
-            raise state.disconnect_error() from None
+        await rt.put(Send(data))
         counters = rt.counters
         counters.messages_out += 1
         counters.bytes_out += payload_size(data)

@@ -188,6 +188,18 @@ class ConnectionRuntime:
         Cancellation:
             A cancellation point; if cancelled, nothing was queued or recorded.
         """
+        await self.put(event)
+        self.state.queued(event)
+
+    async def put(self, event: Outgoing) -> None:
+        """Put ``event`` in the outbox (a ``Send`` changes no state: see :meth:`queue`).
+
+        Raises:
+            WebSocketDisconnect: the sender is gone (the connection is over).
+
+        Cancellation:
+            A cancellation point; if cancelled, nothing was queued.
+        """
         outbox = self.mailbox.outbox
         try:
             # A cancellation point; it yields to the scheduler only when the outbox is
@@ -199,7 +211,6 @@ class ConnectionRuntime:
                 await outbox.send(event)
         except (trio.BrokenResourceError, trio.ClosedResourceError):
             raise self.state.disconnect_error() from None
-        self.state.queued(event)
 
     async def settle(self, error: BaseException | None) -> None:
         """See :meth:`HandlerContext.settle`.
