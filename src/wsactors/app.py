@@ -303,6 +303,8 @@ class App:
             codec=self.codec,
             reader=route.reader,
             registry=self.connections,
+            route_path=route.template.path,
+            hints=route.hints,
         )
 
     def asyncapi(

@@ -68,6 +68,8 @@ async def supervise(
     codec: Codec,
     reader: bool = False,
     registry: LiveConnections | None = None,
+    route_path: str | None = None,
+    hints: set[str] | None = None,
 ) -> None:
     """Run one connection to its end.
 
@@ -81,6 +83,8 @@ async def supervise(
         codec: The App's codec.
         reader: The handler kind always reads (listeners get the disconnect grace).
         registry: The App's live connections (for the graceful drain).
+        route_path: The route's template, for hints (defaults to ``path``).
+        hints: The hints already logged for the route: each is logged once per route.
 
     Cancellation:
         If the server cancels the connection, the behaviour is cancelled, close
@@ -117,6 +121,8 @@ async def supervise(
             finally:
                 decided = rt.ending(error, cancelled=server_cancelled)
                 _log_outcome(path, error, decided)
+                if error is not None and hints is not None:
+                    _hint_foreign_loop(route_path or path, error, hints)
                 with trio.CancelScope(shield=True):
                     await _close_and_flush(rt, decided)
                 # Inside the nursery: a sender stuck in a write the server shields
@@ -143,6 +149,26 @@ def _log_outcome(path: str, error: Exception | None, decided: BaseException | No
         logger.info("closing %r with %d: %r", path, decided.code, decided.reason)
     else:
         logger.error("error in WebSocket handler for %r", path, exc_info=error)
+
+
+def _hint_foreign_loop(route: str, error: BaseException, hints: set[str]) -> None:
+    """Once per route: the error came from asyncio (or a library that needs it)."""
+    # asyncio.sleep() & co. under Trio: "no running event loop"; sniffio-based
+    # libraries: AsyncLibraryNotFoundError.
+    foreign = (isinstance(error, RuntimeError) and "no running event loop" in str(error)) or (
+        type(error).__name__ == "AsyncLibraryNotFoundError"
+    )
+    if not foreign or "asyncio" in hints:
+        return
+    hints.add("asyncio")
+    logger.warning(
+        "hint: the handler of %r called asyncio (%s: %s), which does not run here: wsactors "
+        "runs on Trio. Use trio (trio.sleep, trio.open_nursery, trio.to_thread) or anyio, "
+        "which runs on Trio. (Logged once per route.)",
+        route,
+        type(error).__name__,
+        error,
+    )
 
 
 def _log_closed(rt: ConnectionRuntime, duration: float) -> None:

@@ -254,7 +254,7 @@ class RedisBackend:
             parts = _text(message["data"]).split("\n", 2)
             if len(parts) != 3:
                 # Someone else PUBLISHed on our prefix: not ours to deliver.
-                logger.warning("ignored a message on %s not sent by wsactors", topic)
+                logger.warning("ignored a message on %r not sent by wsactors", topic)
                 continue
             message_id, exclude, raw = parts
             hub.dispatch(Message(topic, raw, message_id or None), exclude or None)

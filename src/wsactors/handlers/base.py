@@ -70,6 +70,8 @@ class Route:
     config: RuntimeConfig
     #: The handler kind always reads (listeners): the disconnect grace applies.
     reader: bool = False
+    #: Hints already logged for this route (each is logged once per route).
+    hints: set[str] = field(default_factory=set)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
