@@ -20,12 +20,18 @@ from wsactors import App, Channels, WebSocket, websocket
 
 
 def make_app(
-    channels: Channels, *, on_gap: Literal["notify", "close"] = "notify", history: int = 0
+    channels: Channels,
+    *,
+    on_gap: Literal["notify", "close"] = "notify",
+    history: int = 0,
+    sockets: list[WebSocket] | None = None,
 ) -> App:
-    """The App, on ``channels``."""
+    """The App, on ``channels``; each connection's socket is appended to ``sockets``."""
 
     @websocket("/topic/{topic:str}")
     async def topic_socket(socket: WebSocket, topic: str, channels: Channels) -> None:
+        if sockets is not None:
+            sockets.append(socket)
         await socket.accept()
         async with trio.open_nursery() as nursery:
             nursery.start_soon(_stream, channels, socket, topic, on_gap, history)

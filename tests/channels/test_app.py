@@ -48,10 +48,12 @@ async def _until_subscribed(server: LiveServer, count: int) -> None:
 
 
 @asynccontextmanager
-async def _stalled_client(on_gap: Any) -> AsyncIterator[tuple[Channels, Any]]:
+async def _stalled_client(
+    on_gap: Any, sockets: list[WebSocket] | None = None
+) -> AsyncIterator[tuple[Channels, Any]]:
     channels = Channels(max_backlog=4)
     async with (
-        LiveServer(make_app(channels, on_gap=on_gap)) as server,
+        LiveServer(make_app(channels, on_gap=on_gap, sockets=sockets)) as server,
         server.connect("/topic/t") as client,
     ):
         # message_queue_size=1: the client stops reading from TCP at once.
@@ -65,17 +67,21 @@ async def _stalled_client(on_gap: Any) -> AsyncIterator[tuple[Channels, Any]]:
 
 
 async def test_a_slow_client_gets_a_gap_marker_where_messages_were_lost() -> None:
+    sockets: list[WebSocket] = []
     with trio.fail_after(TIMEOUT):
-        async with _stalled_client("notify") as (channels, client):
+        async with _stalled_client("notify", sockets) as (channels, client):
             seen: list[Any] = []
             while not seen or seen[-1].get("n") != 299:
                 seen.append(json.loads(await client.get_message()))
+            stats = sockets[0].statistics()
     gaps = [item for item in seen if item.get("type") == "gap"]
     numbers = [item["n"] for item in seen if "n" in item]
     assert gaps, "no gap marker"
     assert all((g["topic"], g["reason"]) == ("t", "overflow") for g in gaps)
     lost = sum(g["count"] for g in gaps)
     assert lost == channels.statistics().dropped
+    # The connection's own statistics count the same losses.
+    assert (stats.channel_gaps, stats.channel_lost) == (len(gaps), lost)
     assert len(numbers) + lost == 300
     assert numbers == sorted(numbers)
 

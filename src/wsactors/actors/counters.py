@@ -15,6 +15,9 @@ class ConnectionStatistics:
     """A snapshot of one connection's counters (``WebSocket.statistics()``).
 
     Byte counts are payload bytes (UTF-8 for text frames), not wire bytes.
+    ``channel_gaps`` counts the ``Gap`` items ``Channels.send_to`` met for this
+    connection, ``channel_lost`` the messages they reported lost (a Gap of unknown
+    count, a broker reconnect, adds none).
     """
 
     messages_in: int
@@ -25,6 +28,8 @@ class ConnectionStatistics:
     discarded_messages: int
     rate_limited_messages: int
     unsent_messages: int
+    channel_gaps: int
+    channel_lost: int
     inbox_depth: int
     outbox_depth: int
     inbox_size: int
@@ -44,6 +49,8 @@ class Counters:
     __slots__ = (
         "bytes_in",
         "bytes_out",
+        "channel_gaps",
+        "channel_lost",
         "discarded_messages",
         "dropped_frames",
         "messages_in",
@@ -61,6 +68,8 @@ class Counters:
         self.discarded_messages = 0  # the data-discard rule (in the receiver)
         self.rate_limited_messages = 0  # receiver: rate_limit_policy="drop"
         self.unsent_messages = 0  # sender: queued, but the peer had left
+        self.channel_gaps = 0  # Channels.send_to, through HandlerContext.count_gap
+        self.channel_lost = 0  # the same
 
     def snapshot(self, mailbox: Mailbox) -> ConnectionStatistics:
         """The counters and the mailbox's queue depths, as one immutable value."""
@@ -73,6 +82,8 @@ class Counters:
             discarded_messages=self.discarded_messages,
             rate_limited_messages=self.rate_limited_messages,
             unsent_messages=self.unsent_messages,
+            channel_gaps=self.channel_gaps,
+            channel_lost=self.channel_lost,
             inbox_depth=mailbox.inbox_depth(),
             outbox_depth=mailbox.outbox_depth(),
             inbox_size=mailbox.inbox.statistics().max_buffer_size,  # type: ignore[arg-type]

@@ -58,6 +58,10 @@ class HandlerContext(Protocol):
         """
         ...
 
+    def count_gap(self, lost: int | None) -> None:
+        """Count a loss a fan-out met on its way to this connection (``statistics()``)."""
+        ...
+
 
 class ConnectionRuntime:
     """Everything the actors of one connection share (one Trio thread: no locks).
@@ -224,6 +228,13 @@ class ConnectionRuntime:
         # The sender being gone means there is no one left to tell.
         with trio.CancelScope(shield=True), contextlib.suppress(WebSocketDisconnect):
             await self.queue_final(decided)
+
+    def count_gap(self, lost: int | None) -> None:
+        """See :meth:`HandlerContext.count_gap`."""
+        counters = self.counters
+        counters.channel_gaps += 1
+        if lost:
+            counters.channel_lost += lost
 
     def statistics(self) -> ConnectionStatistics:
         """A snapshot of the counters and queue depths."""

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import trio
 
+from ..closes import Why
 from ..codec import Codec
 from .backend import Backend
 from .hub import Hub, owner_key
@@ -264,9 +265,11 @@ class Channels:
             async def items() -> AsyncIterator[Any]:
                 nonlocal closing
                 async for item in sub:
-                    if isinstance(item, Gap) and on_gap == "close":
-                        closing = True
-                        return
+                    if isinstance(item, Gap):
+                        socket.context.count_gap(item.count)
+                        if on_gap == "close":
+                            closing = True
+                            return
                     yield item.raw if isinstance(item, Message) else item.as_json()
 
             async def send(target: WebSocket, item: Any) -> None:
@@ -283,7 +286,7 @@ class Channels:
                 listen_for_disconnect=listen_for_disconnect,
             )
             if closing or sub.close_reason == "overflow":
-                await socket.close(1013, "Try Again Later")
+                await socket.close(Why.TRY_AGAIN.code, Why.TRY_AGAIN.reason)
 
     # ------------------------------------------------------------------ statistics
     def statistics(self) -> ChannelStatistics:
