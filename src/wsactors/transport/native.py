@@ -1,0 +1,495 @@
+"""The native transport: the runtime over a Trio stream it owns, no ASGI in between.
+
+The WebSocket protocol is the ``websockets`` library's sans-I/O
+:class:`~websockets.server.ServerProtocol` (strict RFC 6455 framing, C-accelerated
+masking, permessage-deflate); messages are reassembled and their UTF-8 validated by
+:class:`~wsactors.transport.assembler.MessageAssembler`.
+
+Who does what (so no lock is needed):
+
+- the receiver actor calls :meth:`NativeTransport.receive`: it reads the socket,
+  feeds every byte of one read to the protocol, and returns the parsed events one
+  by one from a buffer bounded by that read. It also drives keepalive: its read
+  waits with a deadline (the next ping, or the pong that is due), so no timer task
+  exists;
+- the sender actor calls :meth:`NativeTransport.send`: it turns a batch of events
+  into frames and writes them all with one ``send_all``.
+
+Control frames the protocol answers by itself (a pong, the echo of a close) are
+written by whichever actor writes next: the receiver writes them when the sender
+is idle; when a write is in progress, its writer loops until the protocol has
+nothing left to send. Every write is bounded by ``send_timeout``: a stalled write
+aborts the TCP connection (``Capabilities.abortable_writes``).
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import http
+import math
+import socket as _socket
+import struct
+from collections.abc import Sequence
+from typing import Final, cast
+
+import trio
+from websockets.datastructures import Headers
+from websockets.frames import Frame, Opcode
+from websockets.http11 import Request, Response
+from websockets.protocol import SEND_EOF
+from websockets.protocol import State as WireState
+from websockets.server import ServerProtocol
+
+from ..closes import ABNORMAL, Why
+from ..events import (
+    Accept,
+    Close,
+    Connect,
+    Deny,
+    Disconnect,
+    Incoming,
+    Message,
+    Outgoing,
+    Ping,
+    Pong,
+    Send,
+)
+from .assembler import AssemblyError, MessageAssembler
+from .base import Capabilities
+
+__all__ = ["NATIVE_CAPABILITIES", "NativeTransport", "SendTimeoutError"]
+
+NATIVE_CAPABILITIES: Final = Capabilities(
+    peer_close_codes=True, ping=True, http_denials=True, abortable_writes=True
+)
+_CONNECT: Final = Connect()
+_DROPPED: Final = Disconnect(ABNORMAL, "")
+_OPEN: Final = WireState.OPEN
+_CONNECTING: Final = WireState.CONNECTING
+_PONG: Final = Opcode.PONG
+_CLOSE: Final = Opcode.CLOSE
+_BINARY: Final = Opcode.BINARY
+#: Bytes asked of the socket per read; it also bounds the events buffered per read.
+READ_SIZE: Final = 65536
+
+
+class SendTimeoutError(trio.BrokenResourceError):
+    """A write stalled longer than ``send_timeout``; the connection was aborted."""
+
+
+class NativeTransport:
+    """One WebSocket connection over a Trio stream, after its handshake request.
+
+    Args:
+        stream: The connection's stream (TCP, or TLS over TCP).
+        protocol: The ``websockets`` protocol that parsed the handshake request.
+        request: That request.
+        response: The 101 response ``protocol.accept(request)`` prepared; sent on
+            :class:`~wsactors.events.Accept`.
+        subprotocols: The subprotocols the client offered.
+        ping_interval: Seconds between keepalive pings (``None``: no keepalive).
+        ping_timeout: Seconds a pong may take before the connection is closed with
+            1011 "keepalive ping timeout" and aborted.
+        send_timeout: Seconds one write may stall before the connection is aborted.
+        max_fragments: Frames one message may span.
+    """
+
+    __slots__ = (
+        "_assembler",
+        "_closed",
+        "_eof_sent",
+        "_gone",
+        "_next_ping",
+        "_pending",
+        "_ping_count",
+        "_ping_data",
+        "_ping_interval",
+        "_ping_sent",
+        "_ping_timeout",
+        "_protocol",
+        "_read_scope",
+        "_request",
+        "_response",
+        "_send_timeout",
+        "_stream",
+        "_write_done",
+        "_writing",
+        "subprotocols",
+    )
+
+    capabilities: Final = NATIVE_CAPABILITIES
+
+    def __init__(
+        self,
+        stream: trio.abc.Stream,
+        protocol: ServerProtocol,
+        request: Request,
+        response: Response,
+        *,
+        subprotocols: tuple[str, ...],
+        ping_interval: float | None,
+        ping_timeout: float,
+        send_timeout: float,
+        max_fragments: int,
+    ) -> None:
+        self._stream = stream
+        self._protocol = protocol
+        self._request = request
+        self._response = response
+        self.subprotocols = subprotocols
+        self._ping_interval = ping_interval
+        self._ping_timeout = ping_timeout
+        self._send_timeout = send_timeout
+        self._assembler = MessageAssembler(max_fragments)
+        # Events parsed from one read, handed out one by one: at most one read's worth.
+        self._pending: collections.deque[Incoming] = collections.deque((_CONNECT,))
+        self._gone = False  # a Disconnect was queued: nothing more is parsed
+        self._closed = False  # the stream was closed (aborted or finished)
+        self._eof_sent = False
+        self._writing = False
+        self._write_done: trio.Event | None = None
+        self._ping_sent: float | None = None
+        self._ping_data = b""
+        self._ping_count = 0
+        self._next_ping = math.inf
+        self._read_scope: trio.CancelScope | None = None
+
+    # ------------------------------------------------------------------ receiving
+    async def receive(self) -> Incoming:
+        """The next event: ``Connect`` first, ``Disconnect`` last.
+
+        Cancellation:
+            Safe to cancel: parsed events stay buffered, and a read that is
+            cancelled has consumed nothing.
+        """
+        pending = self._pending
+        while not pending:
+            if self._gone:
+                await trio.lowlevel.checkpoint()
+                return _DROPPED
+            data = await self._read()
+            if data is None:  # keepalive: the pong did not come
+                await self._fail(*Why.KEEPALIVE_TIMEOUT.value, abort=True)
+                continue
+            self._absorb(data)
+            if self._protocol.writes:
+                await self._flush_quietly()  # pongs, the close echo
+        return pending.popleft()
+
+    async def _flush_quietly(self) -> None:
+        """A flush by the receiver: a failed write ends the connection, not the read."""
+        try:
+            await self._flush(wait=False)
+        except trio.BrokenResourceError:
+            if not self._gone:
+                self._gone = True
+                self._pending.append(_DROPPED)
+
+    async def _read(self) -> bytes | bytearray | None:
+        """One read; ``None`` when the keepalive pong is overdue.
+
+        The read waits until the next keepalive deadline; the sender moves that
+        deadline when it accepts the connection (keepalive starts then).
+        """
+        stream = self._stream
+        try:
+            while True:
+                with trio.CancelScope(deadline=self._keepalive_deadline()) as scope:
+                    self._read_scope = scope
+                    try:
+                        return await stream.receive_some(READ_SIZE)
+                    finally:
+                        self._read_scope = None
+                now = trio.current_time()
+                if self._ping_sent is not None:
+                    if now >= self._ping_sent + self._ping_timeout:
+                        return None
+                elif now >= self._next_ping:
+                    await self._keepalive_ping(now)
+        except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
+            return b""  # the connection dropped: like an EOF without a close frame
+
+    def _keepalive_deadline(self) -> float:
+        if self._ping_interval is None or self._protocol.state is not _OPEN:
+            return math.inf
+        if self._ping_sent is not None:
+            return self._ping_sent + self._ping_timeout
+        return self._next_ping
+
+    async def _keepalive_ping(self, now: float) -> None:
+        assert self._ping_interval is not None
+        self._ping_count += 1
+        self._ping_data = struct.pack("!I", self._ping_count)
+        self._ping_sent = now
+        self._next_ping = now + self._ping_interval
+        self._protocol.send_ping(self._ping_data)
+        await self._flush(wait=False)
+
+    def _absorb(self, data: bytes | bytearray) -> None:
+        """Feed one read to the protocol and queue the events it completes."""
+        protocol = self._protocol
+        pending = self._pending
+        if not data:
+            protocol.receive_eof()
+            if not self._gone:
+                self._gone = True
+                pending.append(_DROPPED)
+            return
+        protocol.receive_data(data)
+        assembler = self._assembler
+        for frame in cast(list[Frame], protocol.events_received()):
+            opcode = frame.opcode
+            if opcode <= _BINARY:
+                try:
+                    message = assembler.feed(frame)
+                except AssemblyError as exc:
+                    self._fail_now(exc.code, exc.reason)
+                    return
+                if message is not None:
+                    pending.append(Message(message))
+            elif opcode is _PONG:
+                pending.append(self._pong(bytes(frame.data)))
+            elif opcode is _CLOSE:
+                # The protocol echoed the close; the peer's own code and reason.
+                received = protocol.close_rcvd
+                assert received is not None
+                self._gone = True
+                pending.append(Disconnect(int(received.code), received.reason))
+                return
+        if protocol.parser_exc is not None and not self._gone:
+            # The protocol failed the connection: 1002 (framing), 1007 (a close
+            # reason that is not UTF-8), 1009 (too big, refused before buffering).
+            sent = protocol.close_sent
+            self._gone = True
+            pending.append(Disconnect(int(sent.code), sent.reason) if sent else _DROPPED)
+
+    def _pong(self, data: bytes) -> Pong:
+        if self._ping_sent is not None and data == self._ping_data:
+            latency = trio.current_time() - self._ping_sent
+            self._ping_sent = None
+            return Pong(data, latency)
+        return Pong(data)
+
+    def _fail_now(self, code: int, reason: str) -> None:
+        """Fail the connection (RFC 6455 section 7.1.7): close frame, then TCP close."""
+        self._protocol.fail(code, reason)
+        self._gone = True
+        self._pending.append(Disconnect(code, reason))
+
+    async def _fail(self, code: int, reason: str, *, abort: bool) -> None:
+        self._fail_now(code, reason)
+        try:
+            await self._flush_quietly()
+        finally:
+            if abort:
+                await self.abort()
+
+    # ------------------------------------------------------------------ sending
+    async def send(self, events: Sequence[Outgoing]) -> None:
+        """Turn ``events`` into frames and write them with one ``send_all``.
+
+        Raises:
+            SendTimeoutError: the write stalled ``send_timeout`` seconds; aborted.
+            trio.BrokenResourceError: the connection is broken or was aborted.
+
+        Cancellation:
+            A cancelled write leaves a frame half sent: the connection is aborted.
+        """
+        protocol = self._protocol
+        for event in events:
+            kind = type(event)
+            if kind is Send:
+                if protocol.state is not _OPEN:
+                    continue  # the peer's close or a failure is already queued
+                data = event.data  # type: ignore[union-attr]
+                if type(data) is str:
+                    protocol.send_text(data.encode())
+                else:
+                    protocol.send_binary(data)  # type: ignore[arg-type]
+            elif kind is Close:
+                assert isinstance(event, Close)
+                if protocol.state is _OPEN:
+                    protocol.send_close(event.code, event.reason)
+                elif protocol.state is _CONNECTING:
+                    # Close before accept: the handshake is rejected with HTTP 403.
+                    protocol.send_response(protocol.reject(403, "Forbidden\n"))
+            elif kind is Accept:
+                assert isinstance(event, Accept)
+                self._accept(event)
+            elif kind is Deny:
+                assert isinstance(event, Deny)
+                self._deny(event)
+            elif kind is Ping:
+                assert isinstance(event, Ping)
+                if protocol.state is _OPEN:
+                    protocol.send_ping(event.data)
+        await self._flush(wait=True)
+
+    def _accept(self, event: Accept) -> None:
+        protocol = self._protocol
+        if protocol.state is not _CONNECTING:
+            return
+        response = self._response
+        headers = response.headers
+        if event.subprotocol is not None:
+            if "Sec-WebSocket-Protocol" in headers:
+                del headers["Sec-WebSocket-Protocol"]
+            headers["Sec-WebSocket-Protocol"] = event.subprotocol
+            protocol.subprotocol = event.subprotocol  # type: ignore[assignment]
+        for name, value in event.headers:
+            headers[name.decode("latin-1")] = value.decode("latin-1")
+        protocol.send_response(response)
+        if self._ping_interval is not None:
+            # Keepalive starts now: move the deadline of the read in progress.
+            self._next_ping = trio.current_time() + self._ping_interval
+            if self._read_scope is not None:
+                self._read_scope.deadline = self._next_ping
+
+    def _deny(self, event: Deny) -> None:
+        protocol = self._protocol
+        if protocol.state is not _CONNECTING:
+            return
+        headers = Headers([("Connection", "close")])
+        for name, value in event.headers:
+            headers[name.decode("latin-1")] = value.decode("latin-1")
+        protocol.send_response(Response(event.status, _phrase(event.status), headers, event.body))
+
+    async def _flush(self, *, wait: bool) -> None:
+        """Write what the protocol has queued; one writer at a time, no lock.
+
+        Trio is cooperative: checking and setting ``_writing`` with no checkpoint in
+        between cannot race. A second writer either waits (the sender: its frames
+        are written by the writer's loop) or returns (the receiver).
+        """
+        if self._writing:
+            if not wait:
+                await trio.lowlevel.checkpoint()
+                return
+            if self._write_done is None:
+                self._write_done = trio.Event()
+            await self._write_done.wait()
+            if self._closed:
+                raise trio.BrokenResourceError("the connection was aborted")
+            return
+        if self._closed:
+            self._protocol.data_to_send()
+            raise trio.BrokenResourceError("the connection was aborted")
+        self._writing = True
+        try:
+            protocol = self._protocol
+            while True:
+                chunks = protocol.data_to_send()
+                if not chunks:
+                    break
+                await self._write(chunks)
+        finally:
+            self._writing = False
+            done, self._write_done = self._write_done, None
+            if done is not None:
+                done.set()
+
+    async def _write(self, chunks: list[bytes]) -> None:
+        if SEND_EOF in chunks:
+            # The protocol asks for the end of the stream (after a close frame, or an
+            # HTTP response that is not 101): remember it; the engine half-closes.
+            self._eof_sent = True
+            chunks = [chunk for chunk in chunks if chunk]
+            if not chunks:
+                return
+        data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        completed = False
+        try:
+            with trio.move_on_after(self._send_timeout):
+                await self._stream.send_all(data)
+                completed = True
+        finally:
+            if not completed:
+                # Stalled past send_timeout, cancelled, or broken: a frame may be half
+                # written, so the stream cannot be used any more.
+                await self.abort()
+        if not completed:
+            raise SendTimeoutError(f"a write stalled for {self._send_timeout:.1f} s")
+
+    # ------------------------------------------------------------------ ending
+    async def abort(self) -> None:
+        """Reset the TCP connection at once (no closing handshake). Idempotent.
+
+        Cancellation:
+            Returns promptly; the connection is dropped anyway.
+        """
+        if self._closed:
+            await trio.lowlevel.checkpoint()
+            return
+        self._closed = True
+        self._gone = True
+        raw = _socket_of(self._stream)
+        if raw is not None:
+            # SO_LINGER 0: close() sends a RST and frees the unsent data at once,
+            # instead of the kernel retrying it for minutes to a peer that never reads.
+            with contextlib.suppress(OSError):
+                raw.setsockopt(_socket.SOL_SOCKET, _socket.SO_LINGER, struct.pack("ii", 1, 0))
+        await trio.aclose_forcefully(self._stream)
+
+    async def finish(self, close_timeout: float) -> None:
+        """End the connection once the runtime is done with it.
+
+        The closing handshake is completed when it is under way (the peer's close
+        frame or EOF awaited, discarding data), bounded by ``close_timeout``; the
+        TCP connection is then closed, or aborted if the peer did not finish in
+        time or the WebSocket was never closed.
+
+        Cancellation:
+            Aborts the connection.
+        """
+        if self._closed:
+            await trio.lowlevel.checkpoint()
+            return
+        protocol = self._protocol
+        finished = False
+        try:
+            with trio.move_on_after(close_timeout):
+                finished = await self._complete_close(protocol)
+        finally:
+            if not finished:
+                await self.abort()
+        if finished:
+            self._closed = True
+            await trio.aclose_forcefully(self._stream)
+
+    async def _complete_close(self, protocol: ServerProtocol) -> bool:
+        state = protocol.state
+        if state is _OPEN or (state is _CONNECTING and not protocol.eof_sent):
+            return False  # the runtime never closed it: nothing graceful is due
+        stream = self._stream
+        try:
+            await self._flush(wait=True)
+            while protocol.state is not WireState.CLOSED:
+                if self._eof_sent and isinstance(stream, trio.abc.HalfCloseableStream):
+                    await stream.send_eof()
+                    self._eof_sent = False
+                data = await stream.receive_some(READ_SIZE)
+                if not data:
+                    return True
+                protocol.receive_data(data)
+                protocol.events_received()  # discarded: the connection is closing
+                await self._flush(wait=True)
+        except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
+            return False
+        return True
+
+
+def _socket_of(stream: trio.abc.Stream) -> trio.socket.SocketType | None:
+    inner: object = stream
+    if isinstance(inner, trio.SSLStream):
+        inner = inner.transport_stream
+    if isinstance(inner, trio.SocketStream):
+        return inner.socket
+    return None
+
+
+def _phrase(status: int) -> str:
+    try:
+        return http.HTTPStatus(status).phrase
+    except ValueError:
+        return ""
