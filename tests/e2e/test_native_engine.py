@@ -235,11 +235,13 @@ async def latency(socket: WebSocket) -> None:
 
 async def test_keepalive_measures_latency_with_a_client_that_answers() -> None:
     with trio.fail_after(DEADLINE):
-        async with native(App([latency]), ping_interval=0.1) as server:
-            async with server.connect("/latency") as ws:
-                await trio.sleep(0.35)  # trio-websocket answers the pings
-                await ws.send_message("?")
-                answer = await ws.get_message()
+        async with (
+            native(App([latency]), ping_interval=0.1) as server,
+            server.connect("/latency") as ws,
+        ):
+            await trio.sleep(0.35)  # trio-websocket answers the pings
+            await ws.send_message("?")
+            answer = await ws.get_message()
     assert isinstance(answer, str)
     assert answer != "None"
     assert 0 <= float(answer) < 0.1
@@ -360,14 +362,13 @@ async def test_handshakes_during_the_drain_get_503() -> None:
 
     app = App([slow], shutdown_timeout=2.0)
     with trio.fail_after(DEADLINE):
-        async with native(app, graceful_timeout=2.0) as server:
-            async with server.connect("/slow") as ws:
-                async with trio.open_nursery() as nursery:
-                    nursery.start_soon(app.drain)
-                    await trio.sleep(0.1)
-                    refused = await rejection(server, "/slow")
-                with pytest.raises(ConnectionClosed) as closed:
-                    await ws.get_message()
+        async with native(app, graceful_timeout=2.0) as server, server.connect("/slow") as ws:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(app.drain)
+                await trio.sleep(0.1)
+                refused = await rejection(server, "/slow")
+            with pytest.raises(ConnectionClosed) as closed:
+                await ws.get_message()
     assert refused.status_code == 503
     assert closed.value.reason.code == 1001
 
@@ -463,3 +464,22 @@ async def test_permessage_deflate_is_off_by_default_and_on_with_deflate() -> Non
             deflated = await trio.to_thread.run_sync(_deflate_round_trip, server.url_for("/echo"))
     assert plain == ([], "x" * 1000)
     assert deflated == (["PerMessageDeflate"], "x" * 1000)
+
+
+# ----------------------------------------------------------------- TLS
+async def test_tls_through_ssl_context() -> None:
+    import ssl
+
+    import trustme
+
+    ca = trustme.CA()
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(server_context)
+    client_context = ssl.create_default_context()
+    ca.configure_trust(client_context)
+    with trio.fail_after(DEADLINE):
+        async with native(App([echo]), ssl_context=server_context) as server:
+            assert server.url.startswith("wss://")
+            async with server.connect("/echo", ssl_context=client_context) as ws:
+                await ws.send_message("secret")
+                assert await ws.get_message() == "secret"

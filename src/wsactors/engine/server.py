@@ -22,9 +22,8 @@ from urllib.parse import unquote
 import trio
 from websockets.extensions.permessage_deflate import enable_server_permessage_deflate
 from websockets.http11 import Request
-from websockets.server import ServerProtocol
 
-from ..transport.native import NativeTransport
+from ..transport.native import NativeTransport, WireProtocol
 from .handshake import (
     is_upgrade,
     offered_subprotocols,
@@ -115,7 +114,7 @@ class NativeServer:
     async def _serve(self, stream: trio.abc.Stream) -> None:
         options = self.options
         app = self.app
-        protocol = ServerProtocol(
+        protocol = WireProtocol(
             extensions=self._extensions,
             max_size=options.default_max_message_size,
             logger=_WIRE,
@@ -149,9 +148,10 @@ class NativeServer:
             return
         limit = options.max_connections
         if self.draining or (limit is not None and len(self.live) >= limit):
-            why = "shutting down" if self.draining else f"max_connections={limit} reached"
-            logger.info("%s: handshake for %r denied with 503", why, path)
-            answer = simple_response(503, "Service Unavailable\n", [("Retry-After", "1")])
+            # The App's wording during the drain, so both engines answer alike.
+            text = "Server shutting down" if self.draining else "Too many connections"
+            logger.info("%s: handshake for %r denied with 503", text, path)
+            answer = simple_response(503, text, [("Retry-After", "1")])
             await self._send_bounded(stream, answer)
             return
         config = matched[0].config if matched is not None else None

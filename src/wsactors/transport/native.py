@@ -30,11 +30,13 @@ import http
 import math
 import socket as _socket
 import struct
+import sys
 from collections.abc import Sequence
 from typing import Final, cast
 
 import trio
 from websockets.datastructures import Headers
+from websockets.exceptions import PayloadTooBig
 from websockets.frames import Frame, Opcode
 from websockets.http11 import Request, Response
 from websockets.protocol import SEND_EOF
@@ -58,7 +60,7 @@ from ..events import (
 from .assembler import AssemblyError, MessageAssembler
 from .base import Capabilities
 
-__all__ = ["NATIVE_CAPABILITIES", "NativeTransport", "SendTimeoutError"]
+__all__ = ["NATIVE_CAPABILITIES", "NativeTransport", "SendTimeoutError", "WireProtocol"]
 
 NATIVE_CAPABILITIES: Final = Capabilities(
     peer_close_codes=True, ping=True, http_denials=True, abortable_writes=True
@@ -72,6 +74,26 @@ _CLOSE: Final = Opcode.CLOSE
 _BINARY: Final = Opcode.BINARY
 #: Bytes asked of the socket per read; it also bounds the events buffered per read.
 READ_SIZE: Final = 65536
+
+
+class WireProtocol(ServerProtocol):
+    """websockets' server protocol, with the runtime's wording for 1009.
+
+    websockets fails an oversized message from inside its parser (before the
+    payload is read); the reason is reworded as the runtime words its own limit
+    ("message too big: N bytes > M"), so clients see one text on both engines.
+    """
+
+    def fail(self, code: int, reason: str = "") -> None:
+        """See :meth:`websockets.protocol.Protocol.fail`."""
+        if code == 1009:
+            # Called from the parser's `except PayloadTooBig` block.
+            exc = sys.exception()
+            if isinstance(exc, PayloadTooBig) and exc.size is not None:
+                limit = self.max_message_size or exc.max_size
+                before = self.current_size or 0
+                reason = f"message too big: {before + exc.size} bytes > {limit}"
+        super().fail(code, reason)
 
 
 class SendTimeoutError(trio.BrokenResourceError):
