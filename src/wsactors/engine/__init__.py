@@ -46,7 +46,7 @@ async def serve_native_async(
         port: TCP port; 0 picks a free one.
         options: The engine's options.
         shutdown_trigger: When it returns, the server drains and stops (see
-            :meth:`NativeServer.shutdown`), then the lifespan shutdown runs.
+            ``NativeServer.shutdown``), then the lifespan shutdown runs.
             ``None`` serves until cancelled.
         task_status: Receives the bound URLs (``["http://127.0.0.1:54321"]``) once
             the lifespan startup completed and the sockets listen.
