@@ -11,5 +11,5 @@ from .wsactors_raw import app
 
 if __name__ == "__main__":
     port = parse_port(__doc__ or "")
-    # Keepalive off: the other servers under test do not ping either.
-    wsactors.serve(app, HOST, port, engine="native", ping_interval=None)
+    # Default options: keepalive on (its timer costs nothing per message).
+    wsactors.serve(app, HOST, port, engine="native")

@@ -183,7 +183,12 @@ class NativeServer:
         scope = websocket_scope(request, stream, subprotocols, tls=tls, state=self.state)
         self.live.add(transport)
         try:
-            await app.serve_connection(scope, transport)
+            async with trio.open_nursery() as nursery:
+                # Keepalive and the write timeout: one sleeping task, not a cancel
+                # scope around every read and write.
+                nursery.start_soon(transport.run_timer)
+                await app.serve_connection(scope, transport)
+                nursery.cancel_scope.cancel()
         finally:
             self.live.discard(transport)
             with trio.CancelScope(shield=True):

@@ -123,6 +123,7 @@ class NativeTransport:
         "_eof_sent",
         "_gone",
         "_next_ping",
+        "_opened",
         "_pending",
         "_ping_count",
         "_ping_data",
@@ -130,12 +131,13 @@ class NativeTransport:
         "_ping_sent",
         "_ping_timeout",
         "_protocol",
-        "_read_scope",
         "_request",
         "_response",
         "_send_timeout",
+        "_stalled",
         "_stream",
         "_write_done",
+        "_write_started",
         "_writing",
         "subprotocols",
     )
@@ -175,7 +177,9 @@ class NativeTransport:
         self._ping_data = b""
         self._ping_count = 0
         self._next_ping = math.inf
-        self._read_scope: trio.CancelScope | None = None
+        self._write_started: float | None = None
+        self._stalled = False  # the timer aborted a stalled write
+        self._opened = trio.Event()  # set once the 101 went out (the timer starts)
 
     # ------------------------------------------------------------------ receiving
     async def receive(self) -> Incoming:
@@ -190,17 +194,19 @@ class NativeTransport:
             if self._gone:
                 await trio.lowlevel.checkpoint()
                 return _DROPPED
-            data = await self._read()
-            if data is None:  # keepalive: the pong did not come
-                await self._fail(*Why.KEEPALIVE_TIMEOUT.value, abort=True)
-                continue
+            try:
+                # No cancel scope per read (it would cost more than the parsing):
+                # the timer task wakes a read that must end by aborting the stream.
+                data = await self._stream.receive_some(READ_SIZE)
+            except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
+                data = b""  # the connection dropped: like an EOF without a close frame
             self._absorb(data)
             if self._protocol.writes:
                 await self._flush_quietly()  # pongs, the close echo
         return pending.popleft()
 
     async def _flush_quietly(self) -> None:
-        """A flush by the receiver: a failed write ends the connection, not the read."""
+        """A flush by the receiver or the timer: a failed write ends the connection."""
         try:
             await self._flush(wait=False)
         except trio.BrokenResourceError:
@@ -208,45 +214,58 @@ class NativeTransport:
                 self._gone = True
                 self._pending.append(_DROPPED)
 
-    async def _read(self) -> bytes | bytearray | None:
-        """One read; ``None`` when the keepalive pong is overdue.
+    # ------------------------------------------------------------------ the timer
+    async def run_timer(self) -> None:
+        """Keepalive pings and the write timeout, for the life of the connection.
 
-        The read waits until the next keepalive deadline; the sender moves that
-        deadline when it accepts the connection (keepalive starts then).
+        The engine runs it beside the runtime. It sleeps until the next deadline:
+        the next ping, the pong that is due (then 1011 "keepalive ping timeout"
+        and abort), the write in progress reaching ``send_timeout`` (then abort).
+        Per message it costs nothing: a writer only notes when its write began.
+
+        Cancellation:
+            Cancelled by the engine once the connection is over.
         """
-        stream = self._stream
-        try:
-            while True:
-                with trio.CancelScope(deadline=self._keepalive_deadline()) as scope:
-                    self._read_scope = scope
-                    try:
-                        return await stream.receive_some(READ_SIZE)
-                    finally:
-                        self._read_scope = None
-                now = trio.current_time()
-                if self._ping_sent is not None:
-                    if now >= self._ping_sent + self._ping_timeout:
-                        return None
-                elif now >= self._next_ping:
-                    await self._keepalive_ping(now)
-        except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
-            return b""  # the connection dropped: like an EOF without a close frame
-
-    def _keepalive_deadline(self) -> float:
-        if self._ping_interval is None or self._protocol.state is not _OPEN:
-            return math.inf
-        if self._ping_sent is not None:
-            return self._ping_sent + self._ping_timeout
-        return self._next_ping
-
-    async def _keepalive_ping(self, now: float) -> None:
-        assert self._ping_interval is not None
-        self._ping_count += 1
-        self._ping_data = struct.pack("!I", self._ping_count)
-        self._ping_sent = now
-        self._next_ping = now + self._ping_interval
-        self._protocol.send_ping(self._ping_data)
-        await self._flush(wait=False)
+        await self._opened.wait()
+        interval = self._ping_interval
+        if interval is not None:
+            self._next_ping = trio.current_time() + interval
+        # Without keepalive nothing else wakes the timer: look at writes this often.
+        poll = self._send_timeout / 2
+        while not self._closed:
+            now = trio.current_time()
+            started = self._write_started
+            if started is not None and now - started >= self._send_timeout:
+                self._stalled = True
+                await self.abort()
+                return
+            if self._ping_sent is not None and now >= self._ping_sent + self._ping_timeout:
+                # Fail the connection: the close frame if it can still go out, then abort.
+                self._fail_now(*Why.KEEPALIVE_TIMEOUT.value)
+                with trio.move_on_after(self._ping_timeout):
+                    await self._flush_quietly()
+                await self.abort()
+                return
+            if interval is not None and self._ping_sent is None and now >= self._next_ping:
+                if self._protocol.state is not _OPEN:
+                    return  # closing: the closing handshake has its own bound
+                self._ping_count += 1
+                self._ping_data = struct.pack("!I", self._ping_count)
+                self._ping_sent = now
+                self._next_ping = now + interval
+                self._protocol.send_ping(self._ping_data)
+                with trio.move_on_after(self._ping_timeout):
+                    await self._flush_quietly()
+                continue
+            if self._ping_sent is not None:
+                wake = self._ping_sent + self._ping_timeout
+            elif interval is not None:
+                wake = self._next_ping
+            else:
+                wake = now + poll
+            if started is not None:
+                wake = min(wake, started + self._send_timeout)
+            await trio.sleep_until(wake)
 
     def _absorb(self, data: bytes | bytearray) -> None:
         """Feed one read to the protocol and queue the events it completes."""
@@ -298,14 +317,6 @@ class NativeTransport:
         self._protocol.fail(code, reason)
         self._gone = True
         self._pending.append(Disconnect(code, reason))
-
-    async def _fail(self, code: int, reason: str, *, abort: bool) -> None:
-        self._fail_now(code, reason)
-        try:
-            await self._flush_quietly()
-        finally:
-            if abort:
-                await self.abort()
 
     # ------------------------------------------------------------------ sending
     async def send(self, events: Sequence[Outgoing]) -> None:
@@ -362,11 +373,7 @@ class NativeTransport:
         for name, value in event.headers:
             headers[name.decode("latin-1")] = value.decode("latin-1")
         protocol.send_response(response)
-        if self._ping_interval is not None:
-            # Keepalive starts now: move the deadline of the read in progress.
-            self._next_ping = trio.current_time() + self._ping_interval
-            if self._read_scope is not None:
-                self._read_scope.deadline = self._next_ping
+        self._opened.set()  # keepalive and the write timer start now
 
     def _deny(self, event: Deny) -> None:
         protocol = self._protocol
@@ -420,18 +427,21 @@ class NativeTransport:
             if not chunks:
                 return
         data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
-        completed = False
+        # The timer task aborts the stream if this write lasts send_timeout.
+        self._write_started = trio.current_time()
         try:
-            with trio.move_on_after(self._send_timeout):
-                await self._stream.send_all(data)
-                completed = True
-        finally:
-            if not completed:
-                # Stalled past send_timeout, cancelled, or broken: a frame may be half
-                # written, so the stream cannot be used any more.
-                await self.abort()
-        if not completed:
-            raise SendTimeoutError(f"a write stalled for {self._send_timeout:.1f} s")
+            await self._stream.send_all(data)
+        except BaseException as exc:
+            # Stalled (aborted by the timer), cancelled, or broken: a frame may be
+            # half written, so the stream cannot be used any more.
+            self._write_started = None
+            await self.abort()
+            if self._stalled and not isinstance(exc, trio.Cancelled):
+                raise SendTimeoutError(
+                    f"a write stalled for {self._send_timeout:.1f} s: aborted"
+                ) from None
+            raise
+        self._write_started = None
 
     # ------------------------------------------------------------------ ending
     async def abort(self) -> None:
@@ -451,7 +461,11 @@ class NativeTransport:
             # instead of the kernel retrying it for minutes to a peer that never reads.
             with contextlib.suppress(OSError):
                 raw.setsockopt(_socket.SOL_SOCKET, _socket.SO_LINGER, struct.pack("ii", 1, 0))
-        await trio.aclose_forcefully(self._stream)
+        stream = self._stream
+        # Under TLS, the TCP stream: closing the SSLStream would try to say goodbye
+        # (close_notify), and another task may be inside its send_all.
+        inner = stream.transport_stream if isinstance(stream, trio.SSLStream) else stream
+        await trio.aclose_forcefully(inner)
 
     async def finish(self, close_timeout: float) -> None:
         """End the connection once the runtime is done with it.
