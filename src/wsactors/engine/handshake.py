@@ -19,7 +19,7 @@ from websockets.headers import parse_subprotocol
 from websockets.http11 import Request, Response
 from websockets.server import ServerProtocol
 
-from ..transport.native import READ_SIZE
+from ..transport.wire import READ_SIZE, socket_of
 
 __all__ = [
     "is_upgrade",
@@ -105,14 +105,6 @@ def _address(sock: trio.socket.SocketType, peer: bool) -> tuple[str, int] | None
     except OSError:
         return None
     return (str(address[0]), int(address[1]))
-
-
-def socket_of(stream: trio.abc.Stream) -> trio.socket.SocketType | None:
-    """The TCP socket under ``stream`` (through TLS)."""
-    inner: object = stream
-    if isinstance(inner, trio.SSLStream):
-        inner = inner.transport_stream
-    return inner.socket if isinstance(inner, trio.SocketStream) else None
 
 
 def base_scope(

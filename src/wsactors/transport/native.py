@@ -3,43 +3,39 @@
 The WebSocket protocol is the ``websockets`` library's sans-I/O
 :class:`~websockets.server.ServerProtocol` (strict RFC 6455 framing, C-accelerated
 masking, permessage-deflate); messages are reassembled and their UTF-8 validated by
-:class:`~wsactors.transport.assembler.MessageAssembler`.
+:class:`~wsactors.transport.assembler.MessageAssembler`; writing, aborting and the
+closing handshake are :class:`~wsactors.transport.wire.Wire`'s.
 
 Who does what (so no lock is needed):
 
 - the receiver actor calls :meth:`NativeTransport.receive`: it reads the socket,
   feeds every byte of one read to the protocol, and returns the parsed events one
-  by one from a buffer bounded by that read. It also drives keepalive: its read
-  waits with a deadline (the next ping, or the pong that is due), so no timer task
-  exists;
+  by one from a buffer bounded by that read;
 - the sender actor calls :meth:`NativeTransport.send`: it turns a batch of events
-  into frames and writes them all with one ``send_all``.
+  into frames and writes them all with one ``send_all``;
+- :meth:`NativeTransport.run_timer`, one sleeping task the engine runs beside them,
+  sends keepalive pings, fails a connection whose pong is late (1011) and aborts
+  a write stalled past ``send_timeout``: no cancel scope per read or write, which
+  would cost more than the parsing.
 
 Control frames the protocol answers by itself (a pong, the echo of a close) are
-written by whichever actor writes next: the receiver writes them when the sender
-is idle; when a write is in progress, its writer loops until the protocol has
-nothing left to send. Every write is bounded by ``send_timeout``: a stalled write
-aborts the TCP connection (``Capabilities.abortable_writes``).
+written by whichever task writes next: the receiver writes them when no write is
+in progress; otherwise the writer loops until the protocol has nothing left.
 """
 
 from __future__ import annotations
 
 import collections
-import contextlib
 import http
 import math
-import socket as _socket
 import struct
-import sys
 from collections.abc import Sequence
 from typing import Final, cast
 
 import trio
 from websockets.datastructures import Headers
-from websockets.exceptions import PayloadTooBig
 from websockets.frames import Frame, Opcode
 from websockets.http11 import Request, Response
-from websockets.protocol import SEND_EOF
 from websockets.protocol import State as WireState
 from websockets.server import ServerProtocol
 
@@ -59,8 +55,15 @@ from ..events import (
 )
 from .assembler import AssemblyError, MessageAssembler
 from .base import Capabilities
+from .wire import READ_SIZE, SendTimeoutError, Wire, WireProtocol
 
-__all__ = ["NATIVE_CAPABILITIES", "NativeTransport", "SendTimeoutError", "WireProtocol"]
+__all__ = [
+    "NATIVE_CAPABILITIES",
+    "READ_SIZE",
+    "NativeTransport",
+    "SendTimeoutError",
+    "WireProtocol",
+]
 
 NATIVE_CAPABILITIES: Final = Capabilities(
     peer_close_codes=True, ping=True, http_denials=True, abortable_writes=True
@@ -72,35 +75,9 @@ _CONNECTING: Final = WireState.CONNECTING
 _PONG: Final = Opcode.PONG
 _CLOSE: Final = Opcode.CLOSE
 _BINARY: Final = Opcode.BINARY
-#: Bytes asked of the socket per read; it also bounds the events buffered per read.
-READ_SIZE: Final = 65536
 
 
-class WireProtocol(ServerProtocol):
-    """websockets' server protocol, with the runtime's wording for 1009.
-
-    websockets fails an oversized message from inside its parser (before the
-    payload is read); the reason is reworded as the runtime words its own limit
-    ("message too big: N bytes > M"), so clients see one text on both engines.
-    """
-
-    def fail(self, code: int, reason: str = "") -> None:
-        """See :meth:`websockets.protocol.Protocol.fail`."""
-        if code == 1009:
-            # Called from the parser's `except PayloadTooBig` block.
-            exc = sys.exception()
-            if isinstance(exc, PayloadTooBig) and exc.size is not None:
-                limit = self.max_message_size or exc.max_size
-                before = self.current_size or 0
-                reason = f"message too big: {before + exc.size} bytes > {limit}"
-        super().fail(code, reason)
-
-
-class SendTimeoutError(trio.BrokenResourceError):
-    """A write stalled longer than ``send_timeout``; the connection was aborted."""
-
-
-class NativeTransport:
+class NativeTransport(Wire):
     """One WebSocket connection over a Trio stream, after its handshake request.
 
     Args:
@@ -119,9 +96,6 @@ class NativeTransport:
 
     __slots__ = (
         "_assembler",
-        "_closed",
-        "_eof_sent",
-        "_gone",
         "_next_ping",
         "_opened",
         "_pending",
@@ -130,15 +104,8 @@ class NativeTransport:
         "_ping_interval",
         "_ping_sent",
         "_ping_timeout",
-        "_protocol",
         "_request",
         "_response",
-        "_send_timeout",
-        "_stalled",
-        "_stream",
-        "_write_done",
-        "_write_started",
-        "_writing",
         "subprotocols",
     )
 
@@ -157,28 +124,19 @@ class NativeTransport:
         send_timeout: float,
         max_fragments: int,
     ) -> None:
-        self._stream = stream
-        self._protocol = protocol
+        super().__init__(stream, protocol, send_timeout)
         self._request = request
         self._response = response
         self.subprotocols = subprotocols
         self._ping_interval = ping_interval
         self._ping_timeout = ping_timeout
-        self._send_timeout = send_timeout
         self._assembler = MessageAssembler(max_fragments)
         # Events parsed from one read, handed out one by one: at most one read's worth.
         self._pending: collections.deque[Incoming] = collections.deque((_CONNECT,))
-        self._gone = False  # a Disconnect was queued: nothing more is parsed
-        self._closed = False  # the stream was closed (aborted or finished)
-        self._eof_sent = False
-        self._writing = False
-        self._write_done: trio.Event | None = None
         self._ping_sent: float | None = None
         self._ping_data = b""
         self._ping_count = 0
         self._next_ping = math.inf
-        self._write_started: float | None = None
-        self._stalled = False  # the timer aborted a stalled write
         self._opened = trio.Event()  # set once the 101 went out (the timer starts)
 
     # ------------------------------------------------------------------ receiving
@@ -383,145 +341,6 @@ class NativeTransport:
         for name, value in event.headers:
             headers[name.decode("latin-1")] = value.decode("latin-1")
         protocol.send_response(Response(event.status, _phrase(event.status), headers, event.body))
-
-    async def _flush(self, *, wait: bool) -> None:
-        """Write what the protocol has queued; one writer at a time, no lock.
-
-        Trio is cooperative: checking and setting ``_writing`` with no checkpoint in
-        between cannot race. A second writer either waits (the sender: its frames
-        are written by the writer's loop) or returns (the receiver).
-        """
-        if self._writing:
-            if not wait:
-                await trio.lowlevel.checkpoint()
-                return
-            if self._write_done is None:
-                self._write_done = trio.Event()
-            await self._write_done.wait()
-            if self._closed:
-                raise trio.BrokenResourceError("the connection was aborted")
-            return
-        if self._closed:
-            self._protocol.data_to_send()
-            raise trio.BrokenResourceError("the connection was aborted")
-        self._writing = True
-        try:
-            protocol = self._protocol
-            while True:
-                chunks = protocol.data_to_send()
-                if not chunks:
-                    break
-                await self._write(chunks)
-        finally:
-            self._writing = False
-            done, self._write_done = self._write_done, None
-            if done is not None:
-                done.set()
-
-    async def _write(self, chunks: list[bytes]) -> None:
-        if SEND_EOF in chunks:
-            # The protocol asks for the end of the stream (after a close frame, or an
-            # HTTP response that is not 101): remember it; the engine half-closes.
-            self._eof_sent = True
-            chunks = [chunk for chunk in chunks if chunk]
-            if not chunks:
-                return
-        data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
-        # The timer task aborts the stream if this write lasts send_timeout.
-        self._write_started = trio.current_time()
-        try:
-            await self._stream.send_all(data)
-        except BaseException as exc:
-            # Stalled (aborted by the timer), cancelled, or broken: a frame may be
-            # half written, so the stream cannot be used any more.
-            self._write_started = None
-            await self.abort()
-            if self._stalled and not isinstance(exc, trio.Cancelled):
-                raise SendTimeoutError(
-                    f"a write stalled for {self._send_timeout:.1f} s: aborted"
-                ) from None
-            raise
-        self._write_started = None
-
-    # ------------------------------------------------------------------ ending
-    async def abort(self) -> None:
-        """Reset the TCP connection at once (no closing handshake). Idempotent.
-
-        Cancellation:
-            Returns promptly; the connection is dropped anyway.
-        """
-        if self._closed:
-            await trio.lowlevel.checkpoint()
-            return
-        self._closed = True
-        self._gone = True
-        raw = _socket_of(self._stream)
-        if raw is not None:
-            # SO_LINGER 0: close() sends a RST and frees the unsent data at once,
-            # instead of the kernel retrying it for minutes to a peer that never reads.
-            with contextlib.suppress(OSError):
-                raw.setsockopt(_socket.SOL_SOCKET, _socket.SO_LINGER, struct.pack("ii", 1, 0))
-        stream = self._stream
-        # Under TLS, the TCP stream: closing the SSLStream would try to say goodbye
-        # (close_notify), and another task may be inside its send_all.
-        inner = stream.transport_stream if isinstance(stream, trio.SSLStream) else stream
-        await trio.aclose_forcefully(inner)
-
-    async def finish(self, close_timeout: float) -> None:
-        """End the connection once the runtime is done with it.
-
-        The closing handshake is completed when it is under way (the peer's close
-        frame or EOF awaited, discarding data), bounded by ``close_timeout``; the
-        TCP connection is then closed, or aborted if the peer did not finish in
-        time or the WebSocket was never closed.
-
-        Cancellation:
-            Aborts the connection.
-        """
-        if self._closed:
-            await trio.lowlevel.checkpoint()
-            return
-        protocol = self._protocol
-        finished = False
-        try:
-            with trio.move_on_after(close_timeout):
-                finished = await self._complete_close(protocol)
-        finally:
-            if not finished:
-                await self.abort()
-        if finished:
-            self._closed = True
-            await trio.aclose_forcefully(self._stream)
-
-    async def _complete_close(self, protocol: ServerProtocol) -> bool:
-        state = protocol.state
-        if state is _OPEN or (state is _CONNECTING and not protocol.eof_sent):
-            return False  # the runtime never closed it: nothing graceful is due
-        stream = self._stream
-        try:
-            await self._flush(wait=True)
-            while protocol.state is not WireState.CLOSED:
-                if self._eof_sent and isinstance(stream, trio.abc.HalfCloseableStream):
-                    await stream.send_eof()
-                    self._eof_sent = False
-                data = await stream.receive_some(READ_SIZE)
-                if not data:
-                    return True
-                protocol.receive_data(data)
-                protocol.events_received()  # discarded: the connection is closing
-                await self._flush(wait=True)
-        except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
-            return False
-        return True
-
-
-def _socket_of(stream: trio.abc.Stream) -> trio.socket.SocketType | None:
-    inner: object = stream
-    if isinstance(inner, trio.SSLStream):
-        inner = inner.transport_stream
-    if isinstance(inner, trio.SocketStream):
-        return inner.socket
-    return None
 
 
 def _phrase(status: int) -> str:
