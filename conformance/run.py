@@ -9,8 +9,9 @@ Steps: serve ``conformance/echo_app.py`` in a subprocess (wsactors on hypercorn'
 worker, or on the native engine with ``--engine native``; 127.0.0.1, a free port), run
 ``wstest -m fuzzingclient`` with a generated spec, then read the report's ``index.json``.
 Exit 0 only if every case's ``behavior`` and ``behaviorClose`` are OK, NON-STRICT or
-INFORMATIONAL, ``wstest`` succeeded and the server stayed up without logging an error. Everything lands in ``artifacts/autobahn/``:
-``spec.json``, ``wstest.log``, ``server.log`` and ``reports/index.html``.
+INFORMATIONAL, ``wstest`` succeeded and the server stayed up without logging an error.
+Everything lands in ``artifacts/autobahn/``: ``spec.json``, ``wstest.log``,
+``server.log`` and ``reports/index.html``.
 """
 
 from __future__ import annotations
