@@ -10,7 +10,12 @@ pongs, and shields its writes (docs/engines.md).
 
 from __future__ import annotations
 
+import os
+import signal
 import struct
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,9 +24,10 @@ from trio_websocket import ConnectionClosed
 from wsproto import ConnectionType, WSConnection
 from wsproto.events import AcceptConnection, CloseConnection, Ping, Request
 
-from helpers import http_get, open_non_reader, rejection, wait_until
+import wsactors
+from helpers import http_get, open_non_reader, port_from_log, rejection, wait_until
 from wsactors import App, WebSocket, WebSocketDisconnect, websocket, websocket_listener
-from wsactors.testing import LiveServer
+from wsactors.testing import LiveServer, open_client
 
 DEADLINE = 10.0
 
@@ -483,3 +489,54 @@ async def test_tls_through_ssl_context() -> None:
             async with server.connect("/echo", ssl_context=client_context) as ws:
                 await ws.send_message("secret")
                 assert await ws.get_message() == "secret"
+
+
+# ----------------------------------------------------------------- wsactors.serve
+async def test_serve_with_the_native_engine_drains_on_sigterm_and_exits_0(
+    tmp_path: Path,
+) -> None:
+    script = (
+        "import logging, wsactors, drain_app\n"
+        "logging.basicConfig(level=logging.INFO)\n"
+        "wsactors.serve(drain_app.app, port=0, engine='native', graceful_timeout=3.0)\n"
+    )
+    log_path = tmp_path / "server.log"
+    with log_path.open("wb") as log:
+        process = await trio.lowlevel.open_process(
+            [sys.executable, "-c", script],
+            cwd=Path(__file__).parent / "fixtures",
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+    try:
+        with trio.fail_after(DEADLINE):
+            port = await port_from_log(log_path, process)
+            async with open_client("127.0.0.1", port, "/echo") as ws:
+                await ws.send_message("before the signal")
+                assert await ws.get_message() == "before the signal"
+                process.send_signal(signal.SIGTERM)
+                with pytest.raises(ConnectionClosed) as closed:
+                    await ws.get_message()
+            returncode = await process.wait()
+    finally:
+        if process.returncode is None:
+            process.kill()  # only the process this test started
+            with trio.move_on_after(5):
+                await process.wait()
+    text = log_path.read_text()
+    assert (closed.value.reason.code, closed.value.reason.reason) == (1001, "Going Away"), text
+    assert returncode == 0, text
+    assert "drain_app: on_disconnect ran" in text
+    assert "Traceback" not in text
+
+
+def test_serve_refuses_an_unknown_engine_option_or_app() -> None:
+    with pytest.raises(ValueError, match="engine must be"):
+        wsactors.serve(App([echo]), engine="tornado")
+    with pytest.raises(TypeError, match="unknown native engine option"):
+        wsactors.serve(App([echo]), engine="native", websocket_ping_interval=5)
+    with pytest.raises(TypeError, match=r"serves a wsactors\.App"):
+        wsactors.serve(page, engine="native")
+    with pytest.raises(ValueError, match="ping_timeout must be positive"):
+        LiveServer(App([echo]), engine="native", ping_timeout=0)

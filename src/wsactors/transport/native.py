@@ -160,7 +160,10 @@ class NativeTransport(Wire):
                 data = b""  # the connection dropped: like an EOF without a close frame
             self._absorb(data)
             if self._protocol.writes:
-                await self._flush_quietly()  # pongs, the close echo
+                # Pongs, the close echo. Shielded: a cancelled read (idle_timeout)
+                # must not cut a frame in half; the timer bounds a stalled write.
+                with trio.CancelScope(shield=True):
+                    await self._flush_quietly()
         return pending.popleft()
 
     async def _flush_quietly(self) -> None:
