@@ -172,7 +172,6 @@ class NativeServer:
         transport = NativeTransport(
             stream,
             protocol,
-            request,
             response,
             subprotocols=subprotocols,
             ping_interval=options.ping_interval,
@@ -181,6 +180,8 @@ class NativeServer:
             max_fragments=options.max_fragments,
         )
         scope = websocket_scope(request, stream, subprotocols, tls=tls, state=self.state)
+        # This frame lives as long as the connection: keep no handshake objects.
+        del got, request, response, matched
         self.live.add(transport)
         try:
             async with trio.open_nursery() as nursery:

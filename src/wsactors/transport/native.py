@@ -35,7 +35,7 @@ from typing import Final, cast
 import trio
 from websockets.datastructures import Headers
 from websockets.frames import Frame, Opcode
-from websockets.http11 import Request, Response
+from websockets.http11 import Response
 from websockets.protocol import State as WireState
 from websockets.server import ServerProtocol
 
@@ -83,7 +83,6 @@ class NativeTransport(Wire):
     Args:
         stream: The connection's stream (TCP, or TLS over TCP).
         protocol: The ``websockets`` protocol that parsed the handshake request.
-        request: That request.
         response: The 101 response ``protocol.accept(request)`` prepared; sent on
             :class:`~wsactors.events.Accept`.
         subprotocols: The subprotocols the client offered.
@@ -96,6 +95,7 @@ class NativeTransport(Wire):
 
     __slots__ = (
         "_assembler",
+        "_feed_size",
         "_next_ping",
         "_opened",
         "_pending",
@@ -104,8 +104,8 @@ class NativeTransport(Wire):
         "_ping_interval",
         "_ping_sent",
         "_ping_timeout",
-        "_request",
         "_response",
+        "_unfed",
         "subprotocols",
     )
 
@@ -115,7 +115,6 @@ class NativeTransport(Wire):
         self,
         stream: trio.abc.Stream,
         protocol: ServerProtocol,
-        request: Request,
         response: Response,
         *,
         subprotocols: tuple[str, ...],
@@ -125,14 +124,17 @@ class NativeTransport(Wire):
         max_fragments: int,
     ) -> None:
         super().__init__(stream, protocol, send_timeout)
-        self._request = request
-        self._response = response
+        # Kept only until the handshake is answered (memory per idle connection).
+        self._response: Response | None = response
         self.subprotocols = subprotocols
         self._ping_interval = ping_interval
         self._ping_timeout = ping_timeout
         self._assembler = MessageAssembler(max_fragments)
         # Events parsed from one read, handed out one by one: at most one read's worth.
         self._pending: collections.deque[Incoming] = collections.deque((_CONNECT,))
+        # The rest of the last read, not fed to the protocol yet.
+        self._unfed = memoryview(b"")
+        self._feed_size = 1024 if protocol.extensions else 16384
         self._ping_sent: float | None = None
         self._ping_data = b""
         self._ping_count = 0
@@ -143,28 +145,43 @@ class NativeTransport(Wire):
     async def receive(self) -> Incoming:
         """The next event: ``Connect`` first, ``Disconnect`` last.
 
+        A read is fed to the protocol a slice at a time (16 KiB; 1 KiB with
+        compression, where a small slice can inflate to a whole message), and the
+        next slice only once the events of the last one were handed out: what is
+        buffered stays bounded whatever the peer packs into one read.
+
         Cancellation:
-            Safe to cancel: parsed events stay buffered, and a read that is
-            cancelled has consumed nothing.
+            Safe to cancel: parsed events and unparsed bytes stay buffered, and a
+            read that is cancelled has consumed nothing.
         """
         pending = self._pending
-        while not pending:
+        if pending:
+            await trio.lowlevel.checkpoint_if_cancelled()
+            return pending.popleft()
+        while True:
             if self._gone:
                 await trio.lowlevel.checkpoint()
                 return _DROPPED
-            try:
-                # No cancel scope per read (it would cost more than the parsing):
-                # the timer task wakes a read that must end by aborting the stream.
-                data = await self._stream.receive_some(READ_SIZE)
-            except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
-                data = b""  # the connection dropped: like an EOF without a close frame
-            self._absorb(data)
+            data = self._unfed
+            if data:
+                await trio.lowlevel.checkpoint_if_cancelled()
+            else:
+                try:
+                    # No cancel scope per read (it would cost more than the parsing):
+                    # the timer task ends a read that must end by aborting the stream.
+                    data = memoryview(await self._stream.receive_some(READ_SIZE))
+                except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
+                    data = memoryview(b"")  # dropped: an EOF without a close frame
+            size = self._feed_size
+            self._unfed = data[size:]
+            self._absorb(data[:size])
             if self._protocol.writes:
                 # Pongs, the close echo. Shielded: a cancelled read (idle_timeout)
                 # must not cut a frame in half; the timer bounds a stalled write.
                 with trio.CancelScope(shield=True):
                     await self._flush_quietly()
-        return pending.popleft()
+            if pending:
+                return pending.popleft()
 
     async def _flush_quietly(self) -> None:
         """A flush by the receiver or the timer: a failed write ends the connection."""
@@ -228,7 +245,7 @@ class NativeTransport(Wire):
                 wake = min(wake, started + self._send_timeout)
             await trio.sleep_until(wake)
 
-    def _absorb(self, data: bytes | bytearray) -> None:
+    def _absorb(self, data: memoryview) -> None:
         """Feed one read to the protocol and queue the events it completes."""
         protocol = self._protocol
         pending = self._pending
@@ -238,7 +255,7 @@ class NativeTransport(Wire):
                 self._gone = True
                 pending.append(_DROPPED)
             return
-        protocol.receive_data(data)
+        protocol.receive_data(data)  # type: ignore[arg-type]  # it copies into its buffer
         assembler = self._assembler
         for frame in cast(list[Frame], protocol.events_received()):
             opcode = frame.opcode
@@ -305,8 +322,9 @@ class NativeTransport(Wire):
                 assert isinstance(event, Close)
                 if protocol.state is _OPEN:
                     protocol.send_close(event.code, event.reason)
-                elif protocol.state is _CONNECTING:
+                elif self._response is not None:
                     # Close before accept: the handshake is rejected with HTTP 403.
+                    self._response = None
                     protocol.send_response(protocol.reject(403, "Forbidden\n"))
             elif kind is Accept:
                 assert isinstance(event, Accept)
@@ -324,7 +342,9 @@ class NativeTransport(Wire):
         protocol = self._protocol
         if protocol.state is not _CONNECTING:
             return
-        response = self._response
+        response, self._response = self._response, None
+        if response is None:
+            return  # the handshake was answered already
         headers = response.headers
         if event.subprotocol is not None:
             if "Sec-WebSocket-Protocol" in headers:
@@ -340,6 +360,9 @@ class NativeTransport(Wire):
         protocol = self._protocol
         if protocol.state is not _CONNECTING:
             return
+        if self._response is None:
+            return  # the handshake was answered already
+        self._response = None
         headers = Headers([("Connection", "close")])
         for name, value in event.headers:
             headers[name.decode("latin-1")] = value.decode("latin-1")
