@@ -89,6 +89,11 @@ class RawClient:
                 return client
 
     async def send_frame(self, opcode: int, payload: bytes, *, fin: bool = True) -> None:
+        """Send a masked client frame, built by hand (so it may be invalid)."""
+        await self.stream.send_all(self.frame(opcode, payload, fin=fin))
+
+    @staticmethod
+    def frame(opcode: int, payload: bytes, *, fin: bool = True) -> bytes:
         """A masked client frame, built by hand (so it may be invalid)."""
         mask = b"\x01\x02\x03\x04"
         head = bytes([(0x80 if fin else 0) | opcode])
@@ -100,7 +105,7 @@ class RawClient:
         else:
             head += bytes([0x80 | 127]) + struct.pack("!Q", size)
         masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
-        await self.stream.send_all(head + mask + masked)
+        return head + mask + masked
 
     async def read_events(self) -> list[Any]:
         """Every event the server sends until it closes the TCP connection."""
@@ -195,6 +200,24 @@ async def test_a_fragmented_message_with_valid_utf8_split_inside_a_character() -
                     if got:
                         break
     assert got[0].data == "é€😀"
+
+
+async def test_one_read_of_many_frames_is_handed_out_whole_and_in_order() -> None:
+    # 3000 masked frames in one write: more than one 16 KiB slice of a read, and a
+    # 40 KB frame that spans slices.
+    with trio.fail_after(DEADLINE):
+        async with native(App([echo])) as server:
+            client = await RawClient.open(server, "/echo")
+            async with client.stream:
+                burst = [client.frame(0x1, str(n % 10).encode()) for n in range(3000)]
+                burst.append(client.frame(0x2, b"z" * 40000))
+                await client.stream.send_all(b"".join(burst))
+                got: list[Any] = []
+                while len(got) < 3001:
+                    client.conn.receive_data(await client.stream.receive_some(65536))
+                    got.extend(e.data for e in client.conn.events() if hasattr(e, "data"))
+    assert got[:3000] == [str(n % 10) for n in range(3000)]
+    assert got[3000] == b"z" * 40000
 
 
 # ----------------------------------------------------------------- sizes

@@ -133,7 +133,7 @@ class NativeTransport(Wire):
         # Events parsed from one read, handed out one by one: at most one read's worth.
         self._pending: collections.deque[Incoming] = collections.deque((_CONNECT,))
         # The rest of the last read, not fed to the protocol yet.
-        self._unfed = memoryview(b"")
+        self._unfed: memoryview | None = None
         self._feed_size = 1024 if protocol.extensions else 16384
         self._ping_sent: float | None = None
         self._ping_data = b""
@@ -162,19 +162,22 @@ class NativeTransport(Wire):
             if self._gone:
                 await trio.lowlevel.checkpoint()
                 return _DROPPED
-            data = self._unfed
-            if data:
+            data: bytes | bytearray | memoryview | None = self._unfed
+            if data is not None:
+                self._unfed = None
                 await trio.lowlevel.checkpoint_if_cancelled()
             else:
                 try:
                     # No cancel scope per read (it would cost more than the parsing):
                     # the timer task ends a read that must end by aborting the stream.
-                    data = memoryview(await self._stream.receive_some(READ_SIZE))
+                    data = await self._stream.receive_some(READ_SIZE)
                 except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
-                    data = memoryview(b"")  # dropped: an EOF without a close frame
+                    data = b""  # dropped: an EOF without a close frame
             size = self._feed_size
-            self._unfed = data[size:]
-            self._absorb(data[:size])
+            if len(data) > size:
+                view = memoryview(data)
+                self._unfed, data = view[size:], view[:size]
+            self._absorb(data)
             if self._protocol.writes:
                 # Pongs, the close echo. Shielded: a cancelled read (idle_timeout)
                 # must not cut a frame in half; the timer bounds a stalled write.
@@ -245,7 +248,7 @@ class NativeTransport(Wire):
                 wake = min(wake, started + self._send_timeout)
             await trio.sleep_until(wake)
 
-    def _absorb(self, data: memoryview) -> None:
+    def _absorb(self, data: bytes | bytearray | memoryview) -> None:
         """Feed one read to the protocol and queue the events it completes."""
         protocol = self._protocol
         pending = self._pending
