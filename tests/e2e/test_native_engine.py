@@ -10,8 +10,10 @@ pongs, and shields its writes (docs/engines.md).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
+import socket as socket_module
 import struct
 import subprocess
 import sys
@@ -563,3 +565,85 @@ def test_serve_refuses_an_unknown_engine_option_or_app() -> None:
         wsactors.serve(page, engine="native")
     with pytest.raises(ValueError, match="ping_timeout must be positive"):
         LiveServer(App([echo]), engine="native", ping_timeout=0)
+
+
+# ----------------------------------------------------------------- several processes
+async def _start_workers(tmp_path: Path) -> tuple[trio.Process, Path]:
+    script = (
+        "import logging, wsactors, workers_app\n"
+        "logging.basicConfig(level=logging.INFO)\n"
+        "wsactors.serve(workers_app.app, port=0, engine='native', workers=2)\n"
+    )
+    log_path = tmp_path / "server.log"
+    with log_path.open("wb") as log:
+        process = await trio.lowlevel.open_process(
+            [sys.executable, "-c", script],
+            cwd=Path(__file__).parent / "fixtures",
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+    return process, log_path
+
+
+async def _pids_behind(port: int, stack: Any) -> dict[int, Any]:
+    """Open connections until two workers answered; hold them open."""
+    held: dict[int, Any] = {}
+    for _ in range(40):
+        ws = await stack.enter_async_context(open_client("127.0.0.1", port, "/pid"))
+        held.setdefault(int(await ws.get_message()), ws)
+        if len(held) == 2:
+            break
+    return held
+
+
+@pytest.mark.skipif(not hasattr(socket_module, "SO_REUSEPORT"), reason="needs SO_REUSEPORT")
+async def test_workers_share_the_port_and_sigterm_drains_them_all(tmp_path: Path) -> None:
+    process, log_path = await _start_workers(tmp_path)
+    try:
+        with trio.fail_after(DEADLINE):
+            port = await port_from_log(log_path, process)
+            async with contextlib.AsyncExitStack() as stack:
+                held = await _pids_behind(port, stack)
+                assert len(held) == 2, "every connection went to one worker"
+                process.send_signal(signal.SIGTERM)
+                for ws in held.values():
+                    with pytest.raises(ConnectionClosed) as closed:
+                        await ws.get_message()
+                    assert closed.value.reason.code == 1001
+            returncode = await process.wait()
+    finally:
+        if process.returncode is None:
+            process.kill()  # only the process this test started
+            with trio.move_on_after(5):
+                await process.wait()
+    text = log_path.read_text()
+    assert returncode == 0, text
+    assert text.count("serving on http://127.0.0.1:") == 2, text
+
+
+@pytest.mark.skipif(not hasattr(socket_module, "SO_REUSEPORT"), reason="needs SO_REUSEPORT")
+async def test_a_worker_that_dies_is_reported(tmp_path: Path) -> None:
+    process, log_path = await _start_workers(tmp_path)
+    try:
+        with trio.fail_after(DEADLINE):
+            port = await port_from_log(log_path, process)
+            async with contextlib.AsyncExitStack() as stack:
+                held = await _pids_behind(port, stack)
+                assert len(held) == 2, "every connection went to one worker"
+                victim, survivor = sorted(held)
+                os.kill(victim, signal.SIGKILL)  # a worker of the server this test started
+                await wait_until(lambda: "exited with code -9" in log_path.read_text())
+                # The other worker goes on serving.
+                await held[survivor].send_message("still there?")
+                process.send_signal(signal.SIGTERM)
+            returncode = await process.wait()
+    finally:
+        if process.returncode is None:
+            process.kill()
+            with trio.move_on_after(5):
+                await process.wait()
+    text = log_path.read_text()
+    assert f"(pid {victim}) exited with code -9; 1 worker(s) left" in text
+    assert returncode != 0, text
+    assert "WorkersFailedError" in text

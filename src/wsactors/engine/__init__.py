@@ -16,8 +16,15 @@ import trio
 
 from .options import NativeOptions
 from .server import NativeServer
+from .workers import WorkersFailedError, reuse_port_listeners, run_workers
 
-__all__ = ["NativeOptions", "NativeServer", "run_native", "serve_native_async"]
+__all__ = [
+    "NativeOptions",
+    "NativeServer",
+    "WorkersFailedError",
+    "run_native",
+    "serve_native_async",
+]
 
 logger = logging.getLogger("wsactors.engine")
 
@@ -35,6 +42,7 @@ async def serve_native_async(
     options: NativeOptions,
     *,
     shutdown_trigger: Callable[[], Awaitable[None]] | None = None,
+    reuse_port: bool = False,
     task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve ``app`` on ``host:port`` until ``shutdown_trigger`` returns.
@@ -48,6 +56,7 @@ async def serve_native_async(
         shutdown_trigger: When it returns, the server drains and stops (see
             ``NativeServer.shutdown``), then the lifespan shutdown runs.
             ``None`` serves until cancelled.
+        reuse_port: Bind with ``SO_REUSEPORT`` (several worker processes).
         task_status: Receives the bound URLs (``["http://127.0.0.1:54321"]``) once
             the lifespan startup completed and the sockets listen.
 
@@ -74,7 +83,10 @@ async def serve_native_async(
     async with trio.open_nursery() as nursery:
         await lifespan.startup(app, nursery, options.startup_timeout)
         server.state = lifespan.state
-        listeners = await trio.open_tcp_listeners(port, host=host)
+        if reuse_port:
+            listeners = await reuse_port_listeners(host, port)
+        else:
+            listeners = await trio.open_tcp_listeners(port, host=host)
         async with trio.open_nursery() as connections:
             for listener in listeners:
                 connections.start_soon(server.accept_loop, listener, connections)
@@ -92,7 +104,9 @@ async def serve_native_async(
         await lifespan.shutdown(options.startup_timeout)
 
 
-async def _serve_until_signal(app: Any, host: str, port: int, options: NativeOptions) -> None:
+async def _serve_until_signal(
+    app: Any, host: str, port: int, options: NativeOptions, reuse_port: bool = False
+) -> None:
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
 
         async def wait_for_signal() -> None:
@@ -100,21 +114,39 @@ async def _serve_until_signal(app: Any, host: str, port: int, options: NativeOpt
                 logger.info("received %s", signal.Signals(signum).name)
                 return
 
-        await serve_native_async(app, host, port, options, shutdown_trigger=wait_for_signal)
+        await serve_native_async(
+            app, host, port, options, shutdown_trigger=wait_for_signal, reuse_port=reuse_port
+        )
 
 
-def run_native(app: Any, host: str, port: int, **options: Any) -> None:
+async def _serve_worker(app: Any, host: str, port: int, options: NativeOptions) -> None:
+    await _serve_until_signal(app, host, port, options, reuse_port=True)
+
+
+def run_native(app: Any, host: str, port: int, *, workers: int = 1, **options: Any) -> None:
     """Serve ``app`` on the native engine until SIGINT or SIGTERM; blocks.
 
     The signal receiver is installed first, so a signal during startup stops the
-    server as soon as it is up.
+    server as soon as it is up. With ``workers`` > 1, that many forked processes
+    share the port with ``SO_REUSEPORT`` (see docs/engines.md).
 
     Raises:
         TypeError: an unknown option, or ``app`` is not a wsactors App.
         ValueError: an option out of range.
         OSError: the address could not be bound.
+        WorkersFailedError: a worker process exited with an error or was killed.
     """
     native = NativeOptions.from_options(options)
+    if not callable(getattr(app, "serve_connection", None)):
+        raise TypeError(
+            "the native engine serves a wsactors.App (it calls app.serve_connection); "
+            f"got {type(app).__name__}: use engine='hypercorn' for other ASGI apps"
+        )
+    if workers < 1:
+        raise ValueError(f"workers must be >= 1, got {workers!r}")
+    if workers > 1:
+        run_workers(_serve_worker, app, host, port, native, workers)
+        return
     try:
         trio.run(_serve_until_signal, app, host, port, native)
     except BaseExceptionGroup as group:
