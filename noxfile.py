@@ -148,7 +148,11 @@ def _python2(session: nox.Session) -> str:
 
 @nox.session(default=False)
 def conformance(session: nox.Session) -> None:
-    """Autobahn|Testsuite cases 1-7, 9, 10 against an echo App on hypercorn (1-2 minutes)."""
+    """Autobahn|Testsuite cases 1-7, 9, 10 against an echo App on hypercorn (1-2 minutes).
+
+    ``-- --engine native`` runs them against the native engine, ``--compression deflate``
+    (native) with ``--cases '12.*' '13.*'`` the permessage-deflate cases.
+    """
     # virtualenv 20.22 dropped Python 2 targets; 20.21 runs here and seeds pip 20.3.4 offline.
     session.install("-e", ".", "virtualenv<20.22")
     env = Path(session.cache_dir, "autobahn-py27").resolve()

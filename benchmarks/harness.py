@@ -75,6 +75,12 @@ CONFIGURATIONS = (
         ("wsactors",),
     ),
     Configuration(
+        "wsactors-native",
+        "wsactors @websocket, native engine",
+        "benchmarks.servers.wsactors_native",
+        ("wsactors", "websockets"),
+    ),
+    Configuration(
         "trio-websocket",
         "trio-websocket server",
         "benchmarks.servers.trio_websocket_server",

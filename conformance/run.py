@@ -3,13 +3,15 @@
 ``nox -s conformance`` builds the Python 2.7 environment that has ``wstest`` and runs::
 
     python conformance/run.py --wstest PATH/TO/wstest [--cases 1.* 9.1.*] [--timeout 600]
+        [--engine hypercorn|native] [--compression deflate]
 
 Steps: serve ``conformance/echo_app.py`` in a subprocess (wsactors on hypercorn's Trio
-worker, 127.0.0.1, a free port), run ``wstest -m fuzzingclient`` with a generated spec,
-then read the report's ``index.json``. Exit 0 only if every case's ``behavior`` and
-``behaviorClose`` are OK, NON-STRICT or INFORMATIONAL, ``wstest`` succeeded and the
-server stayed up without logging an error. Everything lands in ``artifacts/autobahn/``:
-``spec.json``, ``wstest.log``, ``server.log`` and ``reports/index.html``.
+worker, or on the native engine with ``--engine native``; 127.0.0.1, a free port), run
+``wstest -m fuzzingclient`` with a generated spec, then read the report's ``index.json``.
+Exit 0 only if every case's ``behavior`` and ``behaviorClose`` are OK, NON-STRICT or
+INFORMATIONAL, ``wstest`` succeeded and the server stayed up without logging an error.
+Everything lands in ``artifacts/autobahn/``: ``spec.json``, ``wstest.log``,
+``server.log`` and ``reports/index.html``.
 """
 
 from __future__ import annotations
@@ -150,6 +152,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--timeout", type=float, default=600.0, help="seconds wstest may take (%(default)g)"
     )
+    parser.add_argument("--engine", choices=["hypercorn", "native"], default="hypercorn")
+    parser.add_argument(
+        "--compression", choices=["deflate"], default=None, help="native engine: permessage-deflate"
+    )
     args = parser.parse_args(argv)
 
     wstest: Path = args.wstest.resolve()
@@ -168,7 +174,15 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     with server_log.open("wb") as log:
         server = subprocess.Popen(
-            [sys.executable, str(HERE / "echo_app.py"), "--port", str(port)],
+            [
+                sys.executable,
+                str(HERE / "echo_app.py"),
+                "--port",
+                str(port),
+                "--engine",
+                args.engine,
+                *(["--compression", args.compression] if args.compression else []),
+            ],
             stdout=log,
             stderr=subprocess.STDOUT,
             cwd=ROOT,

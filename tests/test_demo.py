@@ -37,6 +37,8 @@ STATS_FIELDS = {
     "discarded_messages",
     "rate_limited_messages",
     "unsent_messages",
+    "channel_gaps",
+    "channel_lost",
     "inbox_depth",
     "outbox_depth",
     "inbox_size",

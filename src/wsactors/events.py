@@ -54,9 +54,14 @@ class Disconnect(NamedTuple):
 
 
 class Pong(NamedTuple):
-    """A pong answering one of our pings (transports that can ping)."""
+    """A pong answering one of our pings (transports that can ping).
+
+    ``latency`` is the round trip in seconds when the transport measured it (a
+    pong answering its keepalive ping), else ``None``.
+    """
 
     data: bytes
+    latency: float | None = None
 
 
 class Accept(NamedTuple):

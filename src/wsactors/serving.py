@@ -210,7 +210,12 @@ async def _serve_until_signal(app: ASGIApp, config: Config) -> None:
 
 
 def serve(
-    app: ASGIApp, host: str = "127.0.0.1", port: int = 8000, **hypercorn_options: Any
+    app: ASGIApp,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    *,
+    engine: str = "hypercorn",
+    **hypercorn_options: Any,
 ) -> None:
     """Serve ``app`` on ``host:port`` until SIGINT or SIGTERM; blocks (like ``uvicorn.run``).
 
@@ -220,13 +225,25 @@ def serve(
         app: The ASGI 3 application, e.g. a :class:`wsactors.App`.
         host: Interface to listen on.
         port: TCP port; 0 lets the OS pick one (the log line names it).
+        engine: ``"hypercorn"`` (default: hypercorn's Trio worker) or ``"native"``
+            (wsactors' own server, a :class:`wsactors.App` only; its options are
+            :class:`wsactors.engine.NativeOptions`, see docs/engines.md).
         **hypercorn_options: Settable :class:`hypercorn.config.Config` attributes,
-            see :func:`hypercorn_config`.
+            see :func:`hypercorn_config` (with ``engine="native"``: the native
+            engine's options).
 
     Raises:
-        TypeError: unknown hypercorn option.
+        TypeError: unknown option.
+        ValueError: unknown engine.
         OSError: the address could not be bound.
     """
+    if engine == "native":
+        from .engine import run_native
+
+        run_native(app, host, port, **hypercorn_options)
+        return
+    if engine != "hypercorn":
+        raise ValueError(f"engine must be 'hypercorn' or 'native', got {engine!r}")
     config = hypercorn_config(host, port, **hypercorn_options)
     try:
         trio.run(_serve_until_signal, app, config)

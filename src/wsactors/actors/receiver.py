@@ -85,7 +85,10 @@ async def run_receiver(rt: ConnectionRuntime, transport: Transport) -> None:
                 rt.peer_left(event.code, event.reason)
                 return
             elif kind is Pong:
-                pass  # keepalive is the transport's (it measures rt.latency)
+                # Keepalive is the transport's; it measures the round trip.
+                latency = event.latency  # type: ignore[union-attr]
+                if latency is not None:
+                    rt.latency = latency
             # Connect opens every connection; nothing to do with it.
     except (trio.BrokenResourceError, trio.ClosedResourceError):
         # The behaviour side of the inbox is gone: the connection is ending.

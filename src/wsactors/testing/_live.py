@@ -1,4 +1,5 @@
-"""LiveServer: the app on hypercorn's Trio worker over real loopback sockets."""
+"""LiveServer: the app on hypercorn's Trio worker (or the native engine) over real
+loopback sockets."""
 
 from __future__ import annotations
 
@@ -17,11 +18,14 @@ if TYPE_CHECKING:
 
     from trio_websocket import WebSocketConnection
 
+    from ..engine import NativeOptions
+
 __all__ = ["ClientOptions", "LiveServer", "open_client"]
 
 
 class LiveServer:
-    """The app on hypercorn's Trio worker, on a free port, for end-to-end tests.
+    """The app on hypercorn's Trio worker (or the native engine), on a free port, for
+    end-to-end tests.
 
     ``async with LiveServer(app) as server:`` serves until the block ends, then
     asks hypercorn to stop (connections get ``graceful_timeout`` seconds, then the
@@ -31,13 +35,17 @@ class LiveServer:
         app: The ASGI 3 application.
         host: Interface to listen on.
         port: TCP port; 0 picks a free one.
-        stop_timeout: Seconds hypercorn may take to stop before it is cancelled.
-        **hypercorn_options: Settable :class:`hypercorn.config.Config` attributes;
-            here ``graceful_timeout`` defaults to 1 s (hypercorn: 3 s) and
-            ``startup_timeout`` (the lifespan startup) to 5 s (hypercorn: 60 s).
+        stop_timeout: Seconds the server may take to stop before it is cancelled.
+        engine: ``"hypercorn"`` (default) or ``"native"`` (a :class:`wsactors.App`
+            only).
+        **hypercorn_options: Settable :class:`hypercorn.config.Config` attributes
+            (with ``engine="native"``: :class:`wsactors.engine.NativeOptions`
+            fields); for both, ``graceful_timeout`` defaults to 1 s here and
+            ``startup_timeout`` (the lifespan startup) to 5 s.
 
     Raises:
-        TypeError: unknown hypercorn option.
+        TypeError: unknown option.
+        ValueError: unknown engine.
     """
 
     def __init__(
@@ -47,6 +55,7 @@ class LiveServer:
         host: str = "127.0.0.1",
         port: int = 0,
         stop_timeout: float = 5.0,
+        engine: str = "hypercorn",
         **hypercorn_options: Any,
     ) -> None:
         # Test-sized defaults: hypercorn's own are 3 s and 60 s.
@@ -54,6 +63,16 @@ class LiveServer:
         hypercorn_options.setdefault("startup_timeout", 5.0)
         self.app = app
         self.stop_timeout = stop_timeout
+        self.engine = engine
+        self._native: NativeOptions | None = None
+        if engine == "native":
+            from ..engine import NativeOptions
+
+            self._native = NativeOptions.from_options(hypercorn_options)
+            self._host, self._port = host, port
+            hypercorn_options = {}
+        elif engine != "hypercorn":
+            raise ValueError(f"engine must be 'hypercorn' or 'native', got {engine!r}")
         self.config = hypercorn_config(host, port, **hypercorn_options)
         self.binds: list[str] = []
         self._nursery_manager: AbstractAsyncContextManager[trio.Nursery] | None = None
@@ -92,6 +111,18 @@ class LiveServer:
         self, *, task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED
     ) -> None:
         with self._server_scope:
+            if self._native is not None:
+                from ..engine import serve_native_async
+
+                await serve_native_async(
+                    self.app,
+                    self._host,
+                    self._port,
+                    self._native,
+                    shutdown_trigger=self._shutdown.wait,
+                    task_status=task_status,
+                )
+                return
             await serve_async(
                 self.app, self.config, shutdown_trigger=self._shutdown.wait, task_status=task_status
             )

@@ -1,0 +1,242 @@
+"""The wire under the native transport: websockets' protocol, one writer, the end.
+
+:class:`Wire` owns a connection's Trio stream and its ``websockets`` protocol:
+it writes what the protocol queued (one writer at a time, without a lock), aborts
+(a TCP reset), and completes the closing handshake once the runtime is done
+(:meth:`Wire.finish`). :class:`~wsactors.transport.native.NativeTransport`
+builds the Transport interface on it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket as _socket
+import struct
+import sys
+from typing import Final
+
+import trio
+from websockets.exceptions import PayloadTooBig
+from websockets.frames import Frame, Opcode
+from websockets.protocol import SEND_EOF
+from websockets.protocol import State as WireState
+from websockets.server import ServerProtocol
+
+__all__ = ["READ_SIZE", "SendTimeoutError", "Wire", "WireProtocol", "socket_of"]
+
+#: Bytes asked of the socket per read; it also bounds the events buffered per read.
+READ_SIZE: Final = 65536
+_CLOSE: Final = Opcode.CLOSE
+_OPEN: Final = WireState.OPEN
+_CONNECTING: Final = WireState.CONNECTING
+
+
+class WireProtocol(ServerProtocol):
+    """websockets' server protocol, with two changes.
+
+    - websockets fails an oversized message from inside its parser (before the
+      payload is read); the reason is reworded as the runtime words its own limit
+      ("message too big: N bytes > M"), so clients see one text on both engines.
+    - A close frame in the middle of a fragmented message is a normal close, not a
+      protocol error: RFC 6455 section 5.4 lets control frames interleave with
+      fragments (Autobahn case 7.1.5); the unfinished message is dropped.
+    """
+
+    def recv_frame(self, frame: Frame) -> None:
+        """See :meth:`websockets.protocol.Protocol.recv_frame`."""
+        if frame.opcode is _CLOSE:
+            self.current_size = None
+        super().recv_frame(frame)
+
+    def fail(self, code: int, reason: str = "") -> None:
+        """See :meth:`websockets.protocol.Protocol.fail`."""
+        if code == 1009:
+            # Called from the parser's `except PayloadTooBig` block.
+            exc = sys.exception()
+            if isinstance(exc, PayloadTooBig) and exc.size is not None:
+                limit = self.max_message_size or exc.max_size
+                before = self.current_size or 0
+                reason = f"message too big: {before + exc.size} bytes > {limit}"
+        super().fail(code, reason)
+
+
+class SendTimeoutError(trio.BrokenResourceError):
+    """A write stalled longer than ``send_timeout``; the connection was aborted."""
+
+
+class Wire:
+    """A stream and its protocol, written by one task at a time.
+
+    Args:
+        stream: The connection's stream (TCP, or TLS over TCP).
+        protocol: The ``websockets`` protocol of the connection.
+        send_timeout: Seconds one write may stall before the connection is aborted
+            (by whoever watches ``_write_started``: the native transport's timer).
+    """
+
+    __slots__ = (
+        "_closed",
+        "_eof_sent",
+        "_gone",
+        "_protocol",
+        "_send_timeout",
+        "_stalled",
+        "_stream",
+        "_write_done",
+        "_write_started",
+        "_writing",
+    )
+
+    def __init__(
+        self, stream: trio.abc.Stream, protocol: ServerProtocol, send_timeout: float
+    ) -> None:
+        self._stream = stream
+        self._protocol = protocol
+        self._send_timeout = send_timeout
+        self._gone = False  # the peer is gone for the runtime: nothing more is parsed
+        self._closed = False  # the stream was closed (aborted or finished)
+        self._eof_sent = False  # the protocol asked for the end of the stream
+        self._writing = False
+        self._write_done: trio.Event | None = None
+        self._write_started: float | None = None  # when the write in progress began
+        self._stalled = False  # a stalled write was aborted
+
+    async def _flush(self, *, wait: bool) -> None:
+        """Write what the protocol has queued; one writer at a time, no lock.
+
+        Trio is cooperative: checking and setting ``_writing`` with no checkpoint in
+        between cannot race. A second writer either waits (the sender: its frames
+        are written by the writer's loop) or returns (the receiver).
+        """
+        if self._writing:
+            if not wait:
+                await trio.lowlevel.checkpoint()
+                return
+            if self._write_done is None:
+                self._write_done = trio.Event()
+            await self._write_done.wait()
+            if self._closed:
+                raise trio.BrokenResourceError("the connection was aborted")
+            return
+        if self._closed:
+            self._protocol.data_to_send()
+            raise trio.BrokenResourceError("the connection was aborted")
+        self._writing = True
+        try:
+            protocol = self._protocol
+            while True:
+                chunks = protocol.data_to_send()
+                if not chunks:
+                    break
+                await self._write(chunks)
+        finally:
+            self._writing = False
+            done, self._write_done = self._write_done, None
+            if done is not None:
+                done.set()
+
+    async def _write(self, chunks: list[bytes]) -> None:
+        if SEND_EOF in chunks:
+            # The protocol asks for the end of the stream (after a close frame, or an
+            # HTTP response that is not 101): remember it; the engine half-closes.
+            self._eof_sent = True
+            chunks = [chunk for chunk in chunks if chunk]
+            if not chunks:
+                return
+        data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        # The timer task aborts the stream if this write lasts send_timeout.
+        self._write_started = trio.current_time()
+        try:
+            await self._stream.send_all(data)
+        except BaseException as exc:
+            # Stalled (aborted by the timer), cancelled, or broken: a frame may be
+            # half written, so the stream cannot be used any more.
+            self._write_started = None
+            await self.abort()
+            if self._stalled and not isinstance(exc, trio.Cancelled):
+                raise SendTimeoutError(
+                    f"a write stalled for {self._send_timeout:.1f} s: aborted"
+                ) from None
+            raise
+        self._write_started = None
+
+    # ------------------------------------------------------------------ ending
+    async def abort(self) -> None:
+        """Reset the TCP connection at once (no closing handshake). Idempotent.
+
+        Cancellation:
+            Returns promptly; the connection is dropped anyway.
+        """
+        if self._closed:
+            await trio.lowlevel.checkpoint()
+            return
+        self._closed = True
+        self._gone = True
+        raw = socket_of(self._stream)
+        if raw is not None:
+            # SO_LINGER 0: close() sends a RST and frees the unsent data at once,
+            # instead of the kernel retrying it for minutes to a peer that never reads.
+            with contextlib.suppress(OSError):
+                raw.setsockopt(_socket.SOL_SOCKET, _socket.SO_LINGER, struct.pack("ii", 1, 0))
+        stream = self._stream
+        # Under TLS, the TCP stream: closing the SSLStream would try to say goodbye
+        # (close_notify), and another task may be inside its send_all.
+        inner = stream.transport_stream if isinstance(stream, trio.SSLStream) else stream
+        await trio.aclose_forcefully(inner)
+
+    async def finish(self, close_timeout: float) -> None:
+        """End the connection once the runtime is done with it.
+
+        The closing handshake is completed when it is under way (the peer's close
+        frame or EOF awaited, discarding data), bounded by ``close_timeout``; the
+        TCP connection is then closed, or aborted if the peer did not finish in
+        time or the WebSocket was never closed.
+
+        Cancellation:
+            Aborts the connection.
+        """
+        if self._closed:
+            await trio.lowlevel.checkpoint()
+            return
+        protocol = self._protocol
+        finished = False
+        try:
+            with trio.move_on_after(close_timeout):
+                finished = await self._complete_close(protocol)
+        finally:
+            if not finished:
+                await self.abort()
+        if finished:
+            self._closed = True
+            await trio.aclose_forcefully(self._stream)
+
+    async def _complete_close(self, protocol: ServerProtocol) -> bool:
+        state = protocol.state
+        if state is _OPEN or (state is _CONNECTING and not protocol.eof_sent):
+            return False  # the runtime never closed it: nothing graceful is due
+        stream = self._stream
+        try:
+            await self._flush(wait=True)
+            while protocol.state is not WireState.CLOSED:
+                if self._eof_sent and isinstance(stream, trio.abc.HalfCloseableStream):
+                    await stream.send_eof()
+                    self._eof_sent = False
+                data = await stream.receive_some(READ_SIZE)
+                if not data:
+                    return True
+                protocol.receive_data(data)
+                protocol.events_received()  # discarded: the connection is closing
+                await self._flush(wait=True)
+        except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
+            return False
+        return True
+
+
+def socket_of(stream: trio.abc.Stream) -> trio.socket.SocketType | None:
+    """The TCP socket under ``stream`` (through TLS), if it has one."""
+    inner: object = stream
+    if isinstance(inner, trio.SSLStream):
+        inner = inner.transport_stream
+    if isinstance(inner, trio.SocketStream):
+        return inner.socket
+    return None

@@ -1,0 +1,61 @@
+"""MessageAssembler: reassembly and incremental UTF-8 validation, without I/O."""
+
+from __future__ import annotations
+
+import pytest
+from websockets.frames import Frame, Opcode
+
+from wsactors.transport.assembler import AssemblyError, MessageAssembler
+
+
+def frames(opcode: Opcode, *parts: bytes) -> list[Frame]:
+    last = len(parts) - 1
+    return [
+        Frame(opcode if i == 0 else Opcode.CONT, part, fin=i == last)
+        for i, part in enumerate(parts)
+    ]
+
+
+def test_a_single_frame_is_a_message() -> None:
+    assembler = MessageAssembler(8)
+    assert assembler.feed(Frame(Opcode.TEXT, "é".encode())) == "é"
+    assert assembler.feed(Frame(Opcode.BINARY, b"\xff")) == b"\xff"
+
+
+def test_fragments_are_joined_even_inside_a_character() -> None:
+    assembler = MessageAssembler(8)
+    encoded = "a€😀".encode()
+    out = [assembler.feed(f) for f in frames(Opcode.TEXT, encoded[:2], encoded[2:5], encoded[5:])]
+    assert out == [None, None, "a€😀"]
+    assert not assembler.in_progress
+
+
+def test_a_bad_byte_in_the_first_fragment_fails_at_once() -> None:
+    assembler = MessageAssembler(8)
+    with pytest.raises(AssemblyError) as failed:
+        assembler.feed(Frame(Opcode.TEXT, b"ok\xff", fin=False))
+    assert (failed.value.code, failed.value.reason) == (1007, "invalid UTF-8 at byte 2")
+
+
+def test_an_unfinished_character_at_the_end_fails() -> None:
+    assembler = MessageAssembler(8)
+    assert assembler.feed(Frame(Opcode.TEXT, b"\xe2\x82", fin=False)) is None
+    with pytest.raises(AssemblyError) as failed:
+        assembler.feed(Frame(Opcode.CONT, b"", fin=True))
+    assert failed.value.code == 1007
+
+
+def test_binary_is_not_decoded() -> None:
+    assembler = MessageAssembler(8)
+    out = [assembler.feed(f) for f in frames(Opcode.BINARY, b"\xff", b"\xfe")]
+    assert out == [None, b"\xff\xfe"]
+
+
+def test_the_fragment_limit_counts_every_frame_of_a_message() -> None:
+    assembler = MessageAssembler(2)
+    assert [assembler.feed(f) for f in frames(Opcode.BINARY, b"a", b"b")] == [None, b"ab"]
+    assembler.feed(Frame(Opcode.BINARY, b"a", fin=False))
+    assembler.feed(Frame(Opcode.CONT, b"b", fin=False))
+    with pytest.raises(AssemblyError) as failed:
+        assembler.feed(Frame(Opcode.CONT, b"c", fin=True))
+    assert failed.value.code == 1009
