@@ -194,11 +194,11 @@ class DemoProcess:
 
 
 @asynccontextmanager
-async def demo_command(tmp_path: Path) -> AsyncIterator[DemoProcess]:
+async def demo_command(tmp_path: Path, engine: str = "hypercorn") -> AsyncIterator[DemoProcess]:
     """Run ``python -m wsactors demo`` on a free port until it listens; kill it on exit."""
     port = free_port()
     output = tmp_path / "output.txt"
-    command = [sys.executable, "-m", "wsactors", "demo", "--port", str(port)]
+    command = [sys.executable, "-m", "wsactors", "demo", "--port", str(port), "--engine", engine]
     with output.open("wb") as sink:
         process = await trio.lowlevel.open_process(
             command, stdout=sink, stderr=subprocess.STDOUT, cwd=tmp_path
@@ -220,11 +220,12 @@ posix_signals = pytest.mark.skipif(sys.platform == "win32", reason="sends POSIX 
 @pytest.mark.e2e
 @pytest.mark.slow
 @posix_signals
+@pytest.mark.parametrize("engine", ["hypercorn", "native"])
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 async def test_demo_command_serves_and_stops_on_signal(
-    signum: signal.Signals, tmp_path: Path
+    signum: signal.Signals, engine: str, tmp_path: Path
 ) -> None:
-    async with demo_command(tmp_path) as server:
+    async with demo_command(tmp_path, engine) as server:
         base = f"http://127.0.0.1:{server.port}"
         with trio.fail_after(10):
             status, content_type, page = await trio.to_thread.run_sync(fetch, f"{base}/")

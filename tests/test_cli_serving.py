@@ -140,3 +140,55 @@ async def test_run_reload_serves_the_changed_code(app_dir: Path) -> None:
                 await ws.send_message("hi")
                 assert await ws.get_message() == "HI"
             assert await server.stop(signal.SIGTERM) == 0
+
+
+# ------------------------------------------------------------------ --engine native
+async def test_run_native_engine_applies_the_settings_and_reports_close_codes(
+    app_dir: Path,
+) -> None:
+    command = [
+        *RUN,
+        "echoapp",
+        "--engine",
+        "native",
+        "--port",
+        "0",
+        "--max-message-size",
+        "1024",
+        "--ping-interval",
+        "5",
+        "--ping-timeout",
+        "5",
+    ]
+    with trio.fail_after(30):
+        async with server_command(command, app_dir) as server:
+            async with open_websocket_url(f"ws://127.0.0.1:{server.port}/echo") as ws:
+                await ws.send_message("x" * 1000)
+                assert await ws.get_message() == "x" * 1000
+                await server.wait_for_log(ACCEPTED)
+                await ws.aclose(code=4001, reason="bye")
+            # The client's own close code reaches the App on this engine.
+            await server.wait_for_log(r"closed '/echo' by the client code=4001 reason='bye'")
+            assert await close_code_after(server.port, "/echo", "x" * 1025) == 1009
+            assert await server.stop(signal.SIGTERM) == 0
+            log = await server.log()
+    assert "native engine" in log
+    assert "Traceback" not in log
+
+
+@pytest.mark.parametrize(
+    ("option", "needle"),
+    [
+        (["--read-timeout", "1"], "--read-timeout: the native engine checks liveness with pongs"),
+        (["--reload"], "--reload: the native engine has no reloader"),
+        (["--access-log"], "--access-log: the native engine logs each accepted connection"),
+    ],
+)
+async def test_run_native_engine_refuses_what_it_cannot_honour(
+    app_dir: Path, option: list[str], needle: str
+) -> None:
+    command = [*RUN, "echoapp", "--engine", "native", "--port", "0", *option]
+    with trio.fail_after(30):
+        done = await trio.run_process(command, cwd=app_dir, capture_stderr=True, check=False)
+    assert done.returncode == 2
+    assert needle in done.stderr.decode()

@@ -195,6 +195,7 @@ RUN_OPTIONS = (
     "--host",
     "--port",
     "--log-level",
+    "--engine",
     "--max-message-size",
     "--ping-interval",
     "--ping-timeout",

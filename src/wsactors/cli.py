@@ -134,6 +134,9 @@ def _serve(app: ASGIApp, host: str, port: int, options: dict[str, Any]) -> int:
         # serve() unwraps hypercorn's exception groups around a single error.
         logger.error("could not serve on %s:%d: %s", host, port, exc)
         return EXIT_FAILURE
+    except RuntimeError as exc:  # the native engine's WorkersFailedError
+        logger.error("serving on %s:%d failed: %s", host, port, exc)
+        return EXIT_FAILURE
     return EXIT_OK
 
 
@@ -178,19 +181,28 @@ def _settings(args: argparse.Namespace) -> ServerSettings:
     )
 
 
+def _engine_options(engine: str, settings: ServerSettings) -> dict[str, Any]:
+    """The options of ``serve()`` for ``engine`` (UnsupportedSettingError, OSError)."""
+    from .serving import hypercorn_options, native_options
+
+    if engine == "native":
+        return {"engine": "native", **native_options(settings)}
+    return hypercorn_options(settings)
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     """``wsactors run``: import the app and serve it."""
-    from .serving import hypercorn_options
-
     try:
         settings = _settings(args)
-        options = hypercorn_options(settings)
+        options = _engine_options(args.engine, settings)
     except UnsupportedSettingError as exc:
         return _usage_error("run", f"--{exc.setting.replace('_', '-')}: {exc.reason}")
     except ValueError as exc:
         return _usage_error(
             "run", str(exc).replace("certfile and keyfile", "--certfile and --keyfile")
         )
+    except OSError as exc:
+        return _usage_error("run", f"--certfile/--keyfile: {exc}")
     # The console script's sys.path starts with its own bin/ directory, not the
     # working directory; `python -m` has it already. Either way, `module:app`
     # should find a module in the directory the command was started from.
@@ -206,7 +218,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     # Only once there is something to serve: every refusal above is one line on
     # stderr, and a refused command leaves the process's logging as it was.
     _configure_logging(settings)
-    if settings.workers > 1 or settings.reload:
+    if args.engine == "hypercorn" and (settings.workers > 1 or settings.reload):
         return _serve_processes(
             f"{module_name}:{attribute}", args.host, args.port, options, settings
         )
@@ -215,9 +227,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 def _cmd_demo(args: argparse.Namespace) -> int:
     """``wsactors demo``: serve the bundled demo and say where to open it."""
-    from .serving import hypercorn_options
-
     settings = ServerSettings(log_level=args.log_level)
+    options = _engine_options(args.engine, settings)
     _configure_logging(settings)
     if args.redis:
         # Rooms shared with every demo process on this Redis (wsactors[redis]).
@@ -231,7 +242,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         print("wsactors demo: the port is in the 'serving on' log line below", flush=True)
     else:
         print(f"wsactors demo: open {_browser_url(args.host, args.port)}", flush=True)
-    return _serve(app, args.host, args.port, hypercorn_options(settings))
+    return _serve(app, args.host, args.port, options)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -13,7 +13,8 @@ __all__ = ["build_parser"]
 Handler = Callable[[argparse.Namespace], int]
 
 RUN_EPILOG = """\
-All settings but --log-level default to hypercorn's own. --max-message-size is
+All settings but --log-level default to the engine's own (docs/engines.md lists
+the native engine's). --max-message-size is
 the server's limit; the App's max_message_size= limit (wsactors' own) applies
 too. With --workers above 1 or --reload, hypercorn's process supervisor runs
 the workers: each imports MODULE:APP itself, and on SIGTERM they stop as under
@@ -73,14 +74,25 @@ def _add_common_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_engine(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--engine",
+        choices=("hypercorn", "native"),
+        default="hypercorn",
+        help="hypercorn's Trio worker, or wsactors' own server (docs/engines.md)"
+        " (default: %(default)s)",
+    )
+
+
 def _add_server_settings(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("server settings (hypercorn's Trio worker)")
+    group = parser.add_argument_group("server settings (mapped onto the chosen engine)")
     add = group.add_argument
     add(
         "--max-message-size",
         type=_count(1),
         metavar="BYTES",
-        help="close 1009 on a larger incoming message (hypercorn's default: 16 MiB)",
+        help="close 1009 on a larger incoming message (hypercorn's default: 16 MiB;"
+        " native: 1 MiB)",
     )
     add(
         "--ping-interval",
@@ -93,8 +105,9 @@ def _add_server_settings(parser: argparse.ArgumentParser) -> None:
         "--ping-timeout",
         type=_positive_seconds,
         metavar="SECONDS",
-        help="drop a client whose pong is this late; NOT AVAILABLE on hypercorn, which never"
-        " checks pongs (refused: use --read-timeout longer than --ping-interval)",
+        help="close 1011 a client whose pong is this late (native: default 20); NOT"
+        " AVAILABLE on hypercorn, which never checks pongs (refused: use --read-timeout"
+        " longer than --ping-interval)",
     )
     add(
         "--graceful-timeout",
@@ -106,7 +119,8 @@ def _add_server_settings(parser: argparse.ArgumentParser) -> None:
         "--read-timeout",
         type=_positive_seconds,
         metavar="SECONDS",
-        help="drop a client that sends nothing (no frame, no pong) for this long (default: never)",
+        help="drop a client that sends nothing (no frame, no pong) for this long"
+        " (hypercorn only; default: never)",
     )
     add(
         "--workers",
@@ -159,6 +173,7 @@ def build_parser(*, run: Handler, demo: Handler) -> argparse.ArgumentParser:
         help='import string, e.g. "myproject.main:app"; "myproject.main" means myproject.main:app',
     )
     _add_common_options(run_parser)
+    _add_engine(run_parser)
     _add_server_settings(run_parser)
     run_parser.set_defaults(handler=run)
 
@@ -168,6 +183,7 @@ def build_parser(*, run: Handler, demo: Handler) -> argparse.ArgumentParser:
         description="Serve the bundled demo page and its WebSocket handlers.",
     )
     _add_common_options(demo_parser)
+    _add_engine(demo_parser)
     demo_parser.add_argument(
         "--redis",
         metavar="URL",

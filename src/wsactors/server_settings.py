@@ -3,9 +3,9 @@
 :class:`ServerSettings` holds what the user asked for in the engine's neutral terms
 (``max_message_size``, ``ping_interval``, ...). An :class:`Engine` says what it
 does with each setting: the option of its own that carries it, or why it cannot
-honour it. Today the only engine is hypercorn (:data:`HYPERCORN`); a native engine
-will be another :class:`Engine`, and ``wsactors run`` will pick one, with no change
-to the settings or the command line.
+honour it: :data:`HYPERCORN` (hypercorn's Trio worker) and :data:`NATIVE`
+(wsactors' own server, docs/engines.md); ``wsactors run --engine`` picks one, with
+no change to the settings.
 
 A setting left at ``None`` keeps the engine's default. A setting the engine cannot
 honour is refused (:class:`UnsupportedSettingError`) rather than ignored: a server
@@ -21,9 +21,11 @@ from dataclasses import dataclass
 from typing import Any
 
 __all__ = [
+    "ENGINES",
     "HYPERCORN",
     "LOG_FORMAT",
     "LOG_LEVELS",
+    "NATIVE",
     "Engine",
     "ServerSettings",
     "UnsupportedSettingError",
@@ -141,6 +143,30 @@ HYPERCORN = Engine(
         ),
     },
 )
+
+
+#: wsactors' own server: the names are options of ``wsactors.engine.NativeOptions``.
+#: TLS (certfile, keyfile) becomes its ``ssl_context``; workers are its own.
+NATIVE = Engine(
+    name="native",
+    options={
+        "max_message_size": "default_max_message_size",
+        "ping_interval": "ping_interval",
+        "ping_timeout": "ping_timeout",
+        "graceful_timeout": "graceful_timeout",
+    },
+    unsupported={
+        "read_timeout": (
+            "the native engine checks liveness with pongs: use --ping-interval and"
+            " --ping-timeout (a silent client is closed 1011 'keepalive ping timeout')"
+        ),
+        "access_log": "the native engine logs each accepted connection at INFO instead",
+        "reload": "the native engine has no reloader: use --engine hypercorn --reload",
+    },
+)
+
+#: The engines by name, as ``--engine`` takes them.
+ENGINES = {engine.name: engine for engine in (HYPERCORN, NATIVE)}
 
 
 def logging_config(level: str, *, access_log: bool = False) -> dict[str, Any]:

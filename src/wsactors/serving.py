@@ -19,6 +19,7 @@ from __future__ import annotations
 import inspect
 import logging
 import signal
+import ssl
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeAlias, cast
 
@@ -28,7 +29,7 @@ import trio
 from hypercorn.config import Config
 from hypercorn.typing import Framework
 
-from .server_settings import HYPERCORN, ServerSettings, logging_config
+from .server_settings import HYPERCORN, NATIVE, ServerSettings, logging_config
 
 __all__ = [
     "ASGIApp",
@@ -275,6 +276,28 @@ def hypercorn_options(settings: ServerSettings) -> dict[str, Any]:
     options["accesslog"] = logging.getLogger("hypercorn.access") if settings.access_log else None
     options["loglevel"] = settings.log_level.upper()
     options["logconfig_dict"] = logging_config(settings.log_level, access_log=settings.access_log)
+    return options
+
+
+def native_options(settings: ServerSettings) -> dict[str, Any]:
+    """Native engine options (``serve(engine="native", ...)``) for ``wsactors run``.
+
+    TLS: ``certfile`` and ``keyfile`` become an ``ssl_context``; ``workers`` is
+    passed as it is (the native engine forks its own workers).
+
+    Raises:
+        UnsupportedSettingError: a setting the native engine cannot honour
+            (``read_timeout``, ``access_log``, ``reload``).
+        OSError: the certificate or key cannot be read.
+    """
+    options = NATIVE.engine_options(settings)
+    options.pop("certfile", None)
+    options.pop("keyfile", None)
+    if settings.certfile is not None and settings.keyfile is not None:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(settings.certfile, settings.keyfile)
+        options["ssl_context"] = context
+    options["workers"] = settings.workers
     return options
 
 
