@@ -105,6 +105,9 @@ class NativeServer:
             await self._serve(stream)
         except (trio.BrokenResourceError, trio.ClosedResourceError, OSError) as exc:
             logger.debug("connection dropped: %r", exc)
+        except Exception:
+            # One connection's failure must not stop the server (its nursery).
+            logger.exception("error serving a connection")
         finally:
             await trio.aclose_forcefully(stream)
             self._tasks -= 1
