@@ -144,6 +144,12 @@ async def test_a_listener_runs_unchanged() -> None:
             assert await ws.get_message() == "ABC"
 
 
+async def test_a_clients_ping_is_answered_while_the_handler_is_idle() -> None:
+    with trio.fail_after(DEADLINE):
+        async with native(App([hold])) as server, server.connect("/hold") as ws:
+            await ws.ping(b"are you there")  # returns once the pong arrived
+
+
 # ----------------------------------------------------------------- close codes
 async def test_the_clients_close_code_and_reason_reach_the_handler() -> None:
     with trio.fail_after(DEADLINE):
@@ -491,6 +497,28 @@ async def test_plain_http_goes_to_the_http_app() -> None:
             status, body = await http_get(server, "/index.html")
     assert status == b"HTTP/1.1 200 OK"
     assert body == b"page GET /index.html"
+
+
+async def test_plain_http_head_and_other_methods() -> None:
+    async def ask(server: LiveServer, request: bytes) -> bytes:
+        stream = await trio.open_tcp_stream(server.host, server.port)
+        async with stream:
+            await stream.send_all(request)
+            answer = b""
+            while chunk := await stream.receive_some(4096):
+                answer += chunk
+        return answer
+
+    with trio.fail_after(DEADLINE):
+        async with native(App([echo], http_app=page)) as server:
+            head = await ask(server, b"HEAD /x HTTP/1.1\r\nHost: h\r\n\r\n")
+            post = await ask(server, b"POST /x HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n")
+    status, _, rest = head.partition(b"\r\n")
+    assert status == b"HTTP/1.1 200 OK"
+    assert b"connection: close" in rest.lower()
+    assert rest.endswith(b"\r\n\r\n")  # no body for HEAD
+    assert post.startswith(b"HTTP/1.1 405 ")
+    assert b"Allow: GET, HEAD" in post
 
 
 async def test_plain_http_without_an_http_app() -> None:
