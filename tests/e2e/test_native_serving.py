@@ -10,6 +10,7 @@ import contextlib
 import os
 import signal
 import socket as socket_module
+import ssl
 import subprocess
 import sys
 from pathlib import Path
@@ -206,9 +207,7 @@ async def test_permessage_deflate_is_off_by_default_and_on_with_deflate() -> Non
 
 
 # ----------------------------------------------------------------- TLS
-async def test_tls_through_ssl_context() -> None:
-    import ssl
-
+def _tls_contexts() -> tuple[ssl.SSLContext, ssl.SSLContext]:
     import trustme
 
     ca = trustme.CA()
@@ -216,6 +215,11 @@ async def test_tls_through_ssl_context() -> None:
     ca.issue_cert("127.0.0.1").configure_cert(server_context)
     client_context = ssl.create_default_context()
     ca.configure_trust(client_context)
+    return server_context, client_context
+
+
+async def test_tls_through_ssl_context() -> None:
+    server_context, client_context = _tls_contexts()
     with trio.fail_after(DEADLINE):
         async with native(App([echo]), ssl_context=server_context) as server:
             assert server.url.startswith("wss://")
@@ -355,3 +359,30 @@ async def test_a_worker_that_dies_is_reported(tmp_path: Path) -> None:
     assert f"(pid {victim}) exited with code -9; 1 worker(s) left" in text
     assert returncode != 0, text
     assert "WorkersFailedError" in text
+
+
+@websocket("/tls-push", send_timeout=0.5)
+async def tls_push(socket: WebSocket) -> None:
+    await socket.accept()
+    try:
+        while True:
+            await socket.send_bytes(b"x" * 65536)
+    finally:
+        events.append("tls-push finally")
+
+
+async def test_a_stalled_tls_write_is_aborted_and_the_server_goes_on() -> None:
+    server_context, client_context = _tls_contexts()
+    with trio.fail_after(DEADLINE):
+        async with native(App([tls_push, echo]), ssl_context=server_context) as server:
+            tcp = await trio.open_tcp_stream(server.host, server.port)
+            async with open_client(
+                server.host, server.port, "/tls-push", ssl_context=client_context, stream=tcp
+            ) as stalled:
+                with trio.fail_after(3.0):
+                    await wait_until(lambda: "tls-push finally" in events)
+                del stalled  # never read
+                # Another TLS connection is served as usual.
+                async with server.connect("/echo", ssl_context=client_context) as ws:
+                    await ws.send_message("still serving")
+                    assert await ws.get_message() == "still serving"
