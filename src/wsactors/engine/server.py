@@ -14,6 +14,7 @@ listeners then close, every connection still open is aborted, and the tasks get
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import logging
 from typing import Any
@@ -105,8 +106,14 @@ class NativeServer:
             await self._serve(stream)
         except (trio.BrokenResourceError, trio.ClosedResourceError, OSError) as exc:
             logger.debug("connection dropped: %r", exc)
+        except Exception:
+            # One connection's failure must not stop the server (its nursery).
+            logger.exception("error serving a connection")
         finally:
-            await trio.aclose_forcefully(stream)
+            # Already closed by the transport, or a TLS stream over an aborted TCP one:
+            # nothing to report, and nothing may escape into the server's nursery.
+            with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError, OSError):
+                await trio.aclose_forcefully(stream)
             self._tasks -= 1
             if self._tasks == 0:
                 self._idle.set()

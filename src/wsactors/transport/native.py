@@ -202,7 +202,8 @@ class NativeTransport(Wire):
         The engine runs it beside the runtime. It sleeps until the next deadline:
         the next ping, the pong that is due (then 1011 "keepalive ping timeout"
         and abort), the write in progress reaching ``send_timeout`` (then abort).
-        Per message it costs nothing: a writer only notes when its write began.
+        Per message it costs nothing: a writer notes when its write began, and
+        moves the timer's deadline only when the timer would sleep past it.
 
         Cancellation:
             Cancelled by the engine once the connection is over.
@@ -211,8 +212,6 @@ class NativeTransport(Wire):
         interval = self._ping_interval
         if interval is not None:
             self._next_ping = trio.current_time() + interval
-        # Without keepalive nothing else wakes the timer: look at writes this often.
-        poll = self._send_timeout / 2
         while not self._closed:
             now = trio.current_time()
             started = self._write_started
@@ -240,13 +239,15 @@ class NativeTransport(Wire):
                 continue
             if self._ping_sent is not None:
                 wake = self._ping_sent + self._ping_timeout
-            elif interval is not None:
-                wake = self._next_ping
             else:
-                wake = now + poll
+                wake = self._next_ping  # inf without keepalive
             if started is not None:
                 wake = min(wake, started + self._send_timeout)
-            await trio.sleep_until(wake)
+            # A write that starts meanwhile moves the deadline forward (Wire._write).
+            with trio.CancelScope(deadline=wake) as sleeping:
+                self._timer_scope, self._timer_wake = sleeping, wake
+                await trio.sleep_forever()
+            self._timer_scope, self._timer_wake = None, math.inf
 
     def _absorb(self, data: bytes | bytearray | memoryview) -> None:
         """Feed one read to the protocol and queue the events it completes."""

@@ -10,6 +10,7 @@ builds the Transport interface on it.
 from __future__ import annotations
 
 import contextlib
+import math
 import socket as _socket
 import struct
 import sys
@@ -82,6 +83,8 @@ class Wire:
         "_send_timeout",
         "_stalled",
         "_stream",
+        "_timer_scope",
+        "_timer_wake",
         "_write_done",
         "_write_started",
         "_writing",
@@ -100,6 +103,9 @@ class Wire:
         self._write_done: trio.Event | None = None
         self._write_started: float | None = None  # when the write in progress began
         self._stalled = False  # a stalled write was aborted
+        # The watcher's sleep (see NativeTransport.run_timer) and when it ends.
+        self._timer_scope: trio.CancelScope | None = None
+        self._timer_wake = math.inf
 
     async def _flush(self, *, wait: bool) -> None:
         """Write what the protocol has queued; one writer at a time, no lock.
@@ -145,7 +151,14 @@ class Wire:
                 return
         data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
         # The timer task aborts the stream if this write lasts send_timeout.
-        self._write_started = trio.current_time()
+        started = self._write_started = trio.current_time()
+        due = started + self._send_timeout
+        if due < self._timer_wake:
+            # The timer sleeps past this write's deadline: wake it in time. Once
+            # per timer cycle at most (later writes start later).
+            self._timer_wake = due
+            if self._timer_scope is not None:
+                self._timer_scope.deadline = due
         try:
             await self._stream.send_all(data)
         except BaseException as exc:

@@ -1,0 +1,394 @@
+"""The native engine's serving, end to end: the handshake (timeouts, sizes, 503s,
+subprotocols, denials, Origin), plain HTTP, compression, TLS, ``wsactors.serve``
+and several worker processes. Its WebSocket guarantees are in
+``test_native_engine.py``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket as socket_module
+import ssl
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import trio
+from native_helpers import DEADLINE, echo, events, hold, native
+from trio_websocket import ConnectionClosed
+
+import wsactors
+from helpers import http_get, port_from_log, rejection, wait_until
+from wsactors import App, WebSocket, websocket
+from wsactors.testing import LiveServer, open_client
+
+# The native engine's own guarantees: each test builds its server with engine="native".
+pytestmark = pytest.mark.engine("native")
+
+
+@pytest.fixture(autouse=True)
+def _clear_events() -> None:
+    events.clear()
+
+
+# ----------------------------------------------------------------- handshake
+async def test_a_client_that_sends_no_request_is_closed_after_open_timeout() -> None:
+    with trio.fail_after(DEADLINE):
+        async with native(App([echo]), open_timeout=0.3) as server:
+            stream = await trio.open_tcp_stream(server.host, server.port)
+            async with stream:
+                started = trio.current_time()
+                await stream.send_all(b"GET /echo HTTP/1.1\r\n")  # and never the rest
+                assert await stream.receive_some(1024) == b""
+                took = trio.current_time() - started
+    assert 0.25 < took < 3.0, took
+
+
+async def test_an_oversized_request_is_refused_431() -> None:
+    with trio.fail_after(DEADLINE):
+        async with native(App([echo]), max_request_size=4096) as server:
+            stream = await trio.open_tcp_stream(server.host, server.port)
+            async with stream:
+                headers = "".join(f"X-H{i}: {'v' * 100}\r\n" for i in range(60))
+                await stream.send_all(f"GET /echo HTTP/1.1\r\nHost: x\r\n{headers}".encode())
+                answer = b""
+                while chunk := await stream.receive_some(4096):
+                    answer += chunk
+    assert answer.startswith(b"HTTP/1.1 431 ")
+
+
+async def test_handshakes_beyond_max_connections_get_503() -> None:
+    with trio.fail_after(DEADLINE):
+        async with (
+            native(App([hold]), max_connections=1) as server,
+            server.connect("/hold"),
+        ):
+            refused = await rejection(server, "/hold")
+    assert refused.status_code == 503
+
+
+async def test_handshakes_during_the_drain_get_503() -> None:
+    @websocket("/slow")
+    async def slow(socket: WebSocket) -> None:
+        await socket.accept()
+        try:
+            await socket.receive_message()
+        finally:
+            with trio.CancelScope(shield=True):
+                await trio.sleep(0.5)  # a slow on_disconnect: the drain waits for it
+
+    app = App([slow], shutdown_timeout=2.0)
+    with trio.fail_after(DEADLINE):
+        async with native(app, graceful_timeout=2.0) as server, server.connect("/slow") as ws:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(app.drain)
+                await trio.sleep(0.1)
+                refused = await rejection(server, "/slow")
+            with pytest.raises(ConnectionClosed) as closed:
+                await ws.get_message()
+    assert refused.status_code == 503
+    assert closed.value.reason is not None
+    assert closed.value.reason.code == 1001
+
+
+@websocket("/pick")
+async def pick(socket: WebSocket) -> None:
+    await socket.accept(subprotocols="two", headers={"X-Served-By": "native"})
+    await socket.send_text(socket.scope["path"] + "?" + socket.scope["query_string"].decode())
+
+
+@websocket("/teapot")
+async def teapot(socket: WebSocket) -> None:
+    await socket.deny(418, b"short and stout", headers={"X-Kind": "teapot"})
+
+
+async def test_subprotocols_headers_and_denials() -> None:
+    with trio.fail_after(DEADLINE):
+        async with native(App([pick, teapot])) as server:
+            async with server.connect("/pick?a=1", subprotocols=["one", "two"]) as ws:
+                assert ws.subprotocol == "two"
+                assert (b"x-served-by", b"native") in ws.handshake_headers
+                assert await ws.get_message() == "/pick?a=1"
+            denied = await rejection(server, "/teapot")
+            missing = await rejection(server, "/nowhere")
+    assert denied.status_code == 418
+    assert denied.body == b"short and stout"
+    assert (b"x-kind", b"teapot") in denied.headers
+    assert missing.status_code == 404
+
+
+async def test_origin_checks_and_guards_answer_before_accept() -> None:
+    app = App([echo], allowed_origins=["https://good.example"])
+    with trio.fail_after(DEADLINE):
+        async with native(app) as server:
+            bad = await rejection(server, "/echo", extra_headers=[(b"origin", b"https://evil")])
+            async with server.connect(
+                "/echo", extra_headers=[(b"origin", b"https://good.example")]
+            ) as ws:
+                await ws.send_message("hi")
+                assert await ws.get_message() == "hi"
+    assert bad.status_code == 403
+
+
+# ----------------------------------------------------------------- plain HTTP
+async def page(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    assert scope["type"] == "http"
+    await receive()
+    body = f"page {scope['method']} {scope['path']}".encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [(b"content-type", b"text/plain"), (b"content-length", b"%d" % len(body))],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+async def test_plain_http_goes_to_the_http_app() -> None:
+    with trio.fail_after(DEADLINE):
+        async with native(App([echo], http_app=page)) as server:
+            status, body = await http_get(server, "/index.html")
+    assert status == b"HTTP/1.1 200 OK"
+    assert body == b"page GET /index.html"
+
+
+async def test_plain_http_head_and_other_methods() -> None:
+    async def ask(server: LiveServer, request: bytes) -> bytes:
+        stream = await trio.open_tcp_stream(server.host, server.port)
+        async with stream:
+            await stream.send_all(request)
+            answer = b""
+            while chunk := await stream.receive_some(4096):
+                answer += chunk
+        return answer
+
+    with trio.fail_after(DEADLINE):
+        async with native(App([echo], http_app=page)) as server:
+            head = await ask(server, b"HEAD /x HTTP/1.1\r\nHost: h\r\n\r\n")
+            post = await ask(server, b"POST /x HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n")
+    status, _, rest = head.partition(b"\r\n")
+    assert status == b"HTTP/1.1 200 OK"
+    assert b"connection: close" in rest.lower()
+    assert rest.endswith(b"\r\n\r\n")  # no body for HEAD
+    assert post.startswith(b"HTTP/1.1 405 ")
+    assert b"Allow: GET, HEAD" in post
+
+
+async def test_plain_http_without_an_http_app() -> None:
+    with trio.fail_after(DEADLINE):
+        async with native(App([echo])) as server:
+            route = await http_get(server, "/echo")
+            other = await http_get(server, "/elsewhere")
+    assert route[0] == b"HTTP/1.1 426 Upgrade Required"
+    assert other[0] == b"HTTP/1.1 404 Not Found"
+
+
+# ----------------------------------------------------------------- compression
+def _deflate_round_trip(url: str) -> tuple[list[str], str]:
+    # websockets' sync client offers permessage-deflate by default.
+    from websockets.sync.client import connect
+
+    with connect(url, open_timeout=5, close_timeout=5) as ws:
+        ws.send("x" * 1000)
+        echoed = ws.recv(timeout=5)
+        assert isinstance(echoed, str)
+        return [type(ext).__name__ for ext in ws.protocol.extensions], echoed
+
+
+async def test_permessage_deflate_is_off_by_default_and_on_with_deflate() -> None:
+    with trio.fail_after(DEADLINE):
+        async with native(App([echo])) as server:
+            plain = await trio.to_thread.run_sync(_deflate_round_trip, server.url_for("/echo"))
+        async with native(App([echo]), compression="deflate") as server:
+            deflated = await trio.to_thread.run_sync(_deflate_round_trip, server.url_for("/echo"))
+    assert plain == ([], "x" * 1000)
+    assert deflated == (["PerMessageDeflate"], "x" * 1000)
+
+
+# ----------------------------------------------------------------- TLS
+def _tls_contexts() -> tuple[ssl.SSLContext, ssl.SSLContext]:
+    import trustme
+
+    ca = trustme.CA()
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(server_context)
+    client_context = ssl.create_default_context()
+    ca.configure_trust(client_context)
+    return server_context, client_context
+
+
+async def test_tls_through_ssl_context() -> None:
+    server_context, client_context = _tls_contexts()
+    with trio.fail_after(DEADLINE):
+        async with native(App([echo]), ssl_context=server_context) as server:
+            assert server.url.startswith("wss://")
+            async with server.connect("/echo", ssl_context=client_context) as ws:
+                await ws.send_message("secret")
+                assert await ws.get_message() == "secret"
+
+
+# ----------------------------------------------------------------- wsactors.serve
+async def test_serve_with_the_native_engine_drains_on_sigterm_and_exits_0(
+    tmp_path: Path,
+) -> None:
+    script = (
+        "import logging, wsactors, drain_app\n"
+        "logging.basicConfig(level=logging.INFO)\n"
+        "wsactors.serve(drain_app.app, port=0, engine='native', graceful_timeout=3.0)\n"
+    )
+    log_path = tmp_path / "server.log"
+    with log_path.open("wb") as log:
+        process = await trio.lowlevel.open_process(
+            [sys.executable, "-c", script],
+            cwd=Path(__file__).parent / "fixtures",
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+    try:
+        with trio.fail_after(DEADLINE):
+            port = await port_from_log(log_path, process)
+            async with open_client("127.0.0.1", port, "/echo") as ws:
+                await ws.send_message("before the signal")
+                assert await ws.get_message() == "before the signal"
+                process.send_signal(signal.SIGTERM)
+                with pytest.raises(ConnectionClosed) as closed:
+                    await ws.get_message()
+            returncode = await process.wait()
+    finally:
+        if process.returncode is None:
+            process.kill()  # only the process this test started
+            with trio.move_on_after(5):
+                await process.wait()
+    text = log_path.read_text()
+    assert closed.value.reason is not None
+    assert (closed.value.reason.code, closed.value.reason.reason) == (1001, "Going Away"), text
+    assert returncode == 0, text
+    assert "drain_app: on_disconnect ran" in text
+    assert "Traceback" not in text
+
+
+def test_serve_refuses_an_unknown_engine_option_or_app() -> None:
+    with pytest.raises(ValueError, match="engine must be"):
+        wsactors.serve(App([echo]), engine="tornado")
+    with pytest.raises(TypeError, match="unknown native engine option"):
+        wsactors.serve(App([echo]), engine="native", websocket_ping_interval=5)
+    with pytest.raises(TypeError, match=r"serves a wsactors\.App"):
+        wsactors.serve(page, engine="native")
+    with pytest.raises(ValueError, match="ping_timeout must be positive"):
+        LiveServer(App([echo]), engine="native", ping_timeout=0)
+
+
+# ----------------------------------------------------------------- several processes
+async def _start_workers(tmp_path: Path) -> tuple[trio.Process, Path]:
+    script = (
+        "import logging, wsactors, workers_app\n"
+        "logging.basicConfig(level=logging.INFO)\n"
+        "wsactors.serve(workers_app.app, port=0, engine='native', workers=2)\n"
+    )
+    log_path = tmp_path / "server.log"
+    with log_path.open("wb") as log:
+        process = await trio.lowlevel.open_process(
+            [sys.executable, "-c", script],
+            cwd=Path(__file__).parent / "fixtures",
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+    return process, log_path
+
+
+async def _pids_behind(port: int, stack: Any) -> dict[int, Any]:
+    """Open connections until two workers answered; hold them open."""
+    held: dict[int, Any] = {}
+    for _ in range(40):
+        ws = await stack.enter_async_context(open_client("127.0.0.1", port, "/pid"))
+        held.setdefault(int(await ws.get_message()), ws)
+        if len(held) == 2:
+            break
+    return held
+
+
+@pytest.mark.skipif(not hasattr(socket_module, "SO_REUSEPORT"), reason="needs SO_REUSEPORT")
+async def test_workers_share_the_port_and_sigterm_drains_them_all(tmp_path: Path) -> None:
+    process, log_path = await _start_workers(tmp_path)
+    try:
+        with trio.fail_after(DEADLINE):
+            port = await port_from_log(log_path, process)
+            async with contextlib.AsyncExitStack() as stack:
+                held = await _pids_behind(port, stack)
+                assert len(held) == 2, "every connection went to one worker"
+                process.send_signal(signal.SIGTERM)
+                for ws in held.values():
+                    with pytest.raises(ConnectionClosed) as closed:
+                        await ws.get_message()
+                    assert closed.value.reason is not None
+                    assert closed.value.reason.code == 1001
+            returncode = await process.wait()
+    finally:
+        if process.returncode is None:
+            process.kill()  # only the process this test started
+            with trio.move_on_after(5):
+                await process.wait()
+    text = log_path.read_text()
+    assert returncode == 0, text
+    assert text.count("serving on http://127.0.0.1:") == 2, text
+
+
+@pytest.mark.skipif(not hasattr(socket_module, "SO_REUSEPORT"), reason="needs SO_REUSEPORT")
+async def test_a_worker_that_dies_is_reported(tmp_path: Path) -> None:
+    process, log_path = await _start_workers(tmp_path)
+    try:
+        with trio.fail_after(DEADLINE):
+            port = await port_from_log(log_path, process)
+            async with contextlib.AsyncExitStack() as stack:
+                held = await _pids_behind(port, stack)
+                assert len(held) == 2, "every connection went to one worker"
+                victim, survivor = sorted(held)
+                os.kill(victim, signal.SIGKILL)  # a worker of the server this test started
+                await wait_until(lambda: "exited with code -9" in log_path.read_text())
+                # The other worker goes on serving.
+                await held[survivor].send_message("still there?")
+                process.send_signal(signal.SIGTERM)
+            returncode = await process.wait()
+    finally:
+        if process.returncode is None:
+            process.kill()
+            with trio.move_on_after(5):
+                await process.wait()
+    text = log_path.read_text()
+    assert f"(pid {victim}) exited with code -9; 1 worker(s) left" in text
+    assert returncode != 0, text
+    assert "WorkersFailedError" in text
+
+
+@websocket("/tls-push", send_timeout=0.5)
+async def tls_push(socket: WebSocket) -> None:
+    await socket.accept()
+    try:
+        while True:
+            await socket.send_bytes(b"x" * 65536)
+    finally:
+        events.append("tls-push finally")
+
+
+async def test_a_stalled_tls_write_is_aborted_and_the_server_goes_on() -> None:
+    server_context, client_context = _tls_contexts()
+    with trio.fail_after(DEADLINE):
+        async with native(App([tls_push, echo]), ssl_context=server_context) as server:
+            tcp = await trio.open_tcp_stream(server.host, server.port)
+            async with open_client(
+                server.host, server.port, "/tls-push", ssl_context=client_context, stream=tcp
+            ) as stalled:
+                with trio.fail_after(3.0):
+                    await wait_until(lambda: "tls-push finally" in events)
+                del stalled  # never read
+                # Another TLS connection is served as usual.
+                async with server.connect("/echo", ssl_context=client_context) as ws:
+                    await ws.send_message("still serving")
+                    assert await ws.get_message() == "still serving"
