@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any, Self, TypedDict, Unpack
+from typing import TYPE_CHECKING, Any, ClassVar, Self, TypedDict, Unpack
 from urllib.parse import urlsplit
 
 import trio
@@ -36,8 +36,8 @@ class LiveServer:
         host: Interface to listen on.
         port: TCP port; 0 picks a free one.
         stop_timeout: Seconds the server may take to stop before it is cancelled.
-        engine: ``"hypercorn"`` (default) or ``"native"`` (a :class:`wsactors.App`
-            only).
+        engine: ``"hypercorn"`` or ``"native"`` (a :class:`wsactors.App` only);
+            ``None``: :attr:`default_engine` (``"hypercorn"`` unless changed).
         **hypercorn_options: Settable :class:`hypercorn.config.Config` attributes
             (with ``engine="native"``: :class:`wsactors.engine.NativeOptions`
             fields); for both, ``graceful_timeout`` defaults to 1 s here and
@@ -48,6 +48,10 @@ class LiveServer:
         ValueError: unknown engine.
     """
 
+    #: The engine of a LiveServer created without ``engine=``. A test suite can
+    #: switch it to run the same end-to-end tests on both engines.
+    default_engine: ClassVar[str] = "hypercorn"
+
     def __init__(
         self,
         app: ASGIApp,
@@ -55,7 +59,7 @@ class LiveServer:
         host: str = "127.0.0.1",
         port: int = 0,
         stop_timeout: float = 5.0,
-        engine: str = "hypercorn",
+        engine: str | None = None,
         **hypercorn_options: Any,
     ) -> None:
         # Test-sized defaults: hypercorn's own are 3 s and 60 s.
@@ -63,6 +67,8 @@ class LiveServer:
         hypercorn_options.setdefault("startup_timeout", 5.0)
         self.app = app
         self.stop_timeout = stop_timeout
+        if engine is None:
+            engine = type(self).default_engine
         self.engine = engine
         self._native: NativeOptions | None = None
         if engine == "native":
