@@ -81,6 +81,18 @@ CONFIGURATIONS = (
         ("wsactors", "websockets"),
     ),
     Configuration(
+        "wsactors-native-listener",
+        "wsactors listener/stream, native engine",
+        "benchmarks.servers.wsactors_native_listener",
+        ("wsactors", "websockets"),
+    ),
+    Configuration(
+        "websockets-trio",
+        "websockets' Trio server",
+        "benchmarks.servers.websockets_trio_server",
+        ("websockets.trio",),
+    ),
+    Configuration(
         "trio-websocket",
         "trio-websocket server",
         "benchmarks.servers.trio_websocket_server",

@@ -45,6 +45,10 @@ __all__ = ["main"]
 _CONNECT_CONCURRENCY = 50
 
 
+#: New handshakes timed while the idle connections are held.
+HANDSHAKES = 200
+
+
 def _log(text: str) -> None:
     print(f"    {text}", file=sys.stderr, flush=True)
 
@@ -197,9 +201,21 @@ async def idle_phase(url: str, pid: int, count: int, settle: float) -> dict[str,
     try:
         await asyncio.sleep(settle)
         rss_after = rss_bytes(pid)
+        # With all of them held: how long a new client waits for its handshake,
+        # one after another (each opened, answered with 101, then closed).
+        waits: list[float] = []
+        for _ in range(HANDSHAKES):
+            begun = time.perf_counter()
+            ws = await _connect(f"{url}/echo")
+            waits.append(time.perf_counter() - begun)
+            await ws.close()
+        waits.sort()
     finally:
         await _close_many(sockets)
     return {
+        "handshakes": len(waits),
+        "handshake_p50_ms": _percentile(waits, 0.50) * 1e3,
+        "handshake_p99_ms": _percentile(waits, 0.99) * 1e3,
         "connections": count,
         "rss_before_bytes": rss_before,
         "rss_after_bytes": rss_after,

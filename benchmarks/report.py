@@ -82,6 +82,14 @@ METRICS = (
         "lower",
         1 / 1024,
     ),
+    Metric(
+        "idle_handshake_p99",
+        "new handshake p99, idle conns. held",
+        "ms",
+        "idle",
+        "handshake_p99_ms",
+        "lower",
+    ),
 )
 
 
