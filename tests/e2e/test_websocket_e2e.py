@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 import trio
@@ -236,7 +237,7 @@ async def test_long_close_reason_is_cut_on_a_character_boundary(server: LiveServ
 
 #: The server-wide message size limit: hypercorn's own option, or the native
 #: engine's default for routes that set no max_message_size (docs/engines.md).
-SERVER_LIMIT = {
+SERVER_LIMIT: dict[str, dict[str, Any]] = {
     "hypercorn": {"websocket_max_message_size": 1024},
     "native": {"default_max_message_size": 1024},
 }

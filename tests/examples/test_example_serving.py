@@ -6,6 +6,7 @@ import shutil
 import ssl
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 import trio
@@ -55,7 +56,7 @@ async def test_serving_example_over_tls(tmp_path: Path, live_engine: str) -> Non
     app = load_example("serving").app
     certfile, keyfile = _self_signed(tmp_path)
     client_context = ssl.create_default_context(cafile=str(certfile))
-    options: dict[str, object]
+    options: dict[str, Any]
     if live_engine == "hypercorn":
         # The same keyword options serve() takes: hypercorn's certfile and keyfile.
         options = {"certfile": str(certfile), "keyfile": str(keyfile)}
