@@ -47,10 +47,16 @@ class Message(NamedTuple):
 
 class Disconnect(NamedTuple):
     """The peer is gone. ``code`` is its close code (1005: none given; 1006: the
-    connection dropped without a close frame, RFC 6455 section 7.4.1)."""
+    connection dropped without a close frame, RFC 6455 section 7.4.1).
+
+    ``by_peer`` is False when the transport itself ended the connection (the native
+    engine failing it with 1002, 1007, 1009 or 1011, or aborting a stalled write):
+    then ``code`` is the one the transport closed with, not the client's.
+    """
 
     code: int
     reason: str = ""
+    by_peer: bool = True
 
 
 class Pong(NamedTuple):

@@ -109,6 +109,7 @@ class ConnectionState:
         "_offered",
         "close_code",
         "close_reason",
+        "closed_by_engine",
         "closed_by_peer",
         "current",
         "peer_gone",
@@ -134,6 +135,9 @@ class ConnectionState:
         self.close_reason = ""
         #: Whether the peer ended the connection before this side closed it.
         self.closed_by_peer = False
+        #: Whether the transport ended the connection before this side closed it
+        #: (the native engine failing it): ``close_code`` is then the engine's.
+        self.closed_by_engine = False
         #: Whether the peer is gone: nothing may be handed to the transport any more.
         self.peer_gone = False
         self.subprotocol: str | None = None
@@ -247,7 +251,7 @@ class ConnectionState:
         self._request(state)
 
     def _record_close(self, code: int, reason: str) -> None:
-        if not self.closed_by_peer:
+        if not (self.closed_by_peer or self.closed_by_engine):
             self.close_code = code
             self.close_reason = reason
 
@@ -276,12 +280,14 @@ class ConnectionState:
             self._record_close(event.code, event.reason)
         return True
 
-    def peer_left(self, code: int, reason: str = "") -> bool:
+    def peer_left(self, code: int, reason: str = "", by_peer: bool = True) -> bool:
         """Record that the peer is gone; returns whether this is news.
 
         Args:
             code: The peer's close code (1005 when it sent none).
             reason: Its reason.
+            by_peer: False when the transport itself ended the connection; ``code``
+                is then the transport's.
         """
         if self.peer_gone:
             return False
@@ -289,7 +295,8 @@ class ConnectionState:
         if self.state < State.CLOSING:
             # The peer closed before our close frame went out (if one was queued, it
             # never will): its code is the connection's (RFC 6455 section 7.1.5).
-            self.closed_by_peer = True
+            self.closed_by_peer = by_peer
+            self.closed_by_engine = not by_peer
             self.close_code = code if code else NO_STATUS
             self.close_reason = reason
         self._move(TRANSITIONS[(self.state, "Disconnect")])

@@ -116,6 +116,10 @@ class FakeTransport:
     def client_leaves(self, code: int = 1006, reason: str = "") -> None:
         self._client.send_nowait(Disconnect(code, reason))
 
+    def engine_fails(self, code: int, reason: str = "") -> None:
+        """The transport itself ends the connection (the native engine's 1002...)."""
+        self._client.send_nowait(Disconnect(code, reason, by_peer=False))
+
     # ------------------------------------------------------------------ what went out
     @property
     def sent(self) -> list[Outgoing]:

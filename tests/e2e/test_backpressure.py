@@ -196,6 +196,10 @@ async def test_a_flooding_client_is_pushed_back_and_nothing_is_lost_or_reordered
     # The inbox filled up (the listener really was behind) and never overflowed.
     assert max(depth for depth, _, _ in samples) == INBOX
     assert sink.max_depth <= INBOX
-    # The receiver never read ahead of the inbox: one message in hand at most.
-    assert max(read - done for _, read, done in samples) <= INBOX + 1
+    # The receiver never read ahead of the inbox: one message in hand at most on
+    # each side of it, the receiver's (blocked on the full inbox) and the
+    # listener's (taken from the inbox, but trio's receive() yields before the
+    # handler records it). The native engine hands out the messages of one read
+    # without a schedule point, so it fills that window more often than hypercorn.
+    assert max(read - done for _, read, done in samples) <= INBOX + 2
     assert other < 2.0, other

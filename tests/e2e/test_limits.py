@@ -391,9 +391,12 @@ async def _wait_until_pushing_stalls(window: float = 0.3) -> int:
     return last
 
 
-async def test_send_timeout_stops_the_handler_and_closes_1008(server: LiveServer) -> None:
+async def test_send_timeout_stops_the_handler_and_closes_1008(
+    server: LiveServer, live_engine: str
+) -> None:
     # hypercorn shields its socket writes (TCPServer.protocol_send), so a timeout
     # around ASGI send() could never fire; this pins the behaviour that works.
+    # The native engine aborts the stalled write itself (docs/engines.md).
     client = await StallingClient.open(server, "/push")
     async with client.stream:
         with trio.fail_after(DEADLINE):
@@ -403,11 +406,17 @@ async def test_send_timeout_stops_the_handler_and_closes_1008(server: LiveServer
         with trio.move_on_after(3.0):
             await seen.push_finally.wait()
         assert seen.push_finally.is_set(), f"handler still blocked after {seen.pushed} sends"
-        # Reading again, the client gets what was queued, then the close frame.
         with trio.fail_after(DEADLINE):
-            _, close = await client.read_until_close()
-        assert close is not None
-        assert (close.code, close.reason) == (1008, "send timeout")
+            if live_engine == "hypercorn":
+                # Reading again, the client gets what was queued, then the close frame.
+                _, close = await client.read_until_close()
+                assert close is not None
+                assert (close.code, close.reason) == (1008, "send timeout")
+            else:
+                # The stalled write was aborted (a half-sent frame cannot be
+                # finished): the client reads what the kernel held, then a reset.
+                with pytest.raises(trio.BrokenResourceError):
+                    await client.read_until_close()
 
 
 async def test_a_client_that_stops_reading_blocks_only_its_own_handler(
@@ -452,6 +461,10 @@ async def quiet(socket: WebSocket) -> None:
         seen.ended.set()
 
 
+# hypercorn's own websocket_ping_interval and read_timeout options; the native
+# engine's keepalive (ping_timeout, 1011) is tested in test_native_engine.py
+# (test_a_frozen_peer_is_closed_1011_and_aborted).
+@pytest.mark.engine("hypercorn", reason="hypercorn's websocket_ping_interval and read_timeout")
 async def test_hypercorn_pings_and_read_timeout_detect_a_silent_peer() -> None:
     # ASGI gives the app no pong events. hypercorn's websocket_ping_interval makes the
     # server ping; a live client's pongs are reads, so hypercorn's read_timeout drops

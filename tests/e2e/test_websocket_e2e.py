@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 import trio
@@ -118,6 +119,9 @@ async def test_bad_query_parameter_gives_400(server: LiveServer) -> None:
     assert b"verbose" in (rejected.body or b"")
 
 
+# The native engine answers a plain GET on a WebSocket route without an http_app
+# with 426 (test_native_serving.py::test_plain_http_without_an_http_app).
+@pytest.mark.engine("hypercorn", reason="native answers plain HTTP on a route with 426")
 async def test_http_get_gives_404(server: LiveServer) -> None:
     with trio.fail_after(DEADLINE):
         status, body = await http_get(server, "/echo")
@@ -231,10 +235,20 @@ async def test_long_close_reason_is_cut_on_a_character_boundary(server: LiveServ
     assert close.reason == "é" * 61
 
 
-async def test_message_over_the_server_limit_closes_1009_and_others_go_on() -> None:
+#: The server-wide message size limit: hypercorn's own option, or the native
+#: engine's default for routes that set no max_message_size (docs/engines.md).
+SERVER_LIMIT: dict[str, dict[str, Any]] = {
+    "hypercorn": {"websocket_max_message_size": 1024},
+    "native": {"default_max_message_size": 1024},
+}
+
+
+async def test_message_over_the_server_limit_closes_1009_and_others_go_on(
+    live_engine: str,
+) -> None:
     with trio.fail_after(DEADLINE):
         async with (
-            LiveServer(App(HANDLERS), websocket_max_message_size=1024) as server,
+            LiveServer(App(HANDLERS), **SERVER_LIMIT[live_engine]) as server,
             server.connect("/echo") as bystander,
             server.connect("/echo") as offender,
         ):

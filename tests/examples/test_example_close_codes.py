@@ -72,6 +72,9 @@ async def test_a_bad_query_parameter_is_a_400_before_accept() -> None:
     assert b"max_quantity" in (rejected.value.body or b"")
 
 
+# hypercorn's own websocket_max_message_size option; the native engine's
+# counterpart is the next test.
+@pytest.mark.engine("hypercorn", reason="hypercorn's websocket_max_message_size option")
 async def test_hypercorn_refuses_messages_over_its_own_limit_with_1009() -> None:
     app = load_example("close_codes").app
     with trio.fail_after(DEADLINE):
@@ -85,3 +88,21 @@ async def test_hypercorn_refuses_messages_over_its_own_limit_with_1009() -> None
             messages, code, _ = await server_close(ws)
     assert messages == []
     assert code == 1009
+
+
+@pytest.mark.engine("native", reason="the native engine's default_max_message_size option")
+async def test_the_native_engine_refuses_messages_over_its_default_limit_with_1009() -> None:
+    app = load_example("close_codes").app
+    with trio.fail_after(DEADLINE):
+        # default_max_message_size (1 MiB unless set) applies to a route that sets no
+        # max_message_size, in the engine, before the message reaches the app.
+        async with (
+            LiveServer(app, default_max_message_size=1024) as server,
+            server.connect("/orders") as ws,
+        ):
+            await ws.send_message('{"item": "' + "x" * 2000 + '", "quantity": 1}')
+            messages, code, reason = await server_close(ws)
+    assert messages == []
+    assert code == 1009
+    assert reason is not None
+    assert reason.startswith("message too big: ")

@@ -6,6 +6,7 @@ import shutil
 import ssl
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 import trio
@@ -51,13 +52,21 @@ def _self_signed(directory: Path) -> tuple[Path, Path]:
 
 
 @pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
-async def test_serving_example_over_tls(tmp_path: Path) -> None:
+async def test_serving_example_over_tls(tmp_path: Path, live_engine: str) -> None:
     app = load_example("serving").app
     certfile, keyfile = _self_signed(tmp_path)
     client_context = ssl.create_default_context(cafile=str(certfile))
-    with trio.fail_after(DEADLINE):
+    options: dict[str, Any]
+    if live_engine == "hypercorn":
         # The same keyword options serve() takes: hypercorn's certfile and keyfile.
-        async with LiveServer(app, certfile=str(certfile), keyfile=str(keyfile)) as server:
+        options = {"certfile": str(certfile), "keyfile": str(keyfile)}
+    else:
+        # The native engine takes an ssl.SSLContext (docs/engines.md, TLS).
+        server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        server_context.load_cert_chain(certfile, keyfile)
+        options = {"ssl_context": server_context}
+    with trio.fail_after(DEADLINE):
+        async with LiveServer(app, **options) as server:
             assert server.url.startswith("wss://")
             async with server.connect("/echo", ssl_context=client_context) as ws:
                 await ws.send_message("secret")

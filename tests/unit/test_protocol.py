@@ -252,6 +252,26 @@ def test_the_peer_closing_before_a_queued_close_went_out_wins() -> None:
     assert (state.close_code, state.close_reason) == (1001, "theirs")
 
 
+def test_the_transport_failing_the_connection_is_not_the_peer_closing() -> None:
+    # The native engine's own 1002 (say): the connection's code, but not the client's.
+    state = opened()
+    assert state.peer_left(1002, "protocol error", by_peer=False) is True
+    assert not state.closed_by_peer
+    assert state.closed_by_engine
+    assert (state.close_code, state.close_reason) == (1002, "protocol error")
+    # A close queued afterwards (the handler's) never goes out: the code stays.
+    state.queued(Close(4000, "ours"))
+    assert (state.close_code, state.close_reason) == (1002, "protocol error")
+
+
+def test_the_transport_failing_after_our_close_keeps_our_code() -> None:
+    state = in_state(State.CLOSING)
+    state.peer_left(1011, "keepalive ping timeout", by_peer=False)
+    assert not state.closed_by_engine
+    assert not state.closed_by_peer
+    assert state.close_code == 1000
+
+
 def test_the_peer_confirming_our_close_keeps_our_code() -> None:
     state = in_state(State.CLOSING)
     state.peer_left(1000, "ack")

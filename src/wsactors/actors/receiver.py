@@ -82,7 +82,7 @@ async def run_receiver(rt: ConnectionRuntime, transport: Transport) -> None:
                     await inbox.send(data)
             elif kind is Disconnect:
                 assert isinstance(event, Disconnect)
-                rt.peer_left(event.code, event.reason)
+                rt.peer_left(event.code, event.reason, event.by_peer)
                 return
             elif kind is Pong:
                 # Keepalive is the transport's; it measures the round trip.

@@ -126,9 +126,9 @@ class ConnectionRuntime:
         """Whether the connection was accepted."""
         return self.state.accepted
 
-    def peer_left(self, code: int, reason: str) -> None:
+    def peer_left(self, code: int, reason: str, by_peer: bool = True) -> None:
         """Record the peer leaving, apply the watcher's policy, close the inbox."""
-        if self.state.peer_left(code, reason):
+        if self.state.peer_left(code, reason, by_peer):
             self.watcher.peer_left(self.mailbox)
             self.mailbox.inbox_send.close()
 

@@ -26,11 +26,12 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 import trio
 
 from ..cleanups import Cleanups
+from ..closes import ABNORMAL
 from ..codec import Codec
 from ..exceptions import (
     HTTPDenialError,
@@ -171,6 +172,15 @@ def _hint_foreign_loop(route: str, error: BaseException, hints: set[str]) -> Non
     )
 
 
+#: What the native engine's own closes mean, for the log (docs/close-codes.md).
+_ENGINE_CLOSES: Final = {
+    1002: "protocol error",
+    1007: "invalid payload",
+    1009: "message too big",
+    1011: "internal error",
+}
+
+
 def _log_closed(rt: ConnectionRuntime, duration: float) -> None:
     """The connection's last line: what the peer actually received."""
     state = rt.state
@@ -183,6 +193,18 @@ def _log_closed(rt: ConnectionRuntime, duration: float) -> None:
             rt.path,
             state.close_code,
             state.close_reason,
+            tail,
+        )
+    elif state.closed_by_engine and state.close_code != ABNORMAL:
+        # The native engine failed the connection and sent this close frame itself.
+        code = state.close_code
+        what = _ENGINE_CLOSES.get(code or 0, "failed the connection")
+        logger.info(
+            "closed %r code=%s reason=%r (by the engine: %s) %s",
+            rt.path,
+            code,
+            state.close_reason,
+            what,
             tail,
         )
     elif state.state is State.REJECTED:
@@ -224,4 +246,5 @@ async def _close_and_flush(rt: ConnectionRuntime, decided: BaseException | None)
             rt.undelivered = f"the client did not read for {timeout:.1f} s"
         logger.warning("closing %r: the outbox did not drain within %.1f s", rt.path, timeout)
     elif rt.undelivered is None and rt.state.peer_gone and rt.close_sent is None:
-        rt.undelivered = "the client had left"
+        by_engine = rt.state.closed_by_engine
+        rt.undelivered = "the engine aborted the connection" if by_engine else "the client had left"

@@ -70,6 +70,8 @@ NATIVE_CAPABILITIES: Final = Capabilities(
 )
 _CONNECT: Final = Connect()
 _DROPPED: Final = Disconnect(ABNORMAL, "")
+#: The engine aborted the connection itself (a stalled write, the shutdown).
+_ABORTED: Final = Disconnect(ABNORMAL, "", by_peer=False)
 _OPEN: Final = WireState.OPEN
 _CONNECTING: Final = WireState.CONNECTING
 _PONG: Final = Opcode.PONG
@@ -161,7 +163,7 @@ class NativeTransport(Wire):
         while True:
             if self._gone:
                 await trio.lowlevel.checkpoint()
-                return _DROPPED
+                return self._dropped()
             data: bytes | bytearray | memoryview | None = self._unfed
             if data is not None:
                 self._unfed = None
@@ -193,7 +195,7 @@ class NativeTransport(Wire):
         except trio.BrokenResourceError:
             if not self._gone:
                 self._gone = True
-                self._pending.append(_DROPPED)
+                self._pending.append(self._dropped())
 
     # ------------------------------------------------------------------ the timer
     async def run_timer(self) -> None:
@@ -285,7 +287,14 @@ class NativeTransport(Wire):
             # reason that is not UTF-8), 1009 (too big, refused before buffering).
             sent = protocol.close_sent
             self._gone = True
-            pending.append(Disconnect(int(sent.code), sent.reason) if sent else _DROPPED)
+            if sent is None:  # the stream ended inside a frame
+                pending.append(_DROPPED)
+            else:
+                pending.append(Disconnect(int(sent.code), sent.reason, by_peer=False))
+
+    def _dropped(self) -> Disconnect:
+        """The connection ended without a close frame: who ended it?"""
+        return _ABORTED if self._closed and not self._peer_broke else _DROPPED
 
     def _pong(self, data: bytes) -> Pong:
         if self._ping_sent is not None and data == self._ping_data:
@@ -298,7 +307,7 @@ class NativeTransport(Wire):
         """Fail the connection (RFC 6455 section 7.1.7): close frame, then TCP close."""
         self._protocol.fail(code, reason)
         self._gone = True
-        self._pending.append(Disconnect(code, reason))
+        self._pending.append(Disconnect(code, reason, by_peer=False))
 
     # ------------------------------------------------------------------ sending
     async def send(self, events: Sequence[Outgoing]) -> None:

@@ -79,6 +79,7 @@ class Wire:
         "_closed",
         "_eof_sent",
         "_gone",
+        "_peer_broke",
         "_protocol",
         "_send_timeout",
         "_stalled",
@@ -103,6 +104,9 @@ class Wire:
         self._write_done: trio.Event | None = None
         self._write_started: float | None = None  # when the write in progress began
         self._stalled = False  # a stalled write was aborted
+        # The peer broke the connection (a write failed): an abort that follows is
+        # not the engine's decision.
+        self._peer_broke = False
         # The watcher's sleep (see NativeTransport.run_timer) and when it ends.
         self._timer_scope: trio.CancelScope | None = None
         self._timer_wake = math.inf
@@ -165,6 +169,8 @@ class Wire:
             # Stalled (aborted by the timer), cancelled, or broken: a frame may be
             # half written, so the stream cannot be used any more.
             self._write_started = None
+            if isinstance(exc, (trio.BrokenResourceError, OSError)) and not self._stalled:
+                self._peer_broke = True
             await self.abort()
             if self._stalled and not isinstance(exc, trio.Cancelled):
                 raise SendTimeoutError(

@@ -1,0 +1,92 @@
+"""The transport ending the connection itself is not the client closing it.
+
+The native engine fails a connection on its own (1002 framing, 1007 bad UTF-8,
+1009 too big, 1011 keepalive) or aborts it (a stalled write, the shutdown): it
+reports ``Disconnect(code, reason, by_peer=False)``. The handler sees that code,
+but the log must not say the client closed, and ``closed_by_peer`` stays False.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+import trio
+import trio.testing
+from runtime_harness import DEADLINE, serving
+
+from wsactors import WebSocket, WebSocketDisconnect
+
+
+def closed_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.getMessage().startswith("closed ")]
+
+
+@pytest.mark.parametrize(
+    ("code", "reason", "what"),
+    [
+        (1002, "invalid opcode 3", "protocol error"),
+        (1007, "invalid UTF-8", "invalid payload"),
+        (1009, "message too big: 8 bytes > 4", "message too big"),
+        (1011, "keepalive ping timeout", "internal error"),
+    ],
+)
+async def test_an_engine_close_is_logged_as_the_engines(
+    caplog: pytest.LogCaptureFixture, code: int, reason: str, what: str
+) -> None:
+    seen: list[WebSocketDisconnect] = []
+
+    async def handler(socket: WebSocket) -> None:
+        await socket.accept()
+        try:
+            await socket.receive_text()
+        except WebSocketDisconnect as exc:
+            seen.append(exc)
+            raise
+
+    with caplog.at_level(logging.INFO, logger="wsactors"):
+        async with serving(handler) as conn:
+            conn.transport.engine_fails(code, reason)
+            await conn.wait_done()
+    # The handler sees the code the engine closed with ...
+    assert [(e.code, e.reason) for e in seen] == [(code, reason)]
+    assert conn.socket.close_code == code
+    # ... no close frame of the runtime's goes out (the engine sent its own) ...
+    assert conn.transport.closes == []
+    # ... and the log says who closed.
+    [line] = closed_lines(caplog)
+    assert line.startswith(f"closed '/ws' code={code} reason={reason!r} (by the engine: {what}) ")
+    assert "by the client" not in line
+
+
+async def test_an_engine_abort_is_not_delivered_and_not_the_clients(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def handler(socket: WebSocket) -> None:
+        await socket.accept()
+        await socket.receive_text()
+
+    with caplog.at_level(logging.INFO, logger="wsactors"):
+        async with serving(handler) as conn:
+            conn.transport.engine_fails(1006)
+            await conn.wait_done()
+    assert conn.socket.close_code == 1006
+    [line] = closed_lines(caplog)
+    assert line.startswith(
+        "closed '/ws': close frame not delivered: the engine aborted the connection "
+    )
+
+
+async def test_a_client_close_is_still_the_clients(caplog: pytest.LogCaptureFixture) -> None:
+    async def handler(socket: WebSocket) -> None:
+        await socket.accept()
+        await socket.receive_text()
+
+    with caplog.at_level(logging.INFO, logger="wsactors"):
+        async with serving(handler) as conn:
+            await trio.testing.wait_all_tasks_blocked()
+            conn.transport.client_leaves(1002, "the client's own")
+            with trio.fail_after(DEADLINE):
+                await conn.wait_done()
+    [line] = closed_lines(caplog)
+    assert line.startswith("closed '/ws' by the client code=1002 reason=\"the client's own\" ")
