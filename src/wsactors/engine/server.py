@@ -187,7 +187,11 @@ class NativeServer:
             max_fragments=options.max_fragments,
         )
         scope = websocket_scope(request, stream, subprotocols, tls=tls, state=self.state)
-        # This frame lives as long as the connection: keep no handshake objects.
+        # This frame lives as long as the connection: keep no handshake objects. The
+        # protocol's parser (a generator suspended in websockets' parse()) keeps the
+        # request for the connection's life: empty its headers, which the scope and
+        # the 101 response have copied (about 1.5 KiB per connection).
+        request.headers.clear()
         del got, request, response, matched
         self.live.add(transport)
         try:
