@@ -91,8 +91,7 @@ def _add_server_settings(parser: argparse.ArgumentParser) -> None:
         "--max-message-size",
         type=_count(1),
         metavar="BYTES",
-        help="close 1009 on a larger incoming message (hypercorn's default: 16 MiB;"
-        " native: 1 MiB)",
+        help="close 1009 on a larger incoming message (hypercorn's default: 16 MiB; native: 1 MiB)",
     )
     add(
         "--ping-interval",

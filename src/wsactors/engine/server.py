@@ -25,6 +25,7 @@ from websockets.extensions.permessage_deflate import enable_server_permessage_de
 from websockets.http11 import Request
 
 from ..transport.native import NativeTransport, WireProtocol
+from ..transport.timers import Deadlines
 from .handshake import (
     is_upgrade,
     offered_subprotocols,
@@ -66,6 +67,9 @@ class NativeServer:
         self._extensions = (
             enable_server_permessage_deflate(None) if options.compression == "deflate" else None
         )
+        #: Keepalive and write timeouts of every connection: the caller runs
+        #: ``deadlines.run()`` beside the accept loops.
+        self.deadlines = Deadlines()
         self._tasks = 0
         self._idle = trio.Event()
         self._idle.set()
@@ -185,6 +189,7 @@ class NativeServer:
             ping_timeout=options.ping_timeout,
             send_timeout=send_timeout or options.default_send_timeout,
             max_fragments=options.max_fragments,
+            deadlines=self.deadlines,
         )
         scope = websocket_scope(request, stream, subprotocols, tls=tls, state=self.state)
         # This frame lives as long as the connection: keep no handshake objects. The
@@ -195,13 +200,13 @@ class NativeServer:
         del got, request, response, matched
         self.live.add(transport)
         try:
-            async with trio.open_nursery() as nursery:
-                # Keepalive and the write timeout: one sleeping task, not a cancel
-                # scope around every read and write.
-                nursery.start_soon(transport.run_timer)
-                await app.serve_connection(scope, transport)
-                nursery.cancel_scope.cancel()
+            # Keepalive and the write timeout: the server's timer (one task for all
+            # connections), not a cancel scope around every read and write.
+            await app.serve_connection(scope, transport)
         finally:
+            # A ping or abort the timer is writing is cancelled (as the connection's
+            # own timer task was): no timer work outlives the connection.
+            self.deadlines.cancel(transport)
             self.live.discard(transport)
             with trio.CancelScope(shield=True):
                 await transport.finish(options.close_timeout)

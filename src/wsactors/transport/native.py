@@ -13,10 +13,11 @@ Who does what (so no lock is needed):
   by one from a buffer bounded by that read;
 - the sender actor calls :meth:`NativeTransport.send`: it turns a batch of events
   into frames and writes them all with one ``send_all``;
-- :meth:`NativeTransport.run_timer`, one sleeping task the engine runs beside them,
-  sends keepalive pings, fails a connection whose pong is late (1011) and aborts
-  a write stalled past ``send_timeout``: no cancel scope per read or write, which
-  would cost more than the parsing.
+- the server's timer (:class:`~wsactors.transport.timers.Deadlines`, one task for
+  every connection) calls :meth:`NativeTransport.on_deadline`: it sends keepalive
+  pings, fails a connection whose pong is late (1011) and aborts a write stalled
+  past ``send_timeout``: no cancel scope per read or write, which would cost more
+  than the parsing, and no task per idle connection.
 
 Control frames the protocol answers by itself (a pong, the echo of a close) are
 written by whichever task writes next: the receiver writes them when no write is
@@ -54,6 +55,7 @@ from ..events import (
 )
 from .assembler import AssemblyError, MessageAssembler
 from .base import Capabilities
+from .timers import Action, Deadlines
 from .wire import READ_SIZE, SendTimeoutError, Wire, WireProtocol
 
 __all__ = [
@@ -90,13 +92,15 @@ class NativeTransport(Wire):
             1011 "keepalive ping timeout" and aborted.
         send_timeout: Seconds one write may stall before the connection is aborted.
         max_fragments: Frames one message may span.
+        deadlines: The server's timer (keepalive and the write timeout, from the
+            101 on); ``None``: neither.
     """
 
     __slots__ = (
         "_assembler",
         "_feed_size",
+        "_keeper",
         "_next_ping",
-        "_opened",
         "_pending",
         "_ping_count",
         "_ping_data",
@@ -122,6 +126,7 @@ class NativeTransport(Wire):
         ping_timeout: float,
         send_timeout: float,
         max_fragments: int,
+        deadlines: Deadlines | None,
     ) -> None:
         super().__init__(stream, protocol, send_timeout)
         # Kept only until the handshake is answered (memory per idle connection).
@@ -142,7 +147,8 @@ class NativeTransport(Wire):
         self._ping_data = b""
         self._ping_count = 0
         self._next_ping = math.inf
-        self._opened = trio.Event()  # set once the 101 went out (the timer starts)
+        # The server's timer: it times this connection once the 101 went out.
+        self._keeper = deadlines
 
     # ------------------------------------------------------------------ receiving
     async def receive(self) -> Incoming:
@@ -211,58 +217,63 @@ class NativeTransport(Wire):
                 self._pending.append(_DROPPED)
 
     # ------------------------------------------------------------------ the timer
-    async def run_timer(self) -> None:
-        """Keepalive pings and the write timeout, for the life of the connection.
+    def on_deadline(self, now: float) -> Action | None:
+        """The server's timer: this connection's next deadline passed.
 
-        The engine runs it beside the runtime. It sleeps until the next deadline:
-        the next ping, the pong that is due (then 1011 "keepalive ping timeout"
+        Keepalive pings, the pong that is due (then 1011 "keepalive ping timeout"
         and abort), the write in progress reaching ``send_timeout`` (then abort).
         Per message it costs nothing: a writer notes when its write began, and
-        moves the timer's deadline only when the timer would sleep past it.
+        moves the deadline only when the timer would wake past it.
 
-        Cancellation:
-            Cancelled by the engine once the connection is over.
+        Returns:
+            The work to run as a task (a ping to write, a failure, an abort); the
+            next deadline is set meanwhile. ``None``: nothing to write now.
         """
-        await self._opened.wait()
+        action = super().on_deadline(now)  # a stalled write
+        if action is not None or self._closed:
+            return action
+        ping_sent = self._ping_sent
+        if ping_sent is not None and now >= ping_sent + self._ping_timeout:
+            return self._keepalive_failed
         interval = self._ping_interval
-        if interval is not None:
-            self._next_ping = trio.current_time() + interval
-        while not self._closed:
-            now = trio.current_time()
-            started = self._write_started
-            if started is not None and now - started >= self._send_timeout:
-                self._stalled = True
-                await self.abort()
-                return
-            if self._ping_sent is not None and now >= self._ping_sent + self._ping_timeout:
-                # Fail the connection: the close frame if it can still go out, then abort.
-                self._fail_now(*Why.KEEPALIVE_TIMEOUT.value)
-                with trio.move_on_after(self._ping_timeout):
-                    await self._flush_quietly()
-                await self.abort()
-                return
-            if interval is not None and self._ping_sent is None and now >= self._next_ping:
-                if self._protocol.state is not _OPEN:
-                    return  # closing: the closing handshake has its own bound
-                self._ping_count += 1
-                self._ping_data = struct.pack("!I", self._ping_count)
-                self._ping_sent = now
-                self._next_ping = now + interval
-                self._protocol.send_ping(self._ping_data)
-                with trio.move_on_after(self._ping_timeout):
-                    await self._flush_quietly()
-                continue
-            if self._ping_sent is not None:
-                wake = self._ping_sent + self._ping_timeout
-            else:
-                wake = self._next_ping  # inf without keepalive
-            if started is not None:
-                wake = min(wake, started + self._send_timeout)
-            # A write that starts meanwhile moves the deadline forward (Wire._write).
-            with trio.CancelScope(deadline=wake) as sleeping:
-                self._timer_scope, self._timer_wake = sleeping, wake
-                await trio.sleep_forever()
-            self._timer_scope, self._timer_wake = None, math.inf
+        ping = None
+        if interval is not None and ping_sent is None and now >= self._next_ping:
+            if self._protocol.state is not _OPEN:
+                return None  # closing: the closing handshake has its own bound
+            self._ping_count += 1
+            self._ping_data = struct.pack("!I", self._ping_count)
+            self._ping_sent = now
+            self._next_ping = now + interval
+            self._protocol.send_ping(self._ping_data)
+            ping = self._flush_ping
+        self._schedule_timer()
+        return ping
+
+    def _schedule_timer(self) -> None:
+        """Ask the server's timer to call :meth:`on_deadline` at the next deadline."""
+        deadlines = self._deadlines
+        if deadlines is None:
+            return
+        if self._ping_sent is not None:
+            wake = self._ping_sent + self._ping_timeout
+        else:
+            wake = self._next_ping  # inf without keepalive
+        started = self._write_started
+        if started is not None:
+            wake = min(wake, started + self._send_timeout)
+        if wake != math.inf:
+            deadlines.schedule(self, wake)
+
+    async def _flush_ping(self) -> None:
+        with trio.move_on_after(self._ping_timeout):
+            await self._flush_quietly()
+
+    async def _keepalive_failed(self) -> None:
+        # Fail the connection: the close frame if it can still go out, then abort.
+        self._fail_now(*Why.KEEPALIVE_TIMEOUT.value)
+        with trio.move_on_after(self._ping_timeout):
+            await self._flush_quietly()
+        await self.abort()
 
     def _absorb(self, data: bytes | bytearray | memoryview) -> None:
         """Feed one read to the protocol and queue the events it completes."""
@@ -373,7 +384,11 @@ class NativeTransport(Wire):
         for name, value in event.headers:
             headers[name.decode("latin-1")] = value.decode("latin-1")
         protocol.send_response(response)
-        self._opened.set()  # keepalive and the write timer start now
+        # Keepalive and the write timeout start now.
+        self._deadlines = self._keeper
+        if self._ping_interval is not None:
+            self._next_ping = trio.current_time() + self._ping_interval
+        self._schedule_timer()
 
     def _deny(self, event: Deny) -> None:
         protocol = self._protocol
