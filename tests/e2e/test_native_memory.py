@@ -20,7 +20,9 @@ pytestmark = pytest.mark.engine("native")
 
 def _tasks() -> int:
     count = 0
-    pending = [trio.lowlevel.current_root_task()]
+    root = trio.lowlevel.current_root_task()
+    assert root is not None
+    pending = [root]
     while pending:
         task = pending.pop()
         count += 1

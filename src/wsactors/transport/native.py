@@ -185,7 +185,7 @@ class NativeTransport(Wire):
             else:
                 try:
                     # No cancel scope per read (it would cost more than the parsing):
-                    # the timer task ends a read that must end by aborting the stream.
+                    # the server's timer ends a read that must end by aborting the stream.
                     data = await self._read(READ_SIZE)
                 except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
                     data = b""  # dropped: an EOF without a close frame
