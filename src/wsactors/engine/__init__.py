@@ -88,6 +88,8 @@ async def serve_native_async(
         else:
             listeners = await trio.open_tcp_listeners(port, host=host)
         async with trio.open_nursery() as connections:
+            # Keepalive and write timeouts of every connection: one task.
+            connections.start_soon(server.deadlines.run)
             for listener in listeners:
                 connections.start_soon(server.accept_loop, listener, connections)
             binds = [_url(listener, tls) for listener in listeners]

@@ -30,6 +30,28 @@ __all__ = [
 ]
 
 _ASGI: Final = {"version": "3.0", "spec_version": "2.4"}
+# The scope's header names, shared by every connection for the usual headers (the
+# scope lives as long as the connection: ~40 bytes per name and connection).
+_NAMES: Final = {
+    name: name.encode("latin-1")
+    for name in (
+        "accept-encoding",
+        "accept-language",
+        "authorization",
+        "cache-control",
+        "connection",
+        "cookie",
+        "host",
+        "origin",
+        "pragma",
+        "sec-websocket-extensions",
+        "sec-websocket-key",
+        "sec-websocket-protocol",
+        "sec-websocket-version",
+        "upgrade",
+        "user-agent",
+    )
+}
 
 
 async def read_request(
@@ -107,6 +129,12 @@ def _address(sock: trio.socket.SocketType, peer: bool) -> tuple[str, int] | None
     return (str(address[0]), int(address[1]))
 
 
+def _header_name(name: str) -> bytes:
+    lower = name.lower()
+    shared = _NAMES.get(lower)
+    return shared if shared is not None else lower.encode("latin-1")
+
+
 def base_scope(
     kind: str, request: Request, stream: trio.abc.Stream, *, tls: bool, state: dict[str, Any]
 ) -> dict[str, Any]:
@@ -115,8 +143,7 @@ def base_scope(
     raw, _, query = target.partition("?")
     sock = socket_of(stream)
     headers = [
-        (name.lower().encode("latin-1"), value.encode("latin-1"))
-        for name, value in request.headers.raw_items()
+        (_header_name(name), value.encode("latin-1")) for name, value in request.headers.raw_items()
     ]
     secure = "s" if tls else ""
     return {

@@ -25,6 +25,7 @@ from websockets.extensions.permessage_deflate import enable_server_permessage_de
 from websockets.http11 import Request
 
 from ..transport.native import NativeTransport, WireProtocol
+from ..transport.timers import Deadlines
 from .handshake import (
     is_upgrade,
     offered_subprotocols,
@@ -66,6 +67,9 @@ class NativeServer:
         self._extensions = (
             enable_server_permessage_deflate(None) if options.compression == "deflate" else None
         )
+        #: Keepalive and write timeouts of every connection: the caller runs
+        #: ``deadlines.run()`` beside the accept loops.
+        self.deadlines = Deadlines()
         self._tasks = 0
         self._idle = trio.Event()
         self._idle.set()
@@ -103,7 +107,24 @@ class NativeServer:
         if options.ssl_context is not None:
             stream = trio.SSLStream(tcp, options.ssl_context, server_side=True)
         try:
-            await self._serve(stream)
+            opened = await self._open(stream)
+            if opened is not None:
+                # Served here, not in _open: its frame (the handshake's locals) is
+                # gone while the connection lives.
+                transport, scope = opened
+                del opened
+                self.live.add(transport)
+                try:
+                    # Keepalive and the write timeout: the server's timer (one task
+                    # for all connections), not a cancel scope per read and write.
+                    await self.app.serve_connection(scope, transport)
+                finally:
+                    # A ping or abort the timer is writing is cancelled (as the
+                    # connection's own timer task was): no timer work outlives it.
+                    self.deadlines.cancel(transport)
+                    self.live.discard(transport)
+                    with trio.CancelScope(shield=True):
+                        await transport.finish(options.close_timeout)
         except (trio.BrokenResourceError, trio.ClosedResourceError, OSError) as exc:
             logger.debug("connection dropped: %r", exc)
         except Exception:
@@ -118,7 +139,13 @@ class NativeServer:
             if self._tasks == 0:
                 self._idle.set()
 
-    async def _serve(self, stream: trio.abc.Stream) -> None:
+    async def _open(self, stream: trio.abc.Stream) -> tuple[NativeTransport, dict[str, Any]] | None:
+        """The handshake request and what answers it.
+
+        Returns:
+            The WebSocket's transport and scope, for the App to serve; ``None`` when
+            the connection was answered here (plain HTTP, a refusal, no request).
+        """
         options = self.options
         app = self.app
         protocol = WireProtocol(
@@ -133,11 +160,11 @@ class NativeServer:
             logger.info(
                 "no handshake within open_timeout=%.1f s: connection closed", options.open_timeout
             )
-            return
+            return None
         if isinstance(got, bytes):
             if got:
                 await self._send_bounded(stream, got)
-            return
+            return None
         request = got
         tls = options.ssl_context is not None
         path = request.path.partition("?")[0]
@@ -152,7 +179,7 @@ class NativeServer:
                     tls=tls,
                     state=self.state,
                 )
-            return
+            return None
         limit = options.max_connections
         if self.draining or (limit is not None and len(self.live) >= limit):
             # The App's wording during the drain, so both engines answer alike.
@@ -160,7 +187,7 @@ class NativeServer:
             logger.info("%s: handshake for %r denied with 503", text, path)
             answer = simple_response(503, text, [("Retry-After", "1")])
             await self._send_bounded(stream, answer)
-            return
+            return None
         config = matched[0].config if matched is not None else None
         max_size = config.max_message_size if config is not None else None
         send_timeout = config.send_timeout if config is not None else None
@@ -175,7 +202,7 @@ class NativeServer:
             # own answer (400, 426...).
             protocol.send_response(response)
             await self._send_bounded(stream, b"".join(protocol.data_to_send()))
-            return
+            return None
         transport = NativeTransport(
             stream,
             protocol,
@@ -185,22 +212,14 @@ class NativeServer:
             ping_timeout=options.ping_timeout,
             send_timeout=send_timeout or options.default_send_timeout,
             max_fragments=options.max_fragments,
+            deadlines=self.deadlines,
         )
         scope = websocket_scope(request, stream, subprotocols, tls=tls, state=self.state)
-        # This frame lives as long as the connection: keep no handshake objects.
-        del got, request, response, matched
-        self.live.add(transport)
-        try:
-            async with trio.open_nursery() as nursery:
-                # Keepalive and the write timeout: one sleeping task, not a cancel
-                # scope around every read and write.
-                nursery.start_soon(transport.run_timer)
-                await app.serve_connection(scope, transport)
-                nursery.cancel_scope.cancel()
-        finally:
-            self.live.discard(transport)
-            with trio.CancelScope(shield=True):
-                await transport.finish(options.close_timeout)
+        # The protocol's parser (a generator suspended in websockets' parse()) keeps
+        # the request for the connection's life: empty its headers, which the scope
+        # and the 101 response have copied (about 1.5 KiB per connection).
+        request.headers.clear()
+        return transport, scope
 
     async def _send_bounded(self, stream: trio.abc.Stream, data: bytes) -> None:
         with trio.move_on_after(self.options.close_timeout):

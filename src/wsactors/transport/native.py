@@ -13,10 +13,11 @@ Who does what (so no lock is needed):
   by one from a buffer bounded by that read;
 - the sender actor calls :meth:`NativeTransport.send`: it turns a batch of events
   into frames and writes them all with one ``send_all``;
-- :meth:`NativeTransport.run_timer`, one sleeping task the engine runs beside them,
-  sends keepalive pings, fails a connection whose pong is late (1011) and aborts
-  a write stalled past ``send_timeout``: no cancel scope per read or write, which
-  would cost more than the parsing.
+- the server's timer (:class:`~wsactors.transport.timers.Deadlines`, one task for
+  every connection) calls :meth:`NativeTransport.on_deadline`: it sends keepalive
+  pings, fails a connection whose pong is late (1011) and aborts a write stalled
+  past ``send_timeout``: no cancel scope per read or write, which would cost more
+  than the parsing, and no task per idle connection.
 
 Control frames the protocol answers by itself (a pong, the echo of a close) are
 written by whichever task writes next: the receiver writes them when no write is
@@ -25,11 +26,10 @@ in progress; otherwise the writer loops until the protocol has nothing left.
 
 from __future__ import annotations
 
-import collections
 import http
 import math
 import struct
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Final, cast
 
 import trio
@@ -55,6 +55,7 @@ from ..events import (
 )
 from .assembler import AssemblyError, MessageAssembler
 from .base import Capabilities
+from .timers import Action, Deadlines
 from .wire import READ_SIZE, SendTimeoutError, Wire, WireProtocol
 
 __all__ = [
@@ -93,20 +94,24 @@ class NativeTransport(Wire):
             1011 "keepalive ping timeout" and aborted.
         send_timeout: Seconds one write may stall before the connection is aborted.
         max_fragments: Frames one message may span.
+        deadlines: The server's timer (keepalive and the write timeout, from the
+            101 on); ``None``: neither.
     """
 
     __slots__ = (
         "_assembler",
         "_feed_size",
+        "_keeper",
         "_next_ping",
-        "_opened",
         "_pending",
         "_ping_count",
         "_ping_data",
         "_ping_interval",
         "_ping_sent",
         "_ping_timeout",
+        "_read",
         "_response",
+        "_taken",
         "_unfed",
         "subprotocols",
     )
@@ -124,6 +129,7 @@ class NativeTransport(Wire):
         ping_timeout: float,
         send_timeout: float,
         max_fragments: int,
+        deadlines: Deadlines | None,
     ) -> None:
         super().__init__(stream, protocol, send_timeout)
         # Kept only until the handshake is answered (memory per idle connection).
@@ -132,8 +138,17 @@ class NativeTransport(Wire):
         self._ping_interval = ping_interval
         self._ping_timeout = ping_timeout
         self._assembler = MessageAssembler(max_fragments)
-        # Events parsed from one read, handed out one by one: at most one read's worth.
-        self._pending: collections.deque[Incoming] = collections.deque((_CONNECT,))
+        # Plain TCP: read the Trio socket itself. SocketStream.receive_some only
+        # translates OSError (which receive() treats alike) but, while it waits,
+        # keeps its frame and a context manager alive: ~750 bytes per idle connection.
+        self._read: Callable[..., Awaitable[bytes | bytearray]] = (
+            stream.socket.recv if isinstance(stream, trio.SocketStream) else stream.receive_some
+        )
+        # Events parsed from one read, handed out one by one (from index _taken): at
+        # most one read's worth. A list, emptied once handed out: an idle connection
+        # keeps 56 bytes here, where a deque keeps its 760-byte block.
+        self._pending: list[Incoming] = [_CONNECT]
+        self._taken = 0
         # The rest of the last read, not fed to the protocol yet.
         self._unfed: memoryview | None = None
         self._feed_size = 1024 if protocol.extensions else 16384
@@ -141,7 +156,8 @@ class NativeTransport(Wire):
         self._ping_data = b""
         self._ping_count = 0
         self._next_ping = math.inf
-        self._opened = trio.Event()  # set once the 101 went out (the timer starts)
+        # The server's timer: it times this connection once the 101 went out.
+        self._keeper = deadlines
 
     # ------------------------------------------------------------------ receiving
     async def receive(self) -> Incoming:
@@ -159,7 +175,7 @@ class NativeTransport(Wire):
         pending = self._pending
         if pending:
             await trio.lowlevel.checkpoint_if_cancelled()
-            return pending.popleft()
+            return self._take()
         while True:
             if self._gone:
                 await trio.lowlevel.checkpoint()
@@ -171,8 +187,8 @@ class NativeTransport(Wire):
             else:
                 try:
                     # No cancel scope per read (it would cost more than the parsing):
-                    # the timer task ends a read that must end by aborting the stream.
-                    data = await self._stream.receive_some(READ_SIZE)
+                    # the server's timer ends a read that must end by aborting the stream.
+                    data = await self._read(READ_SIZE)
                 except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
                     data = b""  # dropped: an EOF without a close frame
             size = self._feed_size
@@ -186,7 +202,19 @@ class NativeTransport(Wire):
                 with trio.CancelScope(shield=True):
                     await self._flush_quietly()
             if pending:
-                return pending.popleft()
+                return self._take()
+
+    def _take(self) -> Incoming:
+        """The next pending event (``_pending`` is not empty)."""
+        pending = self._pending
+        taken = self._taken
+        event = pending[taken]
+        taken += 1
+        if taken == len(pending):
+            pending.clear()  # frees the list's item array
+            taken = 0
+        self._taken = taken
+        return event
 
     async def _flush_quietly(self) -> None:
         """A flush by the receiver or the timer: a failed write ends the connection."""
@@ -198,58 +226,63 @@ class NativeTransport(Wire):
                 self._pending.append(self._dropped())
 
     # ------------------------------------------------------------------ the timer
-    async def run_timer(self) -> None:
-        """Keepalive pings and the write timeout, for the life of the connection.
+    def on_deadline(self, now: float) -> Action | None:
+        """The server's timer: this connection's next deadline passed.
 
-        The engine runs it beside the runtime. It sleeps until the next deadline:
-        the next ping, the pong that is due (then 1011 "keepalive ping timeout"
+        Keepalive pings, the pong that is due (then 1011 "keepalive ping timeout"
         and abort), the write in progress reaching ``send_timeout`` (then abort).
         Per message it costs nothing: a writer notes when its write began, and
-        moves the timer's deadline only when the timer would sleep past it.
+        moves the deadline only when the timer would wake past it.
 
-        Cancellation:
-            Cancelled by the engine once the connection is over.
+        Returns:
+            The work to run as a task (a ping to write, a failure, an abort); the
+            next deadline is set meanwhile. ``None``: nothing to write now.
         """
-        await self._opened.wait()
+        action = super().on_deadline(now)  # a stalled write
+        if action is not None or self._closed:
+            return action
+        ping_sent = self._ping_sent
+        if ping_sent is not None and now >= ping_sent + self._ping_timeout:
+            return self._keepalive_failed
         interval = self._ping_interval
-        if interval is not None:
-            self._next_ping = trio.current_time() + interval
-        while not self._closed:
-            now = trio.current_time()
-            started = self._write_started
-            if started is not None and now - started >= self._send_timeout:
-                self._stalled = True
-                await self.abort()
-                return
-            if self._ping_sent is not None and now >= self._ping_sent + self._ping_timeout:
-                # Fail the connection: the close frame if it can still go out, then abort.
-                self._fail_now(*Why.KEEPALIVE_TIMEOUT.value)
-                with trio.move_on_after(self._ping_timeout):
-                    await self._flush_quietly()
-                await self.abort()
-                return
-            if interval is not None and self._ping_sent is None and now >= self._next_ping:
-                if self._protocol.state is not _OPEN:
-                    return  # closing: the closing handshake has its own bound
-                self._ping_count += 1
-                self._ping_data = struct.pack("!I", self._ping_count)
-                self._ping_sent = now
-                self._next_ping = now + interval
-                self._protocol.send_ping(self._ping_data)
-                with trio.move_on_after(self._ping_timeout):
-                    await self._flush_quietly()
-                continue
-            if self._ping_sent is not None:
-                wake = self._ping_sent + self._ping_timeout
-            else:
-                wake = self._next_ping  # inf without keepalive
-            if started is not None:
-                wake = min(wake, started + self._send_timeout)
-            # A write that starts meanwhile moves the deadline forward (Wire._write).
-            with trio.CancelScope(deadline=wake) as sleeping:
-                self._timer_scope, self._timer_wake = sleeping, wake
-                await trio.sleep_forever()
-            self._timer_scope, self._timer_wake = None, math.inf
+        ping = None
+        if interval is not None and ping_sent is None and now >= self._next_ping:
+            if self._protocol.state is not _OPEN:
+                return None  # closing: the closing handshake has its own bound
+            self._ping_count += 1
+            self._ping_data = struct.pack("!I", self._ping_count)
+            self._ping_sent = now
+            self._next_ping = now + interval
+            self._protocol.send_ping(self._ping_data)
+            ping = self._flush_ping
+        self._schedule_timer()
+        return ping
+
+    def _schedule_timer(self) -> None:
+        """Ask the server's timer to call :meth:`on_deadline` at the next deadline."""
+        deadlines = self._deadlines
+        if deadlines is None:
+            return
+        if self._ping_sent is not None:
+            wake = self._ping_sent + self._ping_timeout
+        else:
+            wake = self._next_ping  # inf without keepalive
+        started = self._write_started
+        if started is not None:
+            wake = min(wake, started + self._send_timeout)
+        if wake != math.inf:
+            deadlines.schedule(self, wake)
+
+    async def _flush_ping(self) -> None:
+        with trio.move_on_after(self._ping_timeout):
+            await self._flush_quietly()
+
+    async def _keepalive_failed(self) -> None:
+        # Fail the connection: the close frame if it can still go out, then abort.
+        self._fail_now(*Why.KEEPALIVE_TIMEOUT.value)
+        with trio.move_on_after(self._ping_timeout):
+            await self._flush_quietly()
+        await self.abort()
 
     def _absorb(self, data: bytes | bytearray | memoryview) -> None:
         """Feed one read to the protocol and queue the events it completes."""
@@ -367,7 +400,11 @@ class NativeTransport(Wire):
         for name, value in event.headers:
             headers[name.decode("latin-1")] = value.decode("latin-1")
         protocol.send_response(response)
-        self._opened.set()  # keepalive and the write timer start now
+        # Keepalive and the write timeout start now.
+        self._deadlines = self._keeper
+        if self._ping_interval is not None:
+            self._next_ping = trio.current_time() + self._ping_interval
+        self._schedule_timer()
 
     def _deny(self, event: Deny) -> None:
         protocol = self._protocol

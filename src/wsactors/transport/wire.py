@@ -10,7 +10,6 @@ builds the Transport interface on it.
 from __future__ import annotations
 
 import contextlib
-import math
 import socket as _socket
 import struct
 import sys
@@ -22,6 +21,8 @@ from websockets.frames import Frame, Opcode
 from websockets.protocol import SEND_EOF
 from websockets.protocol import State as WireState
 from websockets.server import ServerProtocol
+
+from .timers import Action, Deadlines, Entry
 
 __all__ = ["READ_SIZE", "SendTimeoutError", "Wire", "WireProtocol", "socket_of"]
 
@@ -77,6 +78,7 @@ class Wire:
 
     __slots__ = (
         "_closed",
+        "_deadlines",
         "_eof_sent",
         "_gone",
         "_peer_broke",
@@ -84,8 +86,8 @@ class Wire:
         "_send_timeout",
         "_stalled",
         "_stream",
+        "_timer_entry",
         "_timer_scope",
-        "_timer_wake",
         "_write_done",
         "_write_started",
         "_writing",
@@ -107,9 +109,11 @@ class Wire:
         # The peer broke the connection (a write failed): an abort that follows is
         # not the engine's decision.
         self._peer_broke = False
-        # The watcher's sleep (see NativeTransport.run_timer) and when it ends.
+        # Who times the writes (the server's timer, once the connection is open;
+        # None: nobody) and this connection's slots in it (see transport.timers).
+        self._deadlines: Deadlines | None = None
+        self._timer_entry: Entry | None = None
         self._timer_scope: trio.CancelScope | None = None
-        self._timer_wake = math.inf
 
     async def _flush(self, *, wait: bool) -> None:
         """Write what the protocol has queued; one writer at a time, no lock.
@@ -154,15 +158,16 @@ class Wire:
             if not chunks:
                 return
         data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
-        # The timer task aborts the stream if this write lasts send_timeout.
+        # The timer aborts the stream if this write lasts send_timeout.
         started = self._write_started = trio.current_time()
-        due = started + self._send_timeout
-        if due < self._timer_wake:
-            # The timer sleeps past this write's deadline: wake it in time. Once
-            # per timer cycle at most (later writes start later).
-            self._timer_wake = due
-            if self._timer_scope is not None:
-                self._timer_scope.deadline = due
+        deadlines = self._deadlines
+        if deadlines is not None:
+            due = started + self._send_timeout
+            entry = self._timer_entry
+            if entry is None or due < entry[0]:
+                # The timer would wake past this write's deadline: move it. Once
+                # per timer cycle at most (later writes start later).
+                deadlines.schedule(self, due)
         try:
             await self._stream.send_all(data)
         except BaseException as exc:
@@ -178,6 +183,20 @@ class Wire:
                 ) from None
             raise
         self._write_started = None
+
+    def on_deadline(self, now: float) -> Action | None:
+        """The server's timer: this connection's deadline passed (see transport.timers).
+
+        Returns:
+            :meth:`abort` when the write in progress lasted ``send_timeout``.
+        """
+        if self._closed:
+            return None
+        started = self._write_started
+        if started is not None and now - started >= self._send_timeout:
+            self._stalled = True
+            return self.abort
+        return None
 
     # ------------------------------------------------------------------ ending
     async def abort(self) -> None:
