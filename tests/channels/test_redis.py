@@ -8,8 +8,6 @@ conftest.py for the fixture. Outages of one client only go through
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -22,7 +20,7 @@ from channel_helpers import RedisServer, until
 from channels_app import make_app
 from proxy import CuttableProxy
 
-from helpers import port_from_log
+from cli_helpers import server_command
 from wsactors import Channels, Gap, Message
 from wsactors.testing import LiveServer
 
@@ -42,30 +40,10 @@ def redis_channels(url: str, *, history: int = 0, **options: Any) -> Channels:
 @asynccontextmanager
 async def second_process(url: str, log: Path, history: int = 0) -> AsyncIterator[int]:
     """``channels_app:app`` in another Python process; yields its port."""
-    env = {
-        **os.environ,
-        "PYTHONUNBUFFERED": "1",
-        "WSACTORS_TEST_REDIS": url,
-        "WSACTORS_TEST_HISTORY": str(history),
-    }
-    with log.open("wb") as out:
-        process = await trio.lowlevel.open_process(
-            [sys.executable, "-m", "wsactors", "run", "channels_app:app", "--port", "0"],
-            cwd=HERE,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
-    try:
-        yield await port_from_log(log, process)
-    finally:
-        if process.returncode is None:
-            process.terminate()  # only the process this test started
-            with trio.move_on_after(5):
-                await process.wait()
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
+    env = {"WSACTORS_TEST_REDIS": url, "WSACTORS_TEST_HISTORY": str(history)}
+    command = [sys.executable, "-m", "wsactors", "run", "channels_app:app", "--port", "0"]
+    async with server_command(command, HERE, output=log, env=env) as server:
+        yield server.port
 
 
 async def test_two_processes_share_a_topic(redis_server: RedisServer, tmp_path: Path) -> None:
