@@ -20,6 +20,7 @@ from wsactors.testing import TestClient, TestClientTimeout, WebSocketDenied
 
 DEADLINE = 5.0
 
+
 @websocket("/chat")
 async def chat(socket: WebSocket) -> None:
     await socket.accept(subprotocols="chat.v2", headers=[("X-Served-By", "wsactors")])
