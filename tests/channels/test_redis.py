@@ -107,6 +107,21 @@ async def test_five_restarts_in_a_row_each_resume_quickly(redis_server: RedisSer
     assert subscriber.statistics().reconnects == 5
 
 
+async def _publish_during_a_cut(
+    proxy: CuttableProxy, publisher: Channels, subscriber: Channels, numbers: range
+) -> None:
+    """Cut ``subscriber``'s link, publish ``numbers`` on "t", and restore the link.
+
+    Returns once ``subscriber`` is connected again (callers set the deadline).
+    """
+    proxy.cut()
+    await until(lambda: not subscriber.backend.connected)
+    for n in numbers:
+        await publisher.publish("t", n)
+    proxy.restore()
+    await until(lambda: subscriber.backend.connected)
+
+
 async def test_with_history_an_outage_loses_nothing(redis_server: RedisServer) -> None:
     async with trio.open_nursery() as nursery:
         proxy = CuttableProxy(redis_server.port)
@@ -117,12 +132,7 @@ async def test_with_history_an_outage_loses_nothing(redis_server: RedisServer) -
             async with publisher, subscriber, subscriber.subscribe("t") as sub:
                 await publisher.publish("t", 0)
                 assert (await sub.get()).data == 0  # type: ignore[union-attr]
-                proxy.cut()
-                await until(lambda: not subscriber.backend.connected)
-                for n in range(1, 6):
-                    await publisher.publish("t", n)
-                proxy.restore()
-                await until(lambda: subscriber.backend.connected)
+                await _publish_during_a_cut(proxy, publisher, subscriber, range(1, 6))
                 await publisher.publish("t", 6)
                 items = [await sub.get() for _ in range(7)]
                 assert sub.get_nowait() is None
@@ -141,12 +151,8 @@ async def test_a_refill_past_trimmed_history_says_so(redis_server: RedisServer) 
             async with publisher, subscriber, subscriber.subscribe("t", max_backlog=2000) as sub:
                 await publisher.publish("t", -1)
                 assert (await sub.get()).data == -1  # type: ignore[union-attr]
-                proxy.cut()
-                await until(lambda: not subscriber.backend.connected)
-                for n in range(600):  # MAXLEN ~10 trims whole nodes of 100 entries
-                    await publisher.publish("t", n)
-                proxy.restore()
-                await until(lambda: subscriber.backend.connected)
+                # MAXLEN ~10 trims whole nodes of 100 entries.
+                await _publish_during_a_cut(proxy, publisher, subscriber, range(600))
                 await trio.sleep(0.1)
                 items = []
                 while (item := sub.get_nowait()) is not None:
