@@ -12,6 +12,7 @@ import signal
 import socket as socket_module
 import ssl
 import sys
+from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
@@ -286,24 +287,25 @@ def _start_workers(tmp_path: Path) -> AbstractAsyncContextManager[ServerProcess]
     return _serve_script(script, tmp_path)
 
 
-async def _pids_behind(port: int, stack: Any) -> dict[int, Any]:
-    """Open connections until two workers answered; hold them open."""
-    held: dict[int, Any] = {}
-    for _ in range(40):
-        ws = await stack.enter_async_context(open_client("127.0.0.1", port, "/pid"))
-        held.setdefault(int(await ws.get_message()), ws)
-        if len(held) == 2:
-            break
-    return held
+@contextlib.asynccontextmanager
+async def _one_client_per_worker(port: int) -> AsyncIterator[dict[int, Any]]:
+    """Open connections until both workers answered; hold one per worker's pid."""
+    async with contextlib.AsyncExitStack() as stack:
+        held: dict[int, Any] = {}
+        for _ in range(40):
+            ws = await stack.enter_async_context(open_client("127.0.0.1", port, "/pid"))
+            held.setdefault(int(await ws.get_message()), ws)
+            if len(held) == 2:
+                break
+        assert len(held) == 2, "every connection went to one worker"
+        yield held
 
 
 @pytest.mark.skipif(not hasattr(socket_module, "SO_REUSEPORT"), reason="needs SO_REUSEPORT")
 async def test_workers_share_the_port_and_sigterm_drains_them_all(tmp_path: Path) -> None:
     with trio.fail_after(DEADLINE):
         async with _start_workers(tmp_path) as server:
-            async with contextlib.AsyncExitStack() as stack:
-                held = await _pids_behind(server.port, stack)
-                assert len(held) == 2, "every connection went to one worker"
+            async with _one_client_per_worker(server.port) as held:
                 server.process.send_signal(signal.SIGTERM)
                 for ws in held.values():
                     with pytest.raises(ConnectionClosed) as closed:
@@ -320,9 +322,7 @@ async def test_workers_share_the_port_and_sigterm_drains_them_all(tmp_path: Path
 async def test_a_worker_that_dies_is_reported(tmp_path: Path) -> None:
     with trio.fail_after(DEADLINE):
         async with _start_workers(tmp_path) as server:
-            async with contextlib.AsyncExitStack() as stack:
-                held = await _pids_behind(server.port, stack)
-                assert len(held) == 2, "every connection went to one worker"
+            async with _one_client_per_worker(server.port) as held:
                 victim, survivor = sorted(held)
                 os.kill(victim, signal.SIGKILL)  # a worker of the server this test started
                 await wait_until(lambda: "exited with code -9" in server.output.read_text())
