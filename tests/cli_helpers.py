@@ -13,7 +13,7 @@ import os
 import re
 import signal
 import subprocess
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,29 +76,52 @@ class ServerProcess:
 
 
 @asynccontextmanager
-async def server_command(command: Sequence[str], cwd: Path) -> AsyncIterator[ServerProcess]:
+async def server_command(
+    command: Sequence[str],
+    cwd: Path,
+    *,
+    output: Path | None = None,
+    env: Mapping[str, str] | None = None,
+) -> AsyncIterator[ServerProcess]:
     """Start ``command`` (which must log its bound port at INFO) until it listens.
 
     The port comes from the "serving on" (or hypercorn's "Running on") line, so
-    give the command ``--port 0`` (``-b 127.0.0.1:0`` for hypercorn). On exit the
-    process is killed if it still runs: only the process this helper started.
+    give the command ``--port 0`` (``-b 127.0.0.1:0`` for hypercorn). On exit a
+    process that still runs gets SIGTERM, then SIGKILL after 5 s: only the process
+    (and its workers) this helper started.
+
+    Args:
+        command: the program and its arguments.
+        cwd: the working directory of the process.
+        output: where stdout and stderr go (default ``cwd / "server-output.txt"``:
+            give a path under ``tmp_path`` when ``cwd`` is a source directory).
+        env: variables set on top of ``os.environ`` (``PYTHONUNBUFFERED=1`` always).
     """
-    output = cwd / "server-output.txt"
+    output = cwd / "server-output.txt" if output is None else output
     with output.open("wb") as sink:
         # A session of its own: with --workers the command has children, and a
         # failed test kills the group (only what this helper started).
         process = await trio.lowlevel.open_process(
-            list(command), stdout=sink, stderr=subprocess.STDOUT, cwd=cwd, start_new_session=True
+            list(command),
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            cwd=cwd,
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
+            start_new_session=True,
         )
     try:
         with trio.fail_after(20):
             found = await ServerProcess(process, 0, output).wait_for_log(_BOUND.pattern)
         yield ServerProcess(process, int(found.group(1)), output)
     finally:
-        if process.returncode is None:
+        # Shielded: this cleanup must run even when the test's deadline expired.
+        for signum in (signal.SIGTERM, signal.SIGKILL):
+            if process.returncode is not None:
+                break
             with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            with trio.move_on_after(5):
+                os.killpg(process.pid, signum)
+            with trio.move_on_after(5) as waiting:
+                waiting.shield = True
                 await process.wait()
 
 

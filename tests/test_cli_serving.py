@@ -9,13 +9,15 @@ from __future__ import annotations
 import re
 import signal
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
 import trio
-from trio_websocket import open_websocket_url
+from trio_websocket import WebSocketConnection, open_websocket_url
 
-from cli_helpers import ECHO_APP, close_code_after, server_command
+from cli_helpers import ECHO_APP, ServerProcess, close_code_after, server_command
 from helpers import open_non_reader
 
 pytestmark = [
@@ -37,15 +39,26 @@ def app_dir(tmp_path: Path) -> Path:
     return tmp_path
 
 
+@asynccontextmanager
+async def _echoed_under_the_limit(server: ServerProcess) -> AsyncIterator[WebSocketConnection]:
+    """A client on /echo whose 1000-byte message (under a 1024 limit) came back.
+
+    Also waits for the server's "accepted" INFO line for it.
+    """
+    async with open_websocket_url(f"ws://127.0.0.1:{server.port}/echo") as ws:
+        await ws.send_message("x" * 1000)
+        assert await ws.get_message() == "x" * 1000
+        await server.wait_for_log(ACCEPTED)
+        yield ws
+
+
 async def test_run_max_message_size_closes_1009_and_info_lines_show(app_dir: Path) -> None:
     # "echoapp" alone means echoapp:app.
     command = [*RUN, "echoapp", "--port", "0", "--max-message-size", "1024", "--log-level", "info"]
     with trio.fail_after(30):
         async with server_command(command, app_dir) as server:
-            async with open_websocket_url(f"ws://127.0.0.1:{server.port}/echo") as ws:
-                await ws.send_message("x" * 1000)
-                assert await ws.get_message() == "x" * 1000
-                await server.wait_for_log(ACCEPTED)
+            async with _echoed_under_the_limit(server):
+                pass
             assert await close_code_after(server.port, "/echo", "x" * 1025) == 1009
             assert await server.stop(signal.SIGTERM) == 0
             log = await server.log()
@@ -162,10 +175,7 @@ async def test_run_native_engine_applies_the_settings_and_reports_close_codes(
     ]
     with trio.fail_after(30):
         async with server_command(command, app_dir) as server:
-            async with open_websocket_url(f"ws://127.0.0.1:{server.port}/echo") as ws:
-                await ws.send_message("x" * 1000)
-                assert await ws.get_message() == "x" * 1000
-                await server.wait_for_log(ACCEPTED)
+            async with _echoed_under_the_limit(server) as ws:
                 await ws.aclose(code=4001, reason="bye")
             # The client's own close code reaches the App on this engine.
             await server.wait_for_log(r"closed '/echo' by the client code=4001 reason='bye'")

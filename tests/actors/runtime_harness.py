@@ -174,6 +174,17 @@ class Connection:
             await self.done.wait()
         await assert_nothing_left(self)
 
+    async def client_leaves(self) -> float:
+        """The client goes away now; wait as :meth:`wait_done` does.
+
+        Returns:
+            The (virtual) time the client left, to measure the grace from.
+        """
+        left_at = trio.current_time()
+        self.transport.client_leaves()
+        await self.wait_done()
+        return left_at
+
 
 async def assert_nothing_left(conn: Connection) -> None:
     await trio.testing.wait_all_tasks_blocked()

@@ -41,9 +41,7 @@ async def test_a_reader_gets_the_grace_to_handle_the_disconnect(
             handled.append(trio.current_time())
 
     async with serving(handler) as conn:
-        left_at = trio.current_time()
-        conn.transport.client_leaves()
-        await conn.wait_done()
+        left_at = await conn.client_leaves()
     assert handled == [pytest.approx(left_at + 1, abs=0.01)]
 
 
@@ -63,9 +61,7 @@ async def test_a_behaviour_that_outlives_the_grace_is_cancelled(
                 ended.append(trio.current_time())
 
     async with serving(handler, config=RuntimeConfig(disconnect_grace=3.0)) as conn:
-        left_at = trio.current_time()
-        conn.transport.client_leaves()
-        await conn.wait_done()
+        left_at = await conn.client_leaves()
     assert ended == [pytest.approx(left_at + 3.0, abs=0.01)]
     assert conn.transport.closes == []
 
@@ -112,9 +108,7 @@ async def test_a_reader_kind_gets_the_grace_even_when_busy(
 
     config = RuntimeConfig(disconnect_grace=2.0)
     async with serving(handler, config=config, reader=True) as conn:
-        left_at = trio.current_time()
-        conn.transport.client_leaves()
-        await conn.wait_done()
+        left_at = await conn.client_leaves()
     assert ended == [pytest.approx(left_at + 2.0, abs=0.01)]
 
 

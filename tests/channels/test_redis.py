@@ -8,8 +8,6 @@ conftest.py for the fixture. Outages of one client only go through
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -22,7 +20,7 @@ from channel_helpers import RedisServer, until
 from channels_app import make_app
 from proxy import CuttableProxy
 
-from helpers import port_from_log
+from cli_helpers import server_command
 from wsactors import Channels, Gap, Message
 from wsactors.testing import LiveServer
 
@@ -42,30 +40,10 @@ def redis_channels(url: str, *, history: int = 0, **options: Any) -> Channels:
 @asynccontextmanager
 async def second_process(url: str, log: Path, history: int = 0) -> AsyncIterator[int]:
     """``channels_app:app`` in another Python process; yields its port."""
-    env = {
-        **os.environ,
-        "PYTHONUNBUFFERED": "1",
-        "WSACTORS_TEST_REDIS": url,
-        "WSACTORS_TEST_HISTORY": str(history),
-    }
-    with log.open("wb") as out:
-        process = await trio.lowlevel.open_process(
-            [sys.executable, "-m", "wsactors", "run", "channels_app:app", "--port", "0"],
-            cwd=HERE,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
-    try:
-        yield await port_from_log(log, process)
-    finally:
-        if process.returncode is None:
-            process.terminate()  # only the process this test started
-            with trio.move_on_after(5):
-                await process.wait()
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
+    env = {"WSACTORS_TEST_REDIS": url, "WSACTORS_TEST_HISTORY": str(history)}
+    command = [sys.executable, "-m", "wsactors", "run", "channels_app:app", "--port", "0"]
+    async with server_command(command, HERE, output=log, env=env) as server:
+        yield server.port
 
 
 async def test_two_processes_share_a_topic(redis_server: RedisServer, tmp_path: Path) -> None:
@@ -129,6 +107,21 @@ async def test_five_restarts_in_a_row_each_resume_quickly(redis_server: RedisSer
     assert subscriber.statistics().reconnects == 5
 
 
+async def _publish_during_a_cut(
+    proxy: CuttableProxy, publisher: Channels, subscriber: Channels, numbers: range
+) -> None:
+    """Cut ``subscriber``'s link, publish ``numbers`` on "t", and restore the link.
+
+    Returns once ``subscriber`` is connected again (callers set the deadline).
+    """
+    proxy.cut()
+    await until(lambda: not subscriber.backend.connected)
+    for n in numbers:
+        await publisher.publish("t", n)
+    proxy.restore()
+    await until(lambda: subscriber.backend.connected)
+
+
 async def test_with_history_an_outage_loses_nothing(redis_server: RedisServer) -> None:
     async with trio.open_nursery() as nursery:
         proxy = CuttableProxy(redis_server.port)
@@ -139,12 +132,7 @@ async def test_with_history_an_outage_loses_nothing(redis_server: RedisServer) -
             async with publisher, subscriber, subscriber.subscribe("t") as sub:
                 await publisher.publish("t", 0)
                 assert (await sub.get()).data == 0  # type: ignore[union-attr]
-                proxy.cut()
-                await until(lambda: not subscriber.backend.connected)
-                for n in range(1, 6):
-                    await publisher.publish("t", n)
-                proxy.restore()
-                await until(lambda: subscriber.backend.connected)
+                await _publish_during_a_cut(proxy, publisher, subscriber, range(1, 6))
                 await publisher.publish("t", 6)
                 items = [await sub.get() for _ in range(7)]
                 assert sub.get_nowait() is None
@@ -163,12 +151,8 @@ async def test_a_refill_past_trimmed_history_says_so(redis_server: RedisServer) 
             async with publisher, subscriber, subscriber.subscribe("t", max_backlog=2000) as sub:
                 await publisher.publish("t", -1)
                 assert (await sub.get()).data == -1  # type: ignore[union-attr]
-                proxy.cut()
-                await until(lambda: not subscriber.backend.connected)
-                for n in range(600):  # MAXLEN ~10 trims whole nodes of 100 entries
-                    await publisher.publish("t", n)
-                proxy.restore()
-                await until(lambda: subscriber.backend.connected)
+                # MAXLEN ~10 trims whole nodes of 100 entries.
+                await _publish_during_a_cut(proxy, publisher, subscriber, range(600))
                 await trio.sleep(0.1)
                 items = []
                 while (item := sub.get_nowait()) is not None:

@@ -20,6 +20,7 @@ from wsproto.events import Ping
 
 from helpers import open_non_reader, wait_until
 from wsactors import App, WebSocket, websocket, websocket_listener
+from wsactors.handlers import WebSocketRouteHandler
 
 # The native engine's own guarantees: each test builds its server with engine="native".
 pytestmark = pytest.mark.engine("native")
@@ -213,14 +214,29 @@ async def test_a_frozen_peer_is_closed_1011_and_aborted() -> None:
 
 
 # ----------------------------------------------------------------- stalled writes
-@websocket("/firehose", send_timeout=0.5)
-async def firehose(socket: WebSocket) -> None:
-    await socket.accept()
-    try:
-        while True:
-            await socket.send_bytes(b"x" * 65536)
-    finally:
-        events.append("firehose finally")
+def _stalling_writer(path: str, *, first_receive: bool) -> WebSocketRouteHandler:
+    """A handler that writes 64 KiB chunks until a write stalls past 0.5 s.
+
+    With ``first_receive`` it waits for one message before writing. It records
+    ``"<name> finally"`` in :data:`events` when it ends.
+    """
+
+    @websocket(path, send_timeout=0.5)
+    async def writer(socket: WebSocket) -> None:
+        await socket.accept()
+        if first_receive:
+            await socket.receive_message()
+        try:
+            while True:
+                await socket.send_bytes(b"x" * 65536)
+        finally:
+            events.append(f"{path.lstrip('/')} finally")
+
+    return writer
+
+
+firehose = _stalling_writer("/firehose", first_receive=False)
+later = _stalling_writer("/later", first_receive=True)
 
 
 async def test_a_write_stalled_past_send_timeout_aborts_the_connection() -> None:
@@ -239,17 +255,6 @@ async def test_a_write_stalled_past_send_timeout_aborts_the_connection() -> None
                             pass
                     except trio.BrokenResourceError:
                         pass
-
-
-@websocket("/later", send_timeout=0.5)
-async def later(socket: WebSocket) -> None:
-    await socket.accept()
-    await socket.receive_message()
-    try:
-        while True:
-            await socket.send_bytes(b"x" * 65536)
-    finally:
-        events.append("later finally")
 
 
 async def test_a_write_that_stalls_on_an_idle_connection_is_aborted_too() -> None:

@@ -11,8 +11,9 @@ import os
 import signal
 import socket as socket_module
 import ssl
-import subprocess
 import sys
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
 
@@ -22,12 +23,14 @@ from native_helpers import DEADLINE, echo, events, hold, native
 from trio_websocket import ConnectionClosed
 
 import wsactors
-from helpers import http_get, port_from_log, rejection, wait_until
+from cli_helpers import ServerProcess, server_command
+from helpers import http_get, rejection, wait_until
 from wsactors import App, WebSocket, websocket
 from wsactors.testing import LiveServer, open_client
 
 # The native engine's own guarantees: each test builds its server with engine="native".
 pytestmark = pytest.mark.engine("native")
+FIXTURES = Path(__file__).parent / "fixtures"
 
 
 @pytest.fixture(autouse=True)
@@ -241,31 +244,16 @@ async def test_serve_with_the_native_engine_drains_on_sigterm_and_exits_0(
         "logging.basicConfig(level=logging.INFO)\n"
         "wsactors.serve(drain_app.app, port=0, engine='native', graceful_timeout=3.0)\n"
     )
-    log_path = tmp_path / "server.log"
-    with log_path.open("wb") as log:
-        process = await trio.lowlevel.open_process(
-            [sys.executable, "-c", script],
-            cwd=Path(__file__).parent / "fixtures",
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-    try:
-        with trio.fail_after(DEADLINE):
-            port = await port_from_log(log_path, process)
-            async with open_client("127.0.0.1", port, "/echo") as ws:
+    with trio.fail_after(DEADLINE):
+        async with _serve_script(script, tmp_path) as server:
+            async with open_client("127.0.0.1", server.port, "/echo") as ws:
                 await ws.send_message("before the signal")
                 assert await ws.get_message() == "before the signal"
-                process.send_signal(signal.SIGTERM)
+                server.process.send_signal(signal.SIGTERM)
                 with pytest.raises(ConnectionClosed) as closed:
                     await ws.get_message()
-            returncode = await process.wait()
-    finally:
-        if process.returncode is None:
-            process.kill()  # only the process this test started
-            with trio.move_on_after(5):
-                await process.wait()
-    text = log_path.read_text()
+            returncode = await server.process.wait()
+    text = server.output.read_text()
     assert closed.value.reason is not None
     assert (closed.value.reason.code, closed.value.reason.reason) == (1001, "Going Away"), text
     assert returncode == 0, text
@@ -285,83 +273,64 @@ def test_serve_refuses_an_unknown_engine_option_or_app() -> None:
 
 
 # ----------------------------------------------------------------- several processes
-async def _start_workers(tmp_path: Path) -> tuple[trio.Process, Path]:
+def _serve_script(script: str, tmp_path: Path) -> AbstractAsyncContextManager[ServerProcess]:
+    """``python -c script`` in the fixtures directory, logging to ``tmp_path``."""
+    return server_command([sys.executable, "-c", script], FIXTURES, output=tmp_path / "server.log")
+
+
+def _start_workers(tmp_path: Path) -> AbstractAsyncContextManager[ServerProcess]:
     script = (
         "import logging, wsactors, workers_app\n"
         "logging.basicConfig(level=logging.INFO)\n"
         "wsactors.serve(workers_app.app, port=0, engine='native', workers=2)\n"
     )
-    log_path = tmp_path / "server.log"
-    with log_path.open("wb") as log:
-        process = await trio.lowlevel.open_process(
-            [sys.executable, "-c", script],
-            cwd=Path(__file__).parent / "fixtures",
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-    return process, log_path
+    return _serve_script(script, tmp_path)
 
 
-async def _pids_behind(port: int, stack: Any) -> dict[int, Any]:
-    """Open connections until two workers answered; hold them open."""
-    held: dict[int, Any] = {}
-    for _ in range(40):
-        ws = await stack.enter_async_context(open_client("127.0.0.1", port, "/pid"))
-        held.setdefault(int(await ws.get_message()), ws)
-        if len(held) == 2:
-            break
-    return held
+@contextlib.asynccontextmanager
+async def _one_client_per_worker(port: int) -> AsyncIterator[dict[int, Any]]:
+    """Open connections until both workers answered; hold one per worker's pid."""
+    async with contextlib.AsyncExitStack() as stack:
+        held: dict[int, Any] = {}
+        for _ in range(40):
+            ws = await stack.enter_async_context(open_client("127.0.0.1", port, "/pid"))
+            held.setdefault(int(await ws.get_message()), ws)
+            if len(held) == 2:
+                break
+        assert len(held) == 2, "every connection went to one worker"
+        yield held
 
 
 @pytest.mark.skipif(not hasattr(socket_module, "SO_REUSEPORT"), reason="needs SO_REUSEPORT")
 async def test_workers_share_the_port_and_sigterm_drains_them_all(tmp_path: Path) -> None:
-    process, log_path = await _start_workers(tmp_path)
-    try:
-        with trio.fail_after(DEADLINE):
-            port = await port_from_log(log_path, process)
-            async with contextlib.AsyncExitStack() as stack:
-                held = await _pids_behind(port, stack)
-                assert len(held) == 2, "every connection went to one worker"
-                process.send_signal(signal.SIGTERM)
+    with trio.fail_after(DEADLINE):
+        async with _start_workers(tmp_path) as server:
+            async with _one_client_per_worker(server.port) as held:
+                server.process.send_signal(signal.SIGTERM)
                 for ws in held.values():
                     with pytest.raises(ConnectionClosed) as closed:
                         await ws.get_message()
                     assert closed.value.reason is not None
                     assert closed.value.reason.code == 1001
-            returncode = await process.wait()
-    finally:
-        if process.returncode is None:
-            process.kill()  # only the process this test started
-            with trio.move_on_after(5):
-                await process.wait()
-    text = log_path.read_text()
+            returncode = await server.process.wait()
+    text = server.output.read_text()
     assert returncode == 0, text
     assert text.count("serving on http://127.0.0.1:") == 2, text
 
 
 @pytest.mark.skipif(not hasattr(socket_module, "SO_REUSEPORT"), reason="needs SO_REUSEPORT")
 async def test_a_worker_that_dies_is_reported(tmp_path: Path) -> None:
-    process, log_path = await _start_workers(tmp_path)
-    try:
-        with trio.fail_after(DEADLINE):
-            port = await port_from_log(log_path, process)
-            async with contextlib.AsyncExitStack() as stack:
-                held = await _pids_behind(port, stack)
-                assert len(held) == 2, "every connection went to one worker"
+    with trio.fail_after(DEADLINE):
+        async with _start_workers(tmp_path) as server:
+            async with _one_client_per_worker(server.port) as held:
                 victim, survivor = sorted(held)
                 os.kill(victim, signal.SIGKILL)  # a worker of the server this test started
-                await wait_until(lambda: "exited with code -9" in log_path.read_text())
+                await wait_until(lambda: "exited with code -9" in server.output.read_text())
                 # The other worker goes on serving.
                 await held[survivor].send_message("still there?")
-                process.send_signal(signal.SIGTERM)
-            returncode = await process.wait()
-    finally:
-        if process.returncode is None:
-            process.kill()
-            with trio.move_on_after(5):
-                await process.wait()
-    text = log_path.read_text()
+                server.process.send_signal(signal.SIGTERM)
+            returncode = await server.process.wait()
+    text = server.output.read_text()
     assert f"(pid {victim}) exited with code -9; 1 worker(s) left" in text
     assert returncode != 0, text
     assert "WorkersFailedError" in text

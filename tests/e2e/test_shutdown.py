@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import importlib.util
 import math
-import os
 import signal
-import subprocess
 import sys
 from collections.abc import AsyncGenerator
 from pathlib import Path
@@ -29,7 +27,8 @@ from trio_websocket import CloseReason, ConnectionClosed, WebSocketConnection
 from wsproto import ConnectionType, WSConnection
 from wsproto.events import AcceptConnection, RejectConnection, RejectData, Request
 
-from helpers import open_non_reader, port_from_log
+from cli_helpers import server_command
+from helpers import open_non_reader
 from wsactors import App, Provide, WebSocket, websocket, websocket_listener, websocket_stream
 from wsactors.testing import LiveServer, open_client
 
@@ -390,32 +389,18 @@ def _cli_missing() -> bool:
 @pytest.mark.skipif(sys.platform == "win32", reason="sends POSIX signals")
 @pytest.mark.skipif(_cli_missing(), reason="the `wsactors run` command line is not written yet")
 async def test_sigterm_drains_wsactors_run_and_exits_0(tmp_path: Path) -> None:
-    log_path = tmp_path / "server.log"
-    with log_path.open("wb") as log:
-        process = await trio.lowlevel.open_process(
-            [sys.executable, "-m", "wsactors", "run", "drain_app:app", "--port", "0"],
-            cwd=FIXTURES,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-    try:
-        with trio.fail_after(DEADLINE):
-            port = await port_from_log(log_path, process)
-            async with open_client("127.0.0.1", port, "/echo") as ws:
+    command = [sys.executable, "-m", "wsactors", "run", "drain_app:app", "--port", "0"]
+    with trio.fail_after(DEADLINE):
+        async with server_command(command, FIXTURES, output=tmp_path / "server.log") as server:
+            async with open_client("127.0.0.1", server.port, "/echo") as ws:
                 await ws.send_message("before the signal")
                 assert await ws.get_message() == "before the signal"
-                process.send_signal(signal.SIGTERM)
+                server.process.send_signal(signal.SIGTERM)
                 signalled = trio.current_time()
                 close = await closed_by_server(ws)
-            returncode = await process.wait()
+            returncode = await server.process.wait()
             took = trio.current_time() - signalled
-    finally:
-        if process.returncode is None:
-            process.kill()  # only the process this test started
-            with trio.move_on_after(5):
-                await process.wait()
-    text = log_path.read_text()
+    text = server.output.read_text()
     assert (close.code, close.reason) == (1001, "Going Away"), text
     assert returncode == 0, text
     assert took < 5.0, text

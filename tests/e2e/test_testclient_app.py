@@ -12,25 +12,13 @@ import logging
 import pytest
 import trio
 from e2e_helpers import boom, custom, deny, returns
+from native_helpers import echo, events
 
 from helpers import refusal
 from wsactors import App, WebSocket, WebSocketDisconnect, websocket
 from wsactors.testing import TestClient, TestClientTimeout, WebSocketDenied
 
 DEADLINE = 5.0
-
-seen_disconnects: list[int] = []
-
-
-@websocket("/echo")
-async def echo(socket: WebSocket) -> None:
-    await socket.accept()
-    try:
-        while True:
-            await socket.send_message(await socket.receive_message())
-    except WebSocketDisconnect as exc:
-        seen_disconnects.append(exc.code)
-        raise
 
 
 @websocket("/chat")
@@ -78,13 +66,14 @@ async def test_echo_keeps_frame_types(app: App) -> None:
 
 
 async def test_the_handler_sees_the_client_close_code(app: App) -> None:
-    seen_disconnects.clear()
+    events.clear()
     with trio.fail_after(DEADLINE):
         async with TestClient(app) as client, client.websocket_connect("/echo") as ws:
             await ws.send_text("ping")
             assert await ws.receive_text() == "ping"
             await ws.close(4001)
-    assert seen_disconnects == [4001]
+    assert [e[:2] for e in events if e[0] == "disconnect"] == [("disconnect", 4001)]
+    assert [e[:2] for e in events if e[0] == "close_code"] == [("close_code", 4001)]
 
 
 async def test_subprotocol_and_headers(app: App) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 import trio
@@ -13,6 +14,7 @@ from example_helpers import (
 )
 from trio_websocket import ConnectionRejected
 
+from wsactors import App
 from wsactors.testing import LiveServer
 
 
@@ -72,6 +74,19 @@ async def test_a_bad_query_parameter_is_a_400_before_accept() -> None:
     assert b"max_quantity" in (rejected.value.body or b"")
 
 
+async def _send_an_oversized_order(
+    app: App, **options: Any
+) -> tuple[list[str | bytes], int, str | None]:
+    """Serve ``app`` with ``options``, send a 2 KB order to /orders, return the close.
+
+    Returns:
+        What ``server_close`` returns: messages before the close, its code and reason.
+    """
+    async with LiveServer(app, **options) as server, server.connect("/orders") as ws:
+        await ws.send_message('{"item": "' + "x" * 2000 + '", "quantity": 1}')
+        return await server_close(ws)
+
+
 # hypercorn's own websocket_max_message_size option; the native engine's
 # counterpart is the next test.
 @pytest.mark.engine("hypercorn", reason="hypercorn's websocket_max_message_size option")
@@ -80,12 +95,7 @@ async def test_hypercorn_refuses_messages_over_its_own_limit_with_1009() -> None
     with trio.fail_after(DEADLINE):
         # hypercorn's websocket_max_message_size (16 MiB unless set) applies before
         # the message reaches the app.
-        async with (
-            LiveServer(app, websocket_max_message_size=1024) as server,
-            server.connect("/orders") as ws,
-        ):
-            await ws.send_message('{"item": "' + "x" * 2000 + '", "quantity": 1}')
-            messages, code, _ = await server_close(ws)
+        messages, code, _ = await _send_an_oversized_order(app, websocket_max_message_size=1024)
     assert messages == []
     assert code == 1009
 
@@ -96,12 +106,7 @@ async def test_the_native_engine_refuses_messages_over_its_default_limit_with_10
     with trio.fail_after(DEADLINE):
         # default_max_message_size (1 MiB unless set) applies to a route that sets no
         # max_message_size, in the engine, before the message reaches the app.
-        async with (
-            LiveServer(app, default_max_message_size=1024) as server,
-            server.connect("/orders") as ws,
-        ):
-            await ws.send_message('{"item": "' + "x" * 2000 + '", "quantity": 1}')
-            messages, code, reason = await server_close(ws)
+        messages, code, reason = await _send_an_oversized_order(app, default_max_message_size=1024)
     assert messages == []
     assert code == 1009
     assert reason is not None
