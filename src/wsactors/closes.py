@@ -138,7 +138,7 @@ def close_for_error(error: BaseException | None, *, debug: bool = False) -> Clos
       rule's 1008 and every :class:`Why`): its own code and reason;
     - a denial error (guard, bad query parameter) after accept: 1008 and its detail
       (before accept it is an HTTP response instead: see
-      :func:`wsactors.protocol.final_events`);
+      :func:`wsactors.endings.final_events`);
     - any other exception: 1011 "Internal Server Error" (with the exception's
       text appended when ``debug`` is on).
 

@@ -28,17 +28,16 @@ The *requested state* is what the application has already queued (set by
 though the sender has not run yet. The public ``connection_state`` is the further
 along of the two.
 
-:func:`final_events` decides, in one place, what a behaviour's ending owes the peer:
-an HTTP denial, accept-then-close, a close, or nothing.
+:mod:`wsactors.endings` decides, in one place, what a behaviour's ending owes the
+peer: an HTTP denial, accept-then-close, a close, or nothing.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterator
 from typing import Final
 
-from .closes import ABNORMAL, NO_STATUS, CloseInfo, Why, close_for_error, truncate_reason
+from .closes import ABNORMAL, NO_STATUS, Why, truncate_reason
 from .closes import validate_close_code as validate_close_code
 from .events import (
     Accept,
@@ -50,15 +49,13 @@ from .events import (
     Send,
     encode_headers,
 )
-from .exceptions import HTTPDenialError, WebSocketDisconnect, WebSocketException
+from .exceptions import WebSocketDisconnect
 
 __all__ = [
     "TRANSITIONS",
     "ConnectionState",
     "ProtocolError",
     "State",
-    "deciding_error",
-    "final_events",
 ]
 
 
@@ -309,56 +306,3 @@ def _denial_headers(pairs: HeaderPairs, body: bytes) -> HeaderPairs:
         out.append((b"content-type", b"text/plain; charset=utf-8"))
     out.append((b"content-length", str(len(body)).encode("ascii")))
     return tuple(out)
-
-
-def _leaves(group: BaseExceptionGroup[BaseException]) -> Iterator[BaseException]:
-    for exc in group.exceptions:
-        if isinstance(exc, BaseExceptionGroup):
-            yield from _leaves(exc)
-        else:
-            yield exc
-
-
-def deciding_error(error: BaseException | None) -> BaseException | None:
-    """Reduce an exception (group) to the one that decides the close code.
-
-    A :class:`WebSocketException` inside a group keeps its own code (a stream run in
-    a user's nursery must not turn into 1011); a group made only of disconnects is
-    a disconnect; anything else stays as it is (1011).
-    """
-    if not isinstance(error, BaseExceptionGroup):
-        return error
-    chosen, _ = error.split(
-        lambda e: isinstance(e, WebSocketException) and not isinstance(e, WebSocketDisconnect)
-    )
-    if chosen is not None:
-        return next(_leaves(chosen))
-    # split(type), not subgroup(predicate): a predicate is applied to the groups
-    # too, and "not a disconnect" holds for every group.
-    _, rest = error.split(WebSocketDisconnect)
-    return next(_leaves(error)) if rest is None else error
-
-
-def final_events(
-    state: ConnectionState, error: BaseException | None, *, debug: bool = False
-) -> list[Outgoing]:
-    """What the peer is still owed once a behaviour ended with ``error`` (already
-    reduced by :func:`deciding_error`).
-
-    - the peer is gone, or a close or denial is already queued or sent: nothing;
-    - before accept, a denial error (guard, bad parameter): its HTTP response;
-    - before accept, any other error: accept, then close with the error's code (a
-      browser can read close codes, not HTTP statuses);
-    - before accept, no error: close-before-accept (HTTP 403);
-    - after accept: a close with the code of :func:`~wsactors.closes.close_for_error`.
-    """
-    current = state.current
-    if state.peer_gone or current >= State.CLOSING:
-        return []
-    if current is State.CONNECTING and isinstance(error, HTTPDenialError):
-        body = error.detail.encode("utf-8")
-        return list(state.deny_events(error.status_code, body, None))
-    info: CloseInfo = close_for_error(error, debug=debug)
-    if current is State.CONNECTING and error is not None:
-        return [Accept(), Close(info.code, info.reason)]
-    return [Close(info.code, info.reason)]

@@ -12,6 +12,7 @@ from collections.abc import Callable
 import pytest
 
 from wsactors import WebSocketDisconnect, WebSocketException
+from wsactors.endings import deciding_error, final_events
 from wsactors.events import Accept, Close, Deny
 from wsactors.exceptions import (
     BadRequestError,
@@ -19,7 +20,7 @@ from wsactors.exceptions import (
     NotAuthorizedError,
     PermissionDeniedError,
 )
-from wsactors.protocol import ConnectionState, deciding_error, final_events
+from wsactors.protocol import ConnectionState
 
 
 def fresh(*, http_denials: bool = True) -> ConnectionState:

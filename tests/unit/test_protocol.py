@@ -13,13 +13,13 @@ import pytest
 
 from wsactors import WebSocketDisconnect
 from wsactors.closes import MAX_REASON_BYTES
+from wsactors.endings import final_events
 from wsactors.events import Accept, Close, Deny, Outgoing, Ping, Send
 from wsactors.protocol import (
     TRANSITIONS,
     ConnectionState,
     ProtocolError,
     State,
-    final_events,
 )
 
 DENY_BODY = b"go away"

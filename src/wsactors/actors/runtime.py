@@ -16,10 +16,11 @@ import trio
 
 from ..closes import Why, stop_error
 from ..codec import Codec
+from ..endings import deciding_error, final_events
 from ..events import Close, Outgoing
 from ..exceptions import WebSocketDisconnect
 from ..limits import RuntimeConfig
-from ..protocol import ConnectionState, deciding_error, final_events
+from ..protocol import ConnectionState
 from ..transport.base import Capabilities
 from .counters import ConnectionStatistics, Counters
 from .discard import DiscardRule
@@ -169,7 +170,7 @@ class ConnectionRuntime:
         return decided
 
     async def queue_final(self, decided: BaseException | None) -> None:
-        """Queue what :func:`~wsactors.protocol.final_events` owes the peer.
+        """Queue what :func:`~wsactors.endings.final_events` owes the peer.
 
         Cancellation:
             Must run shielded; bounded by ``close_timeout``. What could not be

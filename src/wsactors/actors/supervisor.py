@@ -7,7 +7,7 @@ guarantees, in this order:
 
 1. the behaviour has stopped (it returned, raised, or was cancelled);
 2. the close the ending calls for is queued if still due, exactly once, never after
-   the peer left (:func:`~wsactors.protocol.final_events`);
+   the peer left (:func:`~wsactors.endings.final_events`);
 3. the outbox is flushed (bounded by ``close_timeout``);
 4. yield-dependency cleanup runs (shielded, bounded by ``cleanup_timeout``);
 5. the receiver (and the send timer) are cancelled: no task of the connection is left.
