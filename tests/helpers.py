@@ -131,17 +131,36 @@ async def wait_until(condition: Callable[[], bool]) -> None:
         await trio.sleep(0.01)
 
 
-async def http_get(server: LiveServer, path: str) -> tuple[bytes, bytes]:
-    """A plain HTTP/1.1 GET: the status line and the body."""
+async def http_request(server: LiveServer, method: str, path: str) -> bytes:
+    """A plain HTTP/1.1 request with ``Connection: close``: the whole raw response."""
     stream = await trio.open_tcp_stream(server.host, server.port)
     async with stream:
-        request = f"GET {path} HTTP/1.1\r\nHost: {server.host}\r\nConnection: close\r\n\r\n"
+        request = f"{method} {path} HTTP/1.1\r\nHost: {server.host}\r\nConnection: close\r\n\r\n"
         await stream.send_all(request.encode())
         response = b""
         while chunk := await stream.receive_some():
             response += chunk
-    head, _, body = response.partition(b"\r\n\r\n")
+    return response
+
+
+async def http_get(server: LiveServer, path: str) -> tuple[bytes, bytes]:
+    """A plain HTTP/1.1 GET: the status line and the body."""
+    head, _, body = (await http_request(server, "GET", path)).partition(b"\r\n\r\n")
     return head.split(b"\r\n", 1)[0], body
+
+
+def live_tasks() -> int:
+    """Tasks in this Trio run: the test's and a LiveServer's (it runs in the same run)."""
+    count = 0
+    root = trio.lowlevel.current_root_task()
+    assert root is not None  # None only outside a Trio run
+    pending = [root]
+    while pending:
+        task = pending.pop()
+        count += 1
+        for nursery in task.child_nurseries:
+            pending.extend(nursery.child_tasks)
+    return count
 
 
 async def open_non_reader(server: LiveServer, path: str) -> trio.SocketStream:

@@ -12,7 +12,7 @@ import pytest
 import trio
 import yaml
 
-from helpers import http_get
+from helpers import http_get, http_request
 from wsactors import App, Provide
 from wsactors.cli import main
 from wsactors.demo.app import StaticFiles
@@ -20,17 +20,6 @@ from wsactors.demo.app import app as demo_app
 from wsactors.testing import LiveServer
 
 pytestmark = pytest.mark.e2e
-
-
-async def raw_request(server: LiveServer, method: str, path: str) -> bytes:
-    stream = await trio.open_tcp_stream(server.host, server.port)
-    async with stream:
-        request = f"{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
-        await stream.send_all(request.encode())
-        response = b""
-        while chunk := await stream.receive_some():
-            response += chunk
-    return response
 
 
 async def test_the_document_is_served_at_asyncapi_path() -> None:
@@ -57,8 +46,8 @@ async def test_other_paths_still_reach_the_http_app() -> None:
         async with LiveServer(app) as server:
             document_status, body = await http_get(server, "/docs/asyncapi.json")
             page_status, page = await http_get(server, "/")
-            head = await raw_request(server, "HEAD", "/docs/asyncapi.json")
-            post = await raw_request(server, "POST", "/docs/asyncapi.json")
+            head = await http_request(server, "HEAD", "/docs/asyncapi.json")
+            post = await http_request(server, "POST", "/docs/asyncapi.json")
     assert document_status.startswith(b"HTTP/1.1 200")
     assert json.loads(body)["asyncapi"] == "3.0.0"
     assert page_status.startswith(b"HTTP/1.1 200")

@@ -13,22 +13,10 @@ import trio
 from native_helpers import DEADLINE, RawClient, echo, native
 from wsproto.events import Ping
 
+from helpers import live_tasks
 from wsactors import App
 
 pytestmark = pytest.mark.engine("native")
-
-
-def _tasks() -> int:
-    count = 0
-    root = trio.lowlevel.current_root_task()
-    assert root is not None
-    pending = [root]
-    while pending:
-        task = pending.pop()
-        count += 1
-        for nursery in task.child_nurseries:
-            pending.extend(nursery.child_tasks)
-    return count
 
 
 async def _a_ping(client: RawClient) -> bool:
@@ -47,12 +35,12 @@ async def test_an_idle_connection_runs_three_tasks_and_keepalive_still_pings() -
         async with native(App([echo]), ping_interval=0.3, ping_timeout=5.0) as server:
             first = await RawClient.open(server, "/echo")
             await trio.sleep(0.1)
-            before = _tasks()
+            before = live_tasks()
             clients = [await RawClient.open(server, "/echo") for _ in range(4)]
             await trio.sleep(0.1)  # every connection reaches its idle wait
             # Per connection: its own task (the behaviour), the receiver, the
             # sender. Keepalive is the server's one timer task, not one each.
-            assert _tasks() - before == 4 * 3
+            assert live_tasks() - before == 4 * 3
             for client in [first, *clients]:
                 assert await _a_ping(client)
             for client in [first, *clients]:

@@ -33,7 +33,7 @@ from pathlib import Path
 import pytest
 import trio
 
-from helpers import port_from_log
+from helpers import live_tasks, port_from_log
 from wsactors import App, websocket_listener
 from wsactors.testing import LiveServer, open_client
 
@@ -52,20 +52,6 @@ SETTLE = 10.0  # seconds the server may take to finish the last closes
 
 
 # --------------------------------------------------------------------- measurements
-def live_tasks() -> int:
-    """Tasks in this Trio run: the test's and the LiveServer's (same run)."""
-    count = 0
-    root = trio.lowlevel.current_root_task()
-    assert root is not None  # None only outside a Trio run
-    pending = [root]
-    while pending:
-        task = pending.pop()
-        count += 1
-        for nursery in task.child_nurseries:
-            pending.extend(nursery.child_tasks)
-    return count
-
-
 def open_fds() -> int:
     return len(os.listdir("/proc/self/fd"))
 
