@@ -4,7 +4,10 @@ The WebSocket protocol is the ``websockets`` library's sans-I/O
 :class:`~websockets.server.ServerProtocol` (strict RFC 6455 framing, C-accelerated
 masking, permessage-deflate); messages are reassembled and their UTF-8 validated by
 :class:`~wsactors.transport.assembler.MessageAssembler`; writing, aborting and the
-closing handshake are :class:`~wsactors.transport.wire.Wire`'s.
+closing handshake are :class:`~wsactors.transport.wire.Wire`'s; keepalive and the
+write timeout on the server's timer are
+:class:`~wsactors.transport.keepalive.Keepalive`'s; the 101 and the HTTP denial are
+built by :mod:`wsactors.transport.native_handshake`.
 
 Who does what (so no lock is needed):
 
@@ -13,11 +16,9 @@ Who does what (so no lock is needed):
   by one from a buffer bounded by that read;
 - the sender actor calls :meth:`NativeTransport.send`: it turns a batch of events
   into frames and writes them all with one ``send_all``;
-- the server's timer (:class:`~wsactors.transport.timers.Deadlines`, one task for
-  every connection) calls :meth:`NativeTransport.on_deadline`: it sends keepalive
-  pings, fails a connection whose pong is late (1011) and aborts a write stalled
-  past ``send_timeout``: no cancel scope per read or write, which would cost more
-  than the parsing, and no task per idle connection.
+- the server's timer (:class:`~wsactors.transport.timers.Deadlines`) calls
+  :meth:`~wsactors.transport.keepalive.Keepalive.on_deadline`: keepalive pings,
+  a late pong (1011), a write stalled past ``send_timeout`` (abort).
 
 Control frames the protocol answers by itself (a pong, the echo of a close) are
 written by whichever task writes next: the receiver writes them when no write is
@@ -26,20 +27,16 @@ in progress; otherwise the writer loops until the protocol has nothing left.
 
 from __future__ import annotations
 
-import http
-import math
-import struct
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Final, cast
 
 import trio
-from websockets.datastructures import Headers
 from websockets.frames import Frame, Opcode
 from websockets.http11 import Response
 from websockets.protocol import State as WireState
 from websockets.server import ServerProtocol
 
-from ..closes import ABNORMAL, Why
+from ..closes import ABNORMAL
 from ..events import (
     Accept,
     Close,
@@ -50,13 +47,14 @@ from ..events import (
     Message,
     Outgoing,
     Ping,
-    Pong,
     Send,
 )
 from .assembler import AssemblyError, MessageAssembler
 from .base import Capabilities
-from .timers import Action, Deadlines
-from .wire import READ_SIZE, SendTimeoutError, Wire, WireProtocol
+from .keepalive import Keepalive
+from .native_handshake import accepted_response, denied_response
+from .timers import Deadlines
+from .wire import READ_SIZE, SendTimeoutError, WireProtocol
 
 __all__ = [
     "NATIVE_CAPABILITIES",
@@ -80,7 +78,7 @@ _CLOSE: Final = Opcode.CLOSE
 _BINARY: Final = Opcode.BINARY
 
 
-class NativeTransport(Wire):
+class NativeTransport(Keepalive):
     """One WebSocket connection over a Trio stream, after its handshake request.
 
     Args:
@@ -101,14 +99,7 @@ class NativeTransport(Wire):
     __slots__ = (
         "_assembler",
         "_feed_size",
-        "_keeper",
-        "_next_ping",
         "_pending",
-        "_ping_count",
-        "_ping_data",
-        "_ping_interval",
-        "_ping_sent",
-        "_ping_timeout",
         "_read",
         "_response",
         "_taken",
@@ -131,12 +122,17 @@ class NativeTransport(Wire):
         max_fragments: int,
         deadlines: Deadlines | None,
     ) -> None:
-        super().__init__(stream, protocol, send_timeout)
+        super().__init__(
+            stream,
+            protocol,
+            send_timeout,
+            ping_interval=ping_interval,
+            ping_timeout=ping_timeout,
+            deadlines=deadlines,
+        )
         # Kept only until the handshake is answered (memory per idle connection).
         self._response: Response | None = response
         self.subprotocols = subprotocols
-        self._ping_interval = ping_interval
-        self._ping_timeout = ping_timeout
         self._assembler = MessageAssembler(max_fragments)
         # Plain TCP: read the Trio socket itself. SocketStream.receive_some only
         # translates OSError (which receive() treats alike) but, while it waits,
@@ -152,12 +148,6 @@ class NativeTransport(Wire):
         # The rest of the last read, not fed to the protocol yet.
         self._unfed: memoryview | None = None
         self._feed_size = 1024 if protocol.extensions else 16384
-        self._ping_sent: float | None = None
-        self._ping_data = b""
-        self._ping_count = 0
-        self._next_ping = math.inf
-        # The server's timer: it times this connection once the 101 went out.
-        self._keeper = deadlines
 
     # ------------------------------------------------------------------ receiving
     async def receive(self) -> Incoming:
@@ -225,65 +215,6 @@ class NativeTransport(Wire):
                 self._gone = True
                 self._pending.append(self._dropped())
 
-    # ------------------------------------------------------------------ the timer
-    def on_deadline(self, now: float) -> Action | None:
-        """The server's timer: this connection's next deadline passed.
-
-        Keepalive pings, the pong that is due (then 1011 "keepalive ping timeout"
-        and abort), the write in progress reaching ``send_timeout`` (then abort).
-        Per message it costs nothing: a writer notes when its write began, and
-        moves the deadline only when the timer would wake past it.
-
-        Returns:
-            The work to run as a task (a ping to write, a failure, an abort); the
-            next deadline is set meanwhile. ``None``: nothing to write now.
-        """
-        action = super().on_deadline(now)  # a stalled write
-        if action is not None or self._closed:
-            return action
-        ping_sent = self._ping_sent
-        if ping_sent is not None and now >= ping_sent + self._ping_timeout:
-            return self._keepalive_failed
-        interval = self._ping_interval
-        ping = None
-        if interval is not None and ping_sent is None and now >= self._next_ping:
-            if self._protocol.state is not _OPEN:
-                return None  # closing: the closing handshake has its own bound
-            self._ping_count += 1
-            self._ping_data = struct.pack("!I", self._ping_count)
-            self._ping_sent = now
-            self._next_ping = now + interval
-            self._protocol.send_ping(self._ping_data)
-            ping = self._flush_ping
-        self._schedule_timer()
-        return ping
-
-    def _schedule_timer(self) -> None:
-        """Ask the server's timer to call :meth:`on_deadline` at the next deadline."""
-        deadlines = self._deadlines
-        if deadlines is None:
-            return
-        if self._ping_sent is not None:
-            wake = self._ping_sent + self._ping_timeout
-        else:
-            wake = self._next_ping  # inf without keepalive
-        started = self._write_started
-        if started is not None:
-            wake = min(wake, started + self._send_timeout)
-        if wake != math.inf:
-            deadlines.schedule(self, wake)
-
-    async def _flush_ping(self) -> None:
-        with trio.move_on_after(self._ping_timeout):
-            await self._flush_quietly()
-
-    async def _keepalive_failed(self) -> None:
-        # Fail the connection: the close frame if it can still go out, then abort.
-        self._fail_now(*Why.KEEPALIVE_TIMEOUT.value)
-        with trio.move_on_after(self._ping_timeout):
-            await self._flush_quietly()
-        await self.abort()
-
     def _absorb(self, data: bytes | bytearray | memoryview) -> None:
         """Feed one read to the protocol and queue the events it completes."""
         protocol = self._protocol
@@ -328,13 +259,6 @@ class NativeTransport(Wire):
     def _dropped(self) -> Disconnect:
         """The connection ended without a close frame: who ended it?"""
         return _ABORTED if self._closed and not self._peer_broke else _DROPPED
-
-    def _pong(self, data: bytes) -> Pong:
-        if self._ping_sent is not None and data == self._ping_data:
-            latency = trio.current_time() - self._ping_sent
-            self._ping_sent = None
-            return Pong(data, latency)
-        return Pong(data)
 
     def _fail_now(self, code: int, reason: str) -> None:
         """Fail the connection (RFC 6455 section 7.1.7): close frame, then TCP close."""
@@ -385,42 +309,18 @@ class NativeTransport(Wire):
         await self._flush(wait=True)
 
     def _accept(self, event: Accept) -> None:
-        protocol = self._protocol
-        if protocol.state is not _CONNECTING:
+        if self._protocol.state is not _CONNECTING:
             return
         response, self._response = self._response, None
         if response is None:
             return  # the handshake was answered already
-        headers = response.headers
-        if event.subprotocol is not None:
-            if "Sec-WebSocket-Protocol" in headers:
-                del headers["Sec-WebSocket-Protocol"]
-            headers["Sec-WebSocket-Protocol"] = event.subprotocol
-            protocol.subprotocol = event.subprotocol  # type: ignore[assignment]
-        for name, value in event.headers:
-            headers[name.decode("latin-1")] = value.decode("latin-1")
-        protocol.send_response(response)
-        # Keepalive and the write timeout start now.
-        self._deadlines = self._keeper
-        if self._ping_interval is not None:
-            self._next_ping = trio.current_time() + self._ping_interval
-        self._schedule_timer()
+        self._protocol.send_response(accepted_response(self._protocol, response, event))
+        self._start_timer()
 
     def _deny(self, event: Deny) -> None:
-        protocol = self._protocol
-        if protocol.state is not _CONNECTING:
+        if self._protocol.state is not _CONNECTING:
             return
         if self._response is None:
             return  # the handshake was answered already
         self._response = None
-        headers = Headers([("Connection", "close")])
-        for name, value in event.headers:
-            headers[name.decode("latin-1")] = value.decode("latin-1")
-        protocol.send_response(Response(event.status, _phrase(event.status), headers, event.body))
-
-
-def _phrase(status: int) -> str:
-    try:
-        return http.HTTPStatus(status).phrase
-    except ValueError:
-        return ""
+        self._protocol.send_response(denied_response(event))

@@ -3,8 +3,9 @@
 :class:`Wire` owns a connection's Trio stream and its ``websockets`` protocol:
 it writes what the protocol queued (one writer at a time, without a lock), aborts
 (a TCP reset), and completes the closing handshake once the runtime is done
-(:meth:`Wire.finish`). :class:`~wsactors.transport.native.NativeTransport`
-builds the Transport interface on it.
+(:meth:`Wire.finish`). :class:`~wsactors.transport.keepalive.Keepalive` adds the
+keepalive on it, :class:`~wsactors.transport.native.NativeTransport` the Transport
+interface.
 """
 
 from __future__ import annotations
