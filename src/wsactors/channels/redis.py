@@ -17,21 +17,27 @@ message out locally. What coredis leaves to its user, handled here:
 - its keepalive PING has no deadline, so a frozen Redis goes unnoticed: a health
   check PINGs every ``health_check_interval`` and reconnects when no PONG comes
   within ``health_check_timeout``.
+
+This module owns the backend's options, its startup (``connect_timeout``,
+``start_degraded``), the reconnect loop, shutdown and the commands; one
+pub/sub session with its reader and health check is in :mod:`.redis_reader`,
+the history streams (publish with an id, refill, replay) in :mod:`.redis_history`.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import random
 from typing import TYPE_CHECKING, Any
 
 import trio
 
 from .hub import Hub
-from .items import Message, id_key
+from .items import Message
 from .lua import PUBLISH_WITH_HISTORY
 from .reconnect import first_error, is_broker_error, raise_unless_stopping_noise
+from .redis_history import publish_with_history, read_history
+from .redis_reader import RedisReader
 
 if TYPE_CHECKING:
     import coredis
@@ -45,7 +51,7 @@ class RedisUnavailableError(ConnectionError):
     """Redis could not be reached within ``connect_timeout`` at startup."""
 
 
-class RedisBackend:
+class RedisBackend(RedisReader):
     """Channels through Redis pub/sub, with history in Redis streams.
 
     Args:
@@ -186,88 +192,6 @@ class RedisBackend:
             delay = min(self.reconnect_max_delay, 0.05 * 2 ** min(attempt, 16))
             await trio.sleep(random.uniform(delay / 2, delay))
 
-    def _lost(self) -> None:
-        """The pub/sub connection dropped: every local topic may have lost messages."""
-        assert self._hub is not None
-        self._pubsub = None
-        self._hub.counters.reconnects += 1
-        for topic in list(self._hub.topics):
-            self._hub.gap(topic, "reconnect")
-
-    async def _session(self, task_status: trio.TaskStatus[None]) -> None:
-        """One pub/sub connection: subscribe, refill, then read until it fails."""
-        assert self._client is not None
-        assert self._hub is not None
-        hub = self._hub
-        pubsub = self._client.pubsub(retry_policy=None, ignore_subscribe_messages=True)
-        # A deadline for connecting, lifted once connected (one scope around the
-        # whole context: a scope may not end inside the context's own task group).
-        with trio.CancelScope(deadline=trio.current_time() + self.connect_timeout) as scope:
-            async with pubsub:
-                async with self._lock:
-                    topics = list(hub.topics)
-                    if topics:
-                        await pubsub.subscribe(*(self._channel(t) for t in topics))
-                    await self._refill(topics)
-                    self._pubsub = pubsub
-                scope.deadline = math.inf
-                if not self._started:
-                    self._started = True
-                    task_status.started()
-                logger.info("subscribed to Redis at %s (%d topic(s))", self.url, len(topics))
-                async with trio.open_nursery() as nursery:
-                    nursery.start_soon(self._health_check)
-                    await self._read(pubsub)
-        if scope.cancelled_caught:
-            raise TimeoutError(f"no Redis connection within {self.connect_timeout}s")
-
-    async def _refill(self, topics: list[str]) -> None:
-        """After a reconnect, replay what each topic missed, from its last id."""
-        assert self._client is not None
-        assert self._hub is not None
-        hub = self._hub
-        for topic in topics:
-            last = hub.last_ids.get(topic)
-            if last is None:
-                continue
-            stream = self._stream(topic)
-            # Trimming starts at the oldest entry: if the last id delivered here is
-            # older than the oldest kept, what followed it may be gone too.
-            oldest = await self._client.xrange(stream, "-", "+", count=1)
-            if oldest and id_key(_text(oldest[0].identifier)) > id_key(last):
-                hub.gap(topic, "history_trimmed")
-            entries = await self._client.xrange(stream, f"({last}", "+", count=self.refill_limit)
-            for entry in entries:
-                fields = entry.field_values
-                exclude = _text(fields.get(b"x", b"")) or None
-                hub.dispatch(Message(topic, _text(fields[b"d"]), _text(entry.identifier)), exclude)
-
-    async def _read(self, pubsub: Any) -> None:
-        assert self._hub is not None
-        hub = self._hub
-        start = len(self.prefix) + 1
-        while True:
-            message = await pubsub.get_message()
-            if message is None or message["type"] != "message":
-                continue
-            topic = _text(message["channel"])[start:]
-            parts = _text(message["data"]).split("\n", 2)
-            if len(parts) != 3:
-                # Someone else PUBLISHed on our prefix: not ours to deliver.
-                logger.warning("ignored a message on %r not sent by wsactors", topic)
-                continue
-            message_id, exclude, raw = parts
-            hub.dispatch(Message(topic, raw, message_id or None), exclude or None)
-
-    async def _health_check(self) -> None:
-        assert self._client is not None
-        while True:
-            await trio.sleep(self.health_check_interval)
-            with trio.move_on_after(self.health_check_timeout):
-                await self._client.ping()
-                continue
-            raise TimeoutError(f"Redis did not answer PING within {self.health_check_timeout}s")
-
     # ------------------------------------------------------------------ commands
     async def publish(self, topic: str, raw: str, exclude: str | None, history: int) -> str | None:
         """PUBLISH, or with ``history`` the XADD+PUBLISH script; bounded by ``connect_timeout``.
@@ -283,11 +207,9 @@ class RedisBackend:
             if history <= 0:
                 await client.publish(self._channel(topic), f"\n{exclude or ''}\n{raw}")
                 return None
-            message_id = await self._script(
-                keys=[self._stream(topic)],
-                args=[self._channel(topic), raw, history, exclude or ""],
+            return await publish_with_history(
+                self._script, self._stream(topic), self._channel(topic), raw, exclude, history
             )
-        return _text(message_id)
 
     async def watch(self, topic: str) -> None:
         """SUBSCRIBE on the shared connection; while disconnected, a Gap instead."""
@@ -328,17 +250,9 @@ class RedisBackend:
             return []
         try:
             with trio.fail_after(self.connect_timeout):
-                entries = await client.xrevrange(self._stream(topic), "+", "-", count=count)
+                return await read_history(client, self._stream(topic), topic, count)
         except Exception as exc:
             if not is_broker_error(exc):
                 raise
             logger.warning("reading the history of %s failed: %r", topic, exc)
             return []
-        return [
-            Message(topic, _text(e.field_values[b"d"]), _text(e.identifier))
-            for e in reversed(entries)
-        ]
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
