@@ -29,8 +29,9 @@ from typing import Any, Literal, TypeAlias
 
 import cattrs
 
-from .converter import describe, make_json_converter
+from .converter import make_json_converter
 from .exceptions import ImproperlyConfiguredError, InvalidMessageError
+from .jsonerrors import describe
 from .sendable import unsendable
 
 __all__ = ["MAX_JSON_DEPTH", "MAX_JSON_INT_DIGITS", "Codec", "Mode", "Payload", "to_frame"]

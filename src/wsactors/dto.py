@@ -21,8 +21,8 @@ import cattrs
 from cattrs.errors import AttributeValidationNote
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
-from .converter import json_type
 from .exceptions import ImproperlyConfiguredError
+from .jsonerrors import json_type
 
 __all__ = ["DTO"]
 

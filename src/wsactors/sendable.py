@@ -21,7 +21,8 @@ import cattrs
 from cattrs.cols import is_namedtuple
 from cattrs.fns import identity
 
-from .converter import ARRAY_ORIGINS, NONE_TYPE, OBJECT_ORIGINS, is_record, is_typeddict, union_args
+from .jsonshapes import ARRAY_ORIGINS, OBJECT_ORIGINS, is_record, is_typeddict
+from .jsonunions import NONE_TYPE, union_args
 
 __all__ = ["unsendable"]
 
