@@ -4,7 +4,7 @@ Every public name is importable from here (and only from here); the rest of the
 package may change freely. ``tests/test_public_api.py`` pins this surface.
 """
 
-from .app import App, Router
+from .app import App
 from .channels import Channels, ChannelStatistics, Gap, MemoryBackend, Message
 from .connection import WebSocket
 from .di import Provide
@@ -24,6 +24,7 @@ from .handlers import (
     websocket_listener,
     websocket_stream,
 )
+from .router import Router
 from .serving import serve
 
 __all__ = [

@@ -1,11 +1,15 @@
-"""``App`` and ``Router``: registration, the ASGI entry point, lifespan, dispatch."""
+"""``App``: registration, the ASGI entry point, WebSocket dispatch, the drain.
+
+The lifespan is in :mod:`wsactors.lifespan`; ``Router`` and the registration of
+handlers in :mod:`wsactors.router`; the Origin check in :mod:`wsactors.origins`;
+answers before any handler runs in :mod:`wsactors.denials`.
+"""
 
 from __future__ import annotations
 
 import inspect
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from typing import TYPE_CHECKING, Any, Unpack, cast
 
 import trio
@@ -22,11 +26,13 @@ from .closes import Why, stop_error
 from .codec import Codec
 from .connection import WebSocket
 from .datastructures import State
-from .events import Connect
+from .denials import not_found, reject
 from .exceptions import ImproperlyConfiguredError
-from .handlers.base import Guard, Layer, Route, RouteHandler
+from .handlers.base import Guard, Layer, Route
+from .lifespan import Hook, LifespanContext, run_lifespan
 from .limits import LimitOptions, RuntimeConfig, checked_limits
-from .protocol import ConnectionState
+from .origins import origin_refusal
+from .router import register
 from .routing import RouteTable
 from .transport.asgi import ASGITransport
 from .transport.base import Transport
@@ -34,7 +40,7 @@ from .transport.base import Transport
 if TYPE_CHECKING:
     from .channels import Channels
 
-__all__ = ["App", "Router"]
+__all__ = ["App"]
 
 logger = logging.getLogger("wsactors.app")
 
@@ -42,70 +48,6 @@ logger = logging.getLogger("wsactors.app")
 # accept); the transport below types each message with hypercorn.typing.
 ASGIReceive = Callable[[], Awaitable[dict[str, Any]]]
 ASGISend = Callable[[dict[str, Any]], Awaitable[None]]
-Hook = Callable[..., Any]
-#: ``lifespan=`` items: called with the App, entered at startup, left at shutdown.
-LifespanContext = Callable[["App"], AbstractAsyncContextManager[Any]]
-
-
-class Router:
-    """A group of handlers under a path prefix; routers nest.
-
-    Args:
-        path: The prefix (``"/api"``).
-        route_handlers: Decorated handlers, ``WebSocketListener`` subclasses, Routers.
-        dependencies: name -> ``Provide`` or callable, for everything below.
-        websocket_class: ``WebSocket`` subclass for everything below.
-        guards: ``guard(socket)`` callables for everything below (run after the
-            App's guards, before the handler's).
-    """
-
-    def __init__(
-        self,
-        path: str,
-        route_handlers: Sequence[Any],
-        *,
-        dependencies: Mapping[str, Any] | None = None,
-        websocket_class: type[WebSocket] | None = None,
-        guards: Sequence[Guard] | None = None,
-    ) -> None:
-        self.path = path
-        self.route_handlers = list(route_handlers)
-        self.dependencies = dict(dependencies or {})
-        self.websocket_class = websocket_class
-        self.guards = tuple(guards or ())
-
-
-def _as_route_handler(item: Any) -> RouteHandler | None:
-    """A RouteHandler for ``item``, or None if it is not a handler at all.
-
-    Handler kinds that are classes (``WebSocketListener`` subclasses) provide a
-    ``__route_handler__`` classmethod, so the App needs no knowledge of them.
-    """
-    if isinstance(item, RouteHandler):
-        return item
-    make = getattr(item, "__route_handler__", None)
-    if make is not None and inspect.isclass(item):
-        handler = make()
-        if isinstance(handler, RouteHandler):
-            return handler
-    return None
-
-
-def _origin_allowed(origin: str, allowed: Sequence[str]) -> bool:
-    """Exact origins, ``"*"``, and ``"https://*.example.com"`` subdomain patterns."""
-    for pattern in allowed:
-        if pattern in ("*", origin):
-            return True
-        scheme, sep, host = pattern.partition("://*.")
-        if sep and origin.startswith(f"{scheme}://") and origin.endswith(f".{host}"):
-            return True
-    return False
-
-
-async def _call_hook(hook: Hook, app: App) -> None:
-    result = hook(app) if inspect.signature(hook).parameters else hook()
-    if inspect.isawaitable(result):
-        await result
 
 
 class App:
@@ -215,27 +157,7 @@ class App:
             self.runtime,
             tuple(guards or ()),
         )
-        self._register(route_handlers, root)
-
-    def _register(self, items: Sequence[Any], layer: Layer) -> None:
-        for item in items:
-            if isinstance(item, Router):
-                self._register(
-                    item.route_handlers,
-                    layer.child(item.path, item.dependencies, item.websocket_class, item.guards),
-                )
-                continue
-            handler = _as_route_handler(item)
-            if handler is None:
-                raise ImproperlyConfiguredError(
-                    f"{item!r} is not a route handler: pass functions decorated with "
-                    f"@websocket/@websocket_listener/@websocket_stream, WebSocketListener "
-                    f"subclasses (the class, not an instance) or Routers"
-                )
-            route = handler.build(layer)
-            # What the AsyncAPI document reads to tell dependencies from query parameters.
-            route.extra["layer"] = layer
-            self.routes.add(route.template, route)
+        register(self.routes, route_handlers, root)
 
     # ------------------------------------------------------------------ ASGI
     async def __call__(self, scope: dict[str, Any], receive: ASGIReceive, send: ASGISend) -> None:
@@ -251,14 +173,14 @@ class App:
             )
             await self.serve_connection(scope, transport)
         elif kind == "lifespan":
-            await self._lifespan(scope, receive, send)
+            await run_lifespan(self, receive, send)
         elif kind == "http":
             if self.asyncapi_path is not None and scope.get("path") == self.asyncapi_path:
                 await self._serve_asyncapi(scope, receive, send)
             elif self.http_app is not None:
                 await self.http_app(scope, receive, send)
             else:
-                await _not_found(send)
+                await not_found(send)
         else:
             raise ValueError(f"unsupported ASGI scope type {kind!r}")
 
@@ -277,16 +199,16 @@ class App:
         matched = self.routes.match(path)
         if matched is None:
             logger.info("no WebSocket route for %r: denied with 404", path)
-            await _reject(transport, 404, b"Not Found")
+            await reject(transport, 404, b"Not Found")
             return
         if self._draining:
             logger.info("shutting down: %r denied with 503", path)
-            await _reject(transport, 503, b"Server shutting down")
+            await reject(transport, 503, b"Server shutting down")
             return
-        refusal = self._origin_refusal(scope)
+        refusal = origin_refusal(scope, self.allowed_origins, self.require_origin)
         if refusal is not None:
             logger.info("%s for %r: denied with 403", refusal, path)
-            await _reject(transport, 403, refusal.encode())
+            await reject(transport, 403, refusal.encode())
             return
         route, params = matched
         websocket_class = route.websocket_class
@@ -347,20 +269,6 @@ class App:
             self._asyncapi_json = render(self.asyncapi()).encode()
         await send_document(self._asyncapi_json, scope, receive, send)
 
-    def _origin_refusal(self, scope: dict[str, Any]) -> str | None:
-        """Why the handshake's Origin is refused, or None.
-
-        Browsers always send ``Origin`` on WebSocket handshakes and CORS does not
-        apply to WebSockets, so this check is what stops cross-site WebSocket
-        hijacking (a page elsewhere riding the user's cookies).
-        """
-        origin = _header(scope, b"origin")
-        if origin is None:
-            return "Origin header required" if self.require_origin else None
-        if self.allowed_origins is not None and not _origin_allowed(origin, self.allowed_origins):
-            return "Origin not allowed"
-        return None
-
     async def drain(self) -> bool:
         """Close every live connection with 1001 "Going Away" and wait for them.
 
@@ -387,75 +295,3 @@ class App:
         if left:
             logger.warning("%d connection(s) still open after the drain", left)
         return left == 0
-
-    async def _lifespan(self, scope: dict[str, Any], receive: ASGIReceive, send: ASGISend) -> None:
-        message = await receive()
-        if message["type"] != "lifespan.startup":
-            return
-        # A new serving run: an App drained by an earlier run (a test's LiveServer,
-        # a restart in the same process) accepts connections again.
-        self._draining = False
-        async with AsyncExitStack() as contexts:
-            try:
-                if self.channels is not None:
-                    await contexts.enter_async_context(self.channels)
-                for hook in self.on_startup:
-                    await _call_hook(hook, self)
-                for context in self.lifespan:
-                    await contexts.enter_async_context(context(self))
-            except Exception as exc:
-                logger.exception("startup failed")
-                await send({"type": "lifespan.startup.failed", "message": repr(exc)})
-                return
-            await send({"type": "lifespan.startup.complete"})
-            message = await receive()
-            # Under plain `hypercorn -k trio` this runs after hypercorn stopped serving;
-            # connections still open are closed with 1001 here.
-            await self.drain()
-            failure = None
-            for hook in self.on_shutdown:
-                try:
-                    await _call_hook(hook, self)
-                except Exception as exc:
-                    logger.exception("shutdown hook failed")
-                    failure = failure or exc
-            try:
-                # Lifespan contexts (then the Channels) close after the connections.
-                await contexts.aclose()
-            except Exception as exc:
-                logger.exception("closing a lifespan context failed")
-                failure = failure or exc
-        if failure is not None:
-            await send({"type": "lifespan.shutdown.failed", "message": repr(failure)})
-        else:
-            await send({"type": "lifespan.shutdown.complete"})
-
-
-def _header(scope: dict[str, Any], name: bytes) -> str | None:
-    for key, value in scope.get("headers", ()):
-        if key.lower() == name:
-            return str(value.decode("latin-1"))
-    return None
-
-
-async def _reject(transport: Transport, status: int, body: bytes) -> None:
-    """Deny a handshake that never reaches a handler (no route, bad origin, drain)."""
-    if type(await transport.receive()) is not Connect:
-        return  # the client left first; ASGI apps receive the connect before answering
-    state = ConnectionState(http_denials=transport.capabilities.http_denials)
-    await transport.send(state.deny_events(status, body, None))
-
-
-async def _not_found(send: ASGISend) -> None:
-    body = b"Not Found"
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 404,
-            "headers": [
-                (b"content-type", b"text/plain; charset=utf-8"),
-                (b"content-length", str(len(body)).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
