@@ -219,12 +219,12 @@ class WebSocket(ScopeViews):
             # already queued (the per-message path; see docs/performance.md).
             await trio.lowlevel.checkpoint_if_cancelled()
             try:
-                return inbox.receive_nowait()
+                return inbox.get_nowait()
             except trio.WouldBlock:
                 pass
             box.receiving += 1
             try:
-                return await inbox.receive()
+                return await inbox.get()
             finally:
                 box.receiving -= 1
         except (trio.EndOfChannel, trio.ClosedResourceError):

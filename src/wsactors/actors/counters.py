@@ -86,6 +86,6 @@ class Counters:
             channel_lost=self.channel_lost,
             inbox_depth=mailbox.inbox_depth(),
             outbox_depth=mailbox.outbox_depth(),
-            inbox_size=mailbox.inbox.statistics().max_buffer_size,  # type: ignore[arg-type]
-            outbox_size=mailbox.outbox_recv.statistics().max_buffer_size,  # type: ignore[arg-type]
+            inbox_size=mailbox.inbox.size,
+            outbox_size=mailbox.outbox.size,
         )

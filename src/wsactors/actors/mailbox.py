@@ -4,7 +4,10 @@
   ``bytes`` for binary ones. The receiver closes it when the peer leaves, so
   buffered messages are still delivered and then ``EndOfChannel`` follows.
 - ``outbox`` (behaviour -> sender): outgoing events. Only the sender hands them to
-  the transport.
+  the transport; it abandons the outbox when it ends, so later puts fail fast.
+
+Both are :class:`~wsactors.actors.queue.BoundedQueue`: memory-channel semantics at
+an eighth of the memory (every idle connection holds two).
 
 Memory bound per connection (docs/architecture.md)::
 
@@ -13,10 +16,9 @@ Memory bound per connection (docs/architecture.md)::
 
 from __future__ import annotations
 
-import trio
-
 from ..codec import Payload
 from ..events import Outgoing
+from .queue import BoundedQueue
 
 __all__ = ["Mailbox"]
 
@@ -29,19 +31,19 @@ class Mailbox:
         outbox_size: Events queued ahead of the sender.
     """
 
-    __slots__ = ("inbox", "inbox_send", "outbox", "outbox_recv", "receiving")
+    __slots__ = ("inbox", "outbox", "receiving")
 
     def __init__(self, inbox_size: int, outbox_size: int) -> None:
-        self.inbox_send, self.inbox = trio.open_memory_channel[Payload](inbox_size)
-        self.outbox, self.outbox_recv = trio.open_memory_channel[Outgoing](outbox_size)
+        self.inbox = BoundedQueue[Payload](inbox_size)
+        self.outbox = BoundedQueue[Outgoing](outbox_size)
         #: How many receive calls of the behaviour are waiting on the inbox (written
         #: by the WebSocket handle, read by the watcher's disconnect policy).
         self.receiving = 0
 
     def inbox_depth(self) -> int:
         """Messages waiting in the inbox."""
-        return self.inbox.statistics().current_buffer_used
+        return len(self.inbox)
 
     def outbox_depth(self) -> int:
         """Events waiting in the outbox."""
-        return self.outbox_recv.statistics().current_buffer_used
+        return len(self.outbox)

@@ -32,7 +32,7 @@ async def run_receiver(rt: ConnectionRuntime, transport: Transport) -> None:
     """
     counters = rt.counters
     watcher = rt.watcher
-    inbox = rt.mailbox.inbox_send
+    inbox = rt.mailbox.inbox
     config = rt.config
     max_size = config.max_message_size
     bucket = TokenBucket(*config.rate_limit, now=trio.current_time()) if config.rate_limit else None
@@ -75,11 +75,11 @@ async def run_receiver(rt: ConnectionRuntime, transport: Transport) -> None:
                     continue
                 try:
                     # The receive above was a checkpoint; skip another when there is room.
-                    inbox.send_nowait(data)
+                    inbox.put_nowait(data)
                 except trio.WouldBlock:
                     # Backpressure: the behaviour is behind. Blocking here stops reading
                     # from the transport, whose bounded buffer then stops reading the socket.
-                    await inbox.send(data)
+                    await inbox.put(data)
             elif kind is Disconnect:
                 assert isinstance(event, Disconnect)
                 rt.peer_left(event.code, event.reason, event.by_peer)

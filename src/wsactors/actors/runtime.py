@@ -131,7 +131,7 @@ class ConnectionRuntime:
         """Record the peer leaving, apply the watcher's policy, close the inbox."""
         if self.state.peer_left(code, reason, by_peer):
             self.watcher.peer_left(self.mailbox)
-            self.mailbox.inbox_send.close()
+            self.mailbox.inbox.close()
 
     @contextlib.contextmanager
     def listening(self, allow: bool, warn: bool) -> Iterator[DiscardRule]:
@@ -144,7 +144,7 @@ class ConnectionRuntime:
         inbox = self.mailbox.inbox
         with contextlib.suppress(trio.WouldBlock, trio.EndOfChannel):
             while True:
-                rule.take(inbox.receive_nowait())
+                rule.take(inbox.get_nowait())
         if self.state.peer_gone:
             rule.peer_left()
         watcher = self.watcher
@@ -211,9 +211,9 @@ class ConnectionRuntime:
             # full (backpressure), saving a round trip per message (docs/performance.md).
             await trio.lowlevel.checkpoint_if_cancelled()
             try:
-                outbox.send_nowait(event)
+                outbox.put_nowait(event)
             except trio.WouldBlock:
-                await outbox.send(event)
+                await outbox.put(event)
         except (trio.BrokenResourceError, trio.ClosedResourceError):
             raise self.state.disconnect_error() from None
 

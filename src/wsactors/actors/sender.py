@@ -31,7 +31,7 @@ async def run_sender(rt: ConnectionRuntime, transport: Transport) -> None:
     state = rt.state
     counters = rt.counters
     watcher = rt.watcher
-    outbox = rt.mailbox.outbox_recv
+    outbox = rt.mailbox.outbox
     timed = rt.config.send_timeout is not None and not rt.capabilities.abortable_writes
     try:
         with rt.sender_scope:
@@ -42,11 +42,11 @@ async def run_sender(rt: ConnectionRuntime, transport: Transport) -> None:
                 # (the outbox non-empty), join everything queued into one batch.
                 behind = True
                 try:
-                    event: Outgoing = outbox.receive_nowait()
+                    event: Outgoing = outbox.get_nowait()
                 except trio.WouldBlock:
                     behind = False
                     try:
-                        event = await outbox.receive()
+                        event = await outbox.get()
                     except trio.EndOfChannel:
                         break
                 except trio.EndOfChannel:
@@ -63,7 +63,7 @@ async def run_sender(rt: ConnectionRuntime, transport: Transport) -> None:
                     if not behind:
                         break
                     try:
-                        event = outbox.receive_nowait()
+                        event = outbox.get_nowait()
                     except (trio.WouldBlock, trio.EndOfChannel):
                         break
                 if not batch:
@@ -82,5 +82,5 @@ async def run_sender(rt: ConnectionRuntime, transport: Transport) -> None:
     finally:
         # Later sends fail fast (BrokenResourceError -> WebSocketDisconnect) instead
         # of blocking on a queue nobody drains.
-        outbox.close()
+        outbox.abandon()
         rt.sender_done.set()
