@@ -19,12 +19,12 @@ from __future__ import annotations
 import inspect
 import typing
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Unpack
+from typing import TYPE_CHECKING, Any, NamedTuple, Unpack
 
 import trio
 
 from ..cleanups import Cleanups
-from ..codec import Codec, Mode
+from ..codec import Codec, Mode, Payload, to_frame
 from ..di import Context
 from ..dto import DTO
 from ..exceptions import ImproperlyConfiguredError, WebSocketDisconnect
@@ -41,21 +41,36 @@ __all__ = ["StreamRouteHandler", "send_websocket_stream", "websocket_stream"]
 SendHandler = Callable[["WebSocket", Any], Awaitable[Any]]
 
 
-async def _pump(
-    socket: WebSocket,
-    stream: AsyncIterator[Any],
-    send_one: Callable[[Any], Awaitable[None]],
-) -> bool:
+class _ItemSender(NamedTuple):
+    """How ``_pump`` sends one item: ``send(item)``, after ``prepare`` unless it is ready.
+
+    ``ready`` is the type that goes to ``send`` as it is (``str`` for text frames,
+    ``bytes`` for binary ones): the usual push pays for no encoder call and no
+    extra coroutine frame. ``prepare`` (``None``: never) turns anything else into a
+    payload, or ``None`` to send nothing.
+    """
+
+    send: Callable[[Any], Awaitable[None]]
+    prepare: Callable[[Any], Payload | None] | None
+    ready: type
+
+
+async def _pump(socket: WebSocket, stream: AsyncIterator[Any], sender: _ItemSender) -> bool:
     """Send every item of ``stream``; False if a send found the client gone.
 
     Cancellation:
         The stream is finalized (``aclose``, shielded and bounded by the App's
         ``cleanup_timeout``) however this ends, so its ``finally`` blocks run.
     """
+    send, prepare, ready = sender
     try:
         async for item in stream:
+            if prepare is not None and type(item) is not ready:
+                item = prepare(item)
+                if item is None:
+                    continue
             try:
-                await send_one(item)
+                await send(item)
             except WebSocketDisconnect:
                 return False
         return True
@@ -68,21 +83,19 @@ async def _pump(
 
 def _item_sender(
     socket: WebSocket, encode: Callable[[Any], Any], mode: Mode, send_handler: SendHandler | None
-) -> Callable[[Any], Awaitable[None]]:
+) -> _ItemSender:
     if send_handler is not None:
 
         async def send_custom(item: Any) -> None:
             await send_handler(socket, item)
 
-        return send_custom
-    send_data = socket.send_data
+        return _ItemSender(send_custom, None, object)
 
-    async def send_encoded(item: Any) -> None:
+    def prepare(item: Any) -> Payload | None:
         payload = encode(item)
-        if payload is not None:
-            await send_data(payload, mode)
+        return None if payload is None else to_frame(payload, mode)
 
-    return send_encoded
+    return _ItemSender(socket.send_message, prepare, str if mode == "text" else bytes)
 
 
 async def send_websocket_stream(
@@ -126,13 +139,13 @@ async def send_websocket_stream(
         The stream is finalized before the cancellation propagates.
     """
     mode = mode_checked(mode, "mode")
-    send_one = _item_sender(socket, socket.context.codec.encoder(), mode, send_handler)
+    sender = _item_sender(socket, socket.context.codec.encoder(), mode, send_handler)
     if listen_for_disconnect:
         finished = await _pump_listening(
-            socket, stream, send_one, allow_data_discard, warn_on_data_discard
+            socket, stream, sender, allow_data_discard, warn_on_data_discard
         )
     else:
-        finished = await _pump(socket, stream, send_one)
+        finished = await _pump(socket, stream, sender)
     if finished and close:
         await socket.close()
 
@@ -140,7 +153,7 @@ async def send_websocket_stream(
 async def _pump_listening(
     socket: WebSocket,
     stream: AsyncIterator[Any],
-    send_one: Callable[[Any], Awaitable[None]],
+    sender: _ItemSender,
     allow_data_discard: bool,
     warn: bool,
 ) -> bool:
@@ -151,7 +164,7 @@ async def _pump_listening(
         WebSocketException: 1008 when a client message broke the rule.
     """
     with socket.context.listening(allow_data_discard, warn) as rule, rule.scope:
-        return await _pump(socket, stream, send_one)
+        return await _pump(socket, stream, sender)
     if rule.violation is not None:
         raise rule.violation
     return False
@@ -208,11 +221,11 @@ class StreamRouteHandler(RouteHandler):
             kwargs = await plan.kwargs(Context(socket, stack))
             # Accept explicitly before the generator starts, exactly once.
             await socket.accept()
-            send_one = _item_sender(socket, encode, mode, None)
+            sender = _item_sender(socket, encode, mode, None)
             if listen:
-                await _pump_listening(socket, fn(**kwargs), send_one, allow, warn)
+                await _pump_listening(socket, fn(**kwargs), sender, allow, warn)
             else:
-                await _pump(socket, fn(**kwargs), send_one)
+                await _pump(socket, fn(**kwargs), sender)
 
         return self.route(layer, template, behaviour, websocket_class)
 
