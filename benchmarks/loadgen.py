@@ -18,7 +18,9 @@ what the others left in the allocator):
     ``--duration`` seconds.
 ``push``
     One connection asks ``/push`` for ``--push-count`` messages of ``--size`` bytes;
-    messages per second from connect to the last message.
+    messages per second from connect to the server's close. A raw socket that only
+    counts frames reads them (:mod:`benchmarks.pushreader`): a client library would
+    be slower than the fastest servers.
 
 Every phase reads the server's CPU time (utime + stime) at its window's start and
 end, giving server CPU microseconds per message.
@@ -38,6 +40,7 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection, connect
 
 from .procstat import cpu_seconds, raise_nofile_limit, rss_bytes
+from .pushreader import receive_pushed
 
 __all__ = ["main"]
 
@@ -160,25 +163,19 @@ async def echo_phase(
 
 
 async def push_phase(url: str, pid: int, count: int, size: int) -> dict[str, Any]:
-    """One connection receives ``count`` pushed messages; messages/s and server CPU."""
+    """One connection receives ``count`` pushed messages; messages/s and server CPU.
+
+    The messages are counted by :mod:`benchmarks.pushreader` (a raw socket), not by
+    the ``websockets`` client: the server must be the bottleneck.
+    """
     cpu_start = cpu_seconds(pid)
     own_cpu_start = time.process_time()
     started = time.perf_counter()
     async with asyncio.timeout(120):
-        ws = await _connect(f"{url}/push?n={count}&size={size}")
-        try:
-            received = 0
-            while received < count:
-                message = await ws.recv()
-                received += 1
-                if len(message) != size:
-                    raise RuntimeError(f"push: message {received} has {len(message)} bytes")
-            elapsed = time.perf_counter() - started
-            cpu = cpu_seconds(pid) - cpu_start
-            own_cpu = time.process_time() - own_cpu_start
-            await ws.wait_closed()  # the server closes once it sent them all
-        finally:
-            await ws.close()
+        await receive_pushed(url, count, size)
+    elapsed = time.perf_counter() - started
+    cpu = cpu_seconds(pid) - cpu_start
+    own_cpu = time.process_time() - own_cpu_start
     return {
         "messages": count,
         "seconds": elapsed,
