@@ -106,6 +106,57 @@ async def test_bad_input_closes_with_a_close_frame_then_the_tcp_connection(
     assert ("close_code", code) == next(e for e in events if e[0] == "close_code")[:2]
 
 
+async def test_invalid_utf8_closes_before_the_rest_of_its_frame_arrives() -> None:
+    # Autobahn 6.4.3: the bad byte arrives in the middle of one frame, whose end
+    # never comes here; the close must not wait for it (RFC 6455 section 8.1).
+    with trio.fail_after(DEADLINE):
+        async with native(App([echo])) as server:
+            client = await RawClient.open(server, "/echo")
+            async with client.stream:
+                frame = client.frame(0x1, "κόσμε".encode() + b"\xf4\x90\x80\x80" + b"x" * 1000)
+                await client.stream.send_all(frame[:20])
+                await trio.sleep(0.05)  # a separate read
+                await client.stream.send_all(frame[20:30])
+                seen = await client.read_events()  # the server closes; the rest is never sent
+    assert closes(seen) == [(1007, "invalid UTF-8 at byte 10")]
+
+
+async def test_frames_sent_with_the_handshake_request_are_not_lost() -> None:
+    # RFC 6455 section 4.1 tells clients to wait for the 101; one that does not
+    # still has its message delivered, and the frame scanner stays in step.
+    with trio.fail_after(DEADLINE):
+        async with native(App([echo])) as server:
+            stream = await trio.open_tcp_stream(server.host, server.port)
+            async with stream:
+                request = (
+                    f"GET /echo HTTP/1.1\r\nHost: {server.host}:{server.port}\r\n"
+                    "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                    "Sec-WebSocket-Version: 13\r\n\r\n"
+                ).encode()
+                text = "ça va".encode()
+                frame = RawClient.frame(0x1, text)
+                # The request, a whole frame and the start of a second one in one write.
+                second = RawClient.frame(0x1, b"yyyy\xff" + b"y" * 200)
+                await stream.send_all(request + frame + second[:12])
+                seen = b""
+                while b"\r\n\r\n" not in seen:
+                    seen += await stream.receive_some(4096)
+                head, _, rest = seen.partition(b"\r\n\r\n")
+                assert head.startswith(b"HTTP/1.1 101")
+                while len(rest) < 8:  # the echo
+                    rest += await stream.receive_some(4096)
+                # More of the second frame, in a read of its own: checked as it arrives.
+                await stream.send_all(second[12:20])
+                while b"\x88" not in rest:  # until the close frame
+                    chunk = await stream.receive_some(4096)
+                    assert chunk
+                    rest += chunk
+    # The echo of the first message, then a 1007 for the bad byte of the second.
+    assert rest.startswith(b"\x81\x06" + text)
+    assert b"invalid UTF-8 at byte 4" in rest
+
+
 async def test_a_fragmented_message_with_valid_utf8_split_inside_a_character() -> None:
     with trio.fail_after(DEADLINE):
         async with native(App([echo])) as server:

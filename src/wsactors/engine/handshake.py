@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import email.utils
 import http
-from typing import Any, Final
+from typing import Any, Final, NamedTuple, cast
 from urllib.parse import unquote
 
 import trio
 from websockets.datastructures import Headers
+from websockets.frames import Frame
 from websockets.headers import parse_subprotocol
 from websockets.http11 import Request, Response
 from websockets.server import ServerProtocol
@@ -22,6 +23,7 @@ from websockets.server import ServerProtocol
 from ..transport.wire import READ_SIZE, socket_of
 
 __all__ = [
+    "Opening",
     "is_upgrade",
     "offered_subprotocols",
     "read_request",
@@ -54,34 +56,47 @@ _NAMES: Final = {
 }
 
 
+class Opening(NamedTuple):
+    """A handshake request, and what the client sent right behind it."""
+
+    request: Request
+    #: Frames websockets parsed from the bytes after the request.
+    frames: list[Frame]
+    #: The bytes after the request (the native transport follows frames from there).
+    rest: bytes
+
+
 async def read_request(
     stream: trio.abc.Stream, protocol: ServerProtocol, max_request_size: int
-) -> Request | bytes:
+) -> Opening | bytes:
     """Read until ``protocol`` parsed a request.
 
     Returns:
-        The request; otherwise the bytes of the HTTP response to send before
-        closing (431 or 414 for a request too large, 400 for a malformed one;
-        empty when the client left without a request).
+        The request and what followed it; otherwise the bytes of the HTTP response
+        to send before closing (431 or 414 for a request too large, 400 for a
+        malformed one; empty when the client left without a request).
 
     Raises:
         trio.BrokenResourceError: the connection broke.
     """
-    received = 0
+    seen = bytearray()
     while True:
         data = await stream.receive_some(READ_SIZE)
         if not data:
             return b""
-        received += len(data)
+        seen += data
         protocol.receive_data(data)
-        for event in protocol.events_received():
-            if isinstance(event, Request):
-                return event
+        events = protocol.events_received()
+        if events and isinstance(events[0], Request):
+            # websockets reads header lines up to the empty one (CRLF CRLF); it
+            # parsed whatever came after it as frames already.
+            rest = bytes(seen[seen.find(b"\r\n\r\n") + 4 :])
+            return Opening(events[0], cast(list[Frame], events[1:]), rest)
         if protocol.handshake_exc is not None:
             # websockets queued 414/431 itself; a malformed request gets a 400.
             answer = b"".join(protocol.data_to_send())
             return answer or simple_response(400, "Bad Request\n")
-        if received > max_request_size:
+        if len(seen) > max_request_size:
             return simple_response(431, "Request Header Fields Too Large\n")
 
 

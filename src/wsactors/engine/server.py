@@ -22,11 +22,11 @@ from urllib.parse import unquote
 
 import trio
 from websockets.extensions.permessage_deflate import enable_server_permessage_deflate
-from websockets.http11 import Request
 
 from ..transport.native import NativeTransport, WireProtocol
 from ..transport.timers import Deadlines
 from .handshake import (
+    Opening,
     is_upgrade,
     offered_subprotocols,
     read_request,
@@ -153,7 +153,7 @@ class NativeServer:
             max_size=options.default_max_message_size,
             logger=_WIRE,
         )
-        got: Request | bytes | None = None
+        got: Opening | bytes | None = None
         with trio.move_on_after(options.open_timeout):
             got = await read_request(stream, protocol, options.max_request_size)
         if got is None:
@@ -165,7 +165,7 @@ class NativeServer:
             if got:
                 await self._send_bounded(stream, got)
             return None
-        request = got
+        request = got.request
         tls = options.ssl_context is not None
         path = request.path.partition("?")[0]
         matched = app.routes.match(unquote(path))
@@ -213,6 +213,7 @@ class NativeServer:
             send_timeout=send_timeout or options.default_send_timeout,
             max_fragments=options.max_fragments,
             deadlines=self.deadlines,
+            early=(got.frames, got.rest),
         )
         scope = websocket_scope(request, stream, subprotocols, tls=tls, state=self.state)
         # The protocol's parser (a generator suspended in websockets' parse()) keeps

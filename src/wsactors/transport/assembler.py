@@ -9,6 +9,10 @@ messages to the layer above. This is that layer:
   kept, so many tiny fragments cost no more memory than one frame);
 - text is validated *incrementally*: a bad byte in the first fragment fails the
   connection with 1007 at once, not when the last fragment arrives;
+- a text frame that arrives over several reads is validated as it arrives
+  (:meth:`MessageAssembler.check_ahead`, fed by
+  :class:`~wsactors.transport.framescan.FrameScanner`): a bad byte fails the
+  connection before the rest of the frame is read;
 - the number of fragments per message is limited (``max_fragments``), so a peer
   cannot keep a message open forever with empty continuation frames.
 
@@ -51,7 +55,15 @@ class MessageAssembler:
         max_fragments: Frames one message may span (the first one included).
     """
 
-    __slots__ = ("_buffer", "_decoder", "_fragments", "_text", "max_fragments")
+    __slots__ = (
+        "_ahead",
+        "_ahead_at",
+        "_buffer",
+        "_decoder",
+        "_fragments",
+        "_text",
+        "max_fragments",
+    )
 
     def __init__(self, max_fragments: int) -> None:
         self.max_fragments = max_fragments
@@ -59,6 +71,10 @@ class MessageAssembler:
         self._decoder: codecs.IncrementalDecoder | None = None
         self._fragments = 0
         self._text = False
+        # The frame arriving over several reads: its decoder, and the offset in the
+        # message of the next byte it checks.
+        self._ahead: codecs.IncrementalDecoder | None = None
+        self._ahead_at = 0
 
     def feed(self, frame: Frame) -> str | bytes | None:
         """Take one data frame (TEXT, BINARY or CONT, as the protocol ordered them).
@@ -71,6 +87,7 @@ class MessageAssembler:
         """
         opcode = frame.opcode
         data = frame.data
+        self._ahead = None  # the frame is whole: checked below
         if frame.fin and opcode is not _CONT:
             # The common case: a whole message in one frame.
             if opcode is _TEXT:
@@ -106,6 +123,44 @@ class MessageAssembler:
         text = self._text
         self._reset()
         return buffer.decode("utf-8") if text else bytes(buffer)
+
+    def check_ahead(self, text: bytes, first: bool, continuation: bool) -> None:
+        """Validate the part of a text frame that arrived before the rest of it.
+
+        Args:
+            text: The next unmasked payload bytes of the frame.
+            first: They are the frame's first bytes.
+            continuation: The frame is a CONT frame of the open text message (its
+                bytes continue the message's UTF-8).
+
+        Raises:
+            AssemblyError: invalid UTF-8 (1007), with its offset in the message.
+        """
+        if first:
+            decoder = _Utf8Decoder()
+            at = 0
+            if continuation:
+                if self._decoder is None or self._buffer is None:
+                    return  # not a text message after all: the protocol will say
+                decoder.setstate(self._decoder.getstate())
+                at = len(self._buffer)
+            self._ahead = decoder
+            self._ahead_at = at
+        ahead = self._ahead
+        if ahead is None:
+            return
+        # exc.start counts the bytes the decoder held back (a partial character at
+        # the end of the last chunk) as well.
+        held = len(ahead.getstate()[0])
+        try:
+            ahead.decode(text, False)
+        except UnicodeDecodeError as exc:
+            offset = self._ahead_at - held + exc.start
+            # The message is kept: the caller fails the connection, or (before the
+            # handshake is answered) lets the whole frame be judged when it is in.
+            self._ahead = None
+            raise AssemblyError(1007, f"invalid UTF-8 at byte {offset}") from None
+        self._ahead_at += len(text)
 
     def _reset(self) -> None:
         self._buffer = None

@@ -51,6 +51,7 @@ from ..events import (
 )
 from .assembler import AssemblyError, MessageAssembler
 from .base import Capabilities
+from .framescan import FrameScanner
 from .keepalive import Keepalive
 from .native_handshake import accepted_response, denied_response
 from .timers import Deadlines
@@ -94,6 +95,8 @@ class NativeTransport(Keepalive):
         max_fragments: Frames one message may span.
         deadlines: The server's timer (keepalive and the write timeout, from the
             101 on); ``None``: neither.
+        early: The frames the protocol parsed from bytes that came with the
+            handshake request, and those bytes.
     """
 
     __slots__ = (
@@ -102,6 +105,7 @@ class NativeTransport(Keepalive):
         "_pending",
         "_read",
         "_response",
+        "_scanner",
         "_taken",
         "_unfed",
         "subprotocols",
@@ -121,6 +125,7 @@ class NativeTransport(Keepalive):
         send_timeout: float,
         max_fragments: int,
         deadlines: Deadlines | None,
+        early: tuple[list[Frame], bytes] = ([], b""),
     ) -> None:
         super().__init__(
             stream,
@@ -148,6 +153,15 @@ class NativeTransport(Keepalive):
         # The rest of the last read, not fed to the protocol yet.
         self._unfed: memoryview | None = None
         self._feed_size = 1024 if protocol.extensions else 16384
+        self._scanner = FrameScanner()
+        if protocol.extensions:
+            # Compressed text is checked once inflated, as a whole frame.
+            self._scanner.stop()
+        frames, rest = early
+        if frames or rest:
+            # Sent with the handshake request (RFC 6455 section 4.1 says a client
+            # waits for the 101; what it sent anyway is not dropped).
+            self._queue(frames, self._scanner.feed(rest) if rest else None)
 
     # ------------------------------------------------------------------ receiving
     async def receive(self) -> Incoming:
@@ -218,16 +232,23 @@ class NativeTransport(Keepalive):
     def _absorb(self, data: bytes | bytearray | memoryview) -> None:
         """Feed one read to the protocol and queue the events it completes."""
         protocol = self._protocol
-        pending = self._pending
         if not data:
             protocol.receive_eof()
             if not self._gone:
                 self._gone = True
-                pending.append(_DROPPED)
+                self._pending.append(_DROPPED)
             return
+        # Before the protocol: the scanner sees the bytes in the same order.
+        ahead = self._scanner.feed(data)
         protocol.receive_data(data)  # type: ignore[arg-type]  # it copies into its buffer
+        self._queue(cast(list[Frame], protocol.events_received()), ahead)
+
+    def _queue(self, frames: list[Frame], ahead: tuple[bytes, bool, bool] | None) -> None:
+        """Queue the events of ``frames``; then check the text of a frame in flight."""
+        protocol = self._protocol
+        pending = self._pending
         assembler = self._assembler
-        for frame in cast(list[Frame], protocol.events_received()):
+        for frame in frames:
             opcode = frame.opcode
             if opcode <= _BINARY:
                 try:
@@ -246,15 +267,27 @@ class NativeTransport(Keepalive):
                 self._gone = True
                 pending.append(Disconnect(int(received.code), received.reason))
                 return
-        if protocol.parser_exc is not None and not self._gone:
-            # The protocol failed the connection: 1002 (framing), 1007 (a close
-            # reason that is not UTF-8), 1009 (too big, refused before buffering).
-            sent = protocol.close_sent
-            self._gone = True
-            if sent is None:  # the stream ended inside a frame
-                pending.append(_DROPPED)
-            else:
-                pending.append(Disconnect(int(sent.code), sent.reason, by_peer=False))
+        if protocol.parser_exc is not None:
+            if not self._gone:
+                # The protocol failed the connection: 1002 (framing), 1007 (a close
+                # reason that is not UTF-8), 1009 (too big, refused before buffering).
+                sent = protocol.close_sent
+                self._gone = True
+                if sent is None:  # the stream ended inside a frame
+                    pending.append(_DROPPED)
+                else:
+                    pending.append(Disconnect(int(sent.code), sent.reason, by_peer=False))
+            return
+        if ahead is not None:
+            # RFC 6455 section 8.1: invalid UTF-8 fails the connection as soon as it
+            # arrives, also inside a frame whose end has not arrived yet.
+            try:
+                assembler.check_ahead(*ahead)
+            except AssemblyError as exc:
+                if protocol.state is _OPEN:
+                    self._fail_now(exc.code, exc.reason)
+                # Before the 101 (bytes sent with the request): nothing can be failed
+                # yet; the frame is judged whole once it is in.
 
     def _dropped(self) -> Disconnect:
         """The connection ended without a close frame: who ended it?"""
