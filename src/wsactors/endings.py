@@ -57,6 +57,7 @@ def final_events(
     - before accept, any other error: accept, then close with the error's code (a
       browser can read close codes, not HTTP statuses);
     - before accept, no error: close-before-accept (HTTP 403);
+    - after accept, while the transport fails the connection: a close with its code;
     - after accept: a close with the code of :func:`~wsactors.closes.close_for_error`.
     """
     current = state.current
@@ -65,6 +66,9 @@ def final_events(
     if current is State.CONNECTING and isinstance(error, HTTPDenialError):
         body = error.detail.encode("utf-8")
         return list(state.deny_events(error.status_code, body, None))
+    if state.closed_by_engine and current is State.OPEN and state.close_code is not None:
+        # The transport is failing the connection (events.Failing): its code.
+        return [Close(state.close_code, state.close_reason)]
     info: CloseInfo = close_for_error(error, debug=debug)
     if current is State.CONNECTING and error is not None:
         return [Accept(), Close(info.code, info.reason)]

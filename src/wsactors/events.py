@@ -1,7 +1,7 @@
 """The events the connection runtime exchanges with a transport.
 
 Incoming (transport -> receiver actor): :class:`Connect`, :class:`Message`,
-:class:`Disconnect`, :class:`Pong`. Outgoing (sender actor -> transport):
+:class:`Failing`, :class:`Disconnect`, :class:`Pong`. Outgoing (sender actor -> transport):
 :class:`Accept`, :class:`Send`, :class:`Close`, :class:`Deny`, :class:`Ping`.
 
 They are ``NamedTuple``s: immutable, typed, and the cheapest Python object to build
@@ -20,6 +20,7 @@ __all__ = [
     "Connect",
     "Deny",
     "Disconnect",
+    "Failing",
     "HeaderPairs",
     "HeadersArg",
     "Incoming",
@@ -57,6 +58,22 @@ class Disconnect(NamedTuple):
     code: int
     reason: str = ""
     by_peer: bool = True
+
+
+class Failing(NamedTuple):
+    """The transport must fail the connection with ``code`` (RFC 6455 section 7.1.7):
+    the peer sent something it cannot accept (1002, 1007, 1009).
+
+    Nothing the peer sends after it is read. The messages before it are still
+    delivered, and what the application sends in reply still goes out: the
+    transport sends its close frame, with this code, in place of the runtime's
+    close (or when the connection ends). A :class:`Disconnect` follows once the
+    connection is over. Only transports that own the wire send it (the native
+    engine).
+    """
+
+    code: int
+    reason: str = ""
 
 
 class Pong(NamedTuple):
@@ -104,7 +121,7 @@ class Ping(NamedTuple):
     data: bytes = b""
 
 
-Incoming = Connect | Message | Disconnect | Pong
+Incoming = Connect | Message | Failing | Disconnect | Pong
 Outgoing = Accept | Send | Close | Deny | Ping
 
 # RFC 9110 section 5.1 (field-name = token) and 5.5 (field values: no CR, LF or NUL;

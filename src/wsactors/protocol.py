@@ -289,7 +289,7 @@ class ConnectionState:
         if self.peer_gone:
             return False
         self.peer_gone = True
-        if self.state < State.CLOSING:
+        if self.state < State.CLOSING and not self.closed_by_engine:
             # The peer closed before our close frame went out (if one was queued, it
             # never will): its code is the connection's (RFC 6455 section 7.1.5).
             self.closed_by_peer = by_peer
@@ -297,6 +297,22 @@ class ConnectionState:
             self.close_code = code if code else NO_STATUS
             self.close_reason = reason
         self._move(TRANSITIONS[(self.state, "Disconnect")])
+        return True
+
+    def engine_failing(self, code: int, reason: str) -> bool:
+        """Record that the transport is failing the connection; whether this is news.
+
+        The peer's input is over, but the wire stays open for what the application
+        sends until its close, which carries ``code`` (see
+        :class:`~wsactors.events.Failing`); ``code`` is the connection's unless a
+        close was already handed over.
+        """
+        if self.peer_gone or self.closed_by_engine:
+            return False
+        if self.state < State.CLOSING:
+            self.closed_by_engine = True
+            self.close_code = code
+            self.close_reason = reason
         return True
 
 

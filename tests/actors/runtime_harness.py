@@ -25,7 +25,16 @@ from wsactors.actors.runtime import ConnectionRuntime
 from wsactors.actors.supervisor import Behaviour, supervise
 from wsactors.cleanups import Cleanups
 from wsactors.codec import Codec
-from wsactors.events import Close, Connect, Disconnect, Incoming, Message, Outgoing, Send
+from wsactors.events import (
+    Close,
+    Connect,
+    Disconnect,
+    Failing,
+    Incoming,
+    Message,
+    Outgoing,
+    Send,
+)
 from wsactors.limits import RuntimeConfig
 from wsactors.transport.base import Capabilities, Transport
 
@@ -119,6 +128,10 @@ class FakeTransport:
     def engine_fails(self, code: int, reason: str = "") -> None:
         """The transport itself ends the connection (the native engine's 1002...)."""
         self._client.send_nowait(Disconnect(code, reason, by_peer=False))
+
+    def engine_holds_a_failure(self, code: int, reason: str = "") -> None:
+        """The transport will fail the connection after the replies (``Failing``)."""
+        self._client.send_nowait(Failing(code, reason))
 
     # ------------------------------------------------------------------ what went out
     @property

@@ -15,6 +15,7 @@ import trio
 import trio.testing
 from runtime_harness import DEADLINE, serving
 
+from helpers import wait_until
 from wsactors import WebSocket, WebSocketDisconnect
 
 
@@ -90,3 +91,61 @@ async def test_a_client_close_is_still_the_clients(caplog: pytest.LogCaptureFixt
                 await conn.wait_done()
     [line] = closed_lines(caplog)
     assert line.startswith("closed '/ws' by the client code=1002 reason=\"the client's own\" ")
+
+
+# ===================================================================== a held failure
+async def test_replies_to_messages_before_a_held_failure_still_go_out(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Failing: the peer's input is over (the handler drains what came before it,
+    # then sees the engine's code), but its replies and the final close still go
+    # out; the close the runtime hands over carries the engine's code.
+    seen: list[WebSocketDisconnect] = []
+
+    async def echo(socket: WebSocket) -> None:
+        await socket.accept()
+        try:
+            while True:
+                await socket.send_text((await socket.receive_text()).upper())
+        except WebSocketDisconnect as exc:
+            seen.append(exc)
+
+    with caplog.at_level(logging.INFO, logger="wsactors"):
+        async with serving(echo) as conn:
+            conn.transport.client_sends("a")
+            conn.transport.client_sends("b")
+            conn.transport.engine_holds_a_failure(1002, "invalid opcode")
+            with trio.fail_after(DEADLINE):
+                await wait_until(lambda: bool(conn.transport.closes))
+            conn.transport.client_leaves(1006)  # the TCP connection ends after it
+            await conn.wait_done()
+    assert conn.transport.data == ["A", "B"]
+    assert conn.transport.closes == [(1002, "invalid opcode")]
+    assert [(e.code, e.reason) for e in seen] == [(1002, "invalid opcode")]
+    assert conn.socket.close_code == 1002
+    [line] = closed_lines(caplog)
+    assert "(by the engine: protocol error)" in line
+
+
+async def test_a_held_failure_cancels_a_handler_that_is_not_reading(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    finished: list[float] = []
+
+    async def busy(socket: WebSocket) -> None:
+        await socket.accept()
+        try:
+            await trio.sleep_forever()
+        finally:
+            finished.append(trio.current_time())
+
+    async with serving(busy) as conn:
+        await trio.sleep(1)
+        failed_at = trio.current_time()
+        conn.transport.engine_holds_a_failure(1007, "invalid UTF-8 at byte 0")
+        with trio.fail_after(DEADLINE):
+            await wait_until(lambda: bool(conn.transport.closes))
+        conn.transport.client_leaves(1006)
+        await conn.wait_done()
+    assert finished[0] - failed_at < 0.01
+    assert conn.transport.closes == [(1007, "invalid UTF-8 at byte 0")]

@@ -106,6 +106,55 @@ async def test_bad_input_closes_with_a_close_frame_then_the_tcp_connection(
     assert ("close_code", code) == next(e for e in events if e[0] == "close_code")[:2]
 
 
+@pytest.mark.parametrize(
+    ("bad", "code"),
+    [((0x3, b"", True), 1002), ((0x1, b"\xff", True), 1007), ((0x0, b"x", True), 1002)],
+    ids=["reserved-opcode", "bad-utf8", "stray-continuation"],
+)
+async def test_replies_to_what_came_before_a_bad_frame_go_out_before_the_close(
+    bad: tuple[int, bytes, bool], code: int
+) -> None:
+    # Autobahn 3.2, 4.1.3, 5.15 (strict): the message before the bad frame, sent in
+    # the same write, is echoed, then the connection is failed with its close code;
+    # nothing after the bad frame is read (the ping gets no pong).
+    opcode, payload, fin = bad
+    with trio.fail_after(DEADLINE):
+        async with native(App([echo])) as server:
+            client = await RawClient.open(server, "/echo")
+            async with client.stream:
+                burst = client.frame(0x1, b"first") + client.frame(opcode, payload, fin=fin)
+                await client.stream.send_all(burst + client.frame(0x9, b"ping?"))
+                seen = await client.read_events()
+            await wait_until(lambda: any(e[0] == "close_code" for e in events))
+    assert [type(e).__name__ for e in seen] == ["TextMessage", "CloseConnection"]
+    assert seen[0].data == "first"
+    assert closes(seen)[0][0] == code
+    assert ("disconnect", code) == events[0][:2]
+    assert ("close_code", code) == events[1][:2]
+
+
+async def test_a_bad_frame_closes_at_once_when_the_handler_is_not_reading() -> None:
+    # Nothing to answer: the held failure does not wait for the handler (it is
+    # cancelled, as when the peer leaves), and the close code is the engine's.
+    @websocket("/sleep")
+    async def sleep(socket: WebSocket) -> None:
+        await socket.accept()
+        try:
+            await trio.sleep_forever()
+        finally:
+            events.append(("close_code", socket.close_code))
+
+    with trio.fail_after(DEADLINE):
+        async with native(App([sleep])) as server:
+            client = await RawClient.open(server, "/sleep")
+            async with client.stream:
+                await client.send_frame(0x3, b"")
+                seen = await client.read_events()
+            await wait_until(lambda: bool(events))
+    assert [c for c, _ in closes(seen)] == [1002]
+    assert events == [("close_code", 1002)]
+
+
 async def test_invalid_utf8_closes_before_the_rest_of_its_frame_arrives() -> None:
     # Autobahn 6.4.3: the bad byte arrives in the middle of one frame, whose end
     # never comes here; the close must not wait for it (RFC 6455 section 8.1).

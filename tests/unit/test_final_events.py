@@ -139,3 +139,26 @@ def test_deciding_error_keeps_a_group_of_other_errors() -> None:
     group = ExceptionGroup("g", [WebSocketDisconnect("gone"), KeyError("k")])
     assert deciding_error(group) is group
     assert final_events(opened(), deciding_error(group)) == [Close(1011, "Internal Server Error")]
+
+
+def test_a_failing_transport_gets_its_own_code_whatever_ended_the_behaviour() -> None:
+    state = opened()
+    assert state.engine_failing(1007, "invalid UTF-8 at byte 3")
+    assert not state.engine_failing(1002, "second")  # the first failure stands
+    for error in (None, WebSocketDisconnect("", 1007), RuntimeError("boom")):
+        assert final_events(state, error) == [Close(1007, "invalid UTF-8 at byte 3")]
+    assert state.sendable  # replies still go out
+    state.peer_left(1006, "")  # then the TCP connection ends
+    assert (state.close_code, state.close_reason) == (1007, "invalid UTF-8 at byte 3")
+    assert state.closed_by_engine
+    assert not state.closed_by_peer
+    assert final_events(state, None) == []
+
+
+def test_a_failure_after_our_close_keeps_our_code() -> None:
+    state = opened()
+    state.queued(Close(1000, "done"))
+    state.hand_over(Close(1000, "done"))
+    assert state.engine_failing(1002, "late")
+    assert (state.close_code, state.close_reason) == (1000, "done")
+    assert final_events(state, None) == []

@@ -13,7 +13,7 @@ from __future__ import annotations
 import trio
 
 from ..closes import Why, stop_error
-from ..events import Disconnect, Message, Pong
+from ..events import Disconnect, Failing, Message, Pong
 from ..limits import TokenBucket
 from ..transport.base import Transport
 from .counters import payload_size
@@ -84,6 +84,12 @@ async def run_receiver(rt: ConnectionRuntime, transport: Transport) -> None:
                 assert isinstance(event, Disconnect)
                 rt.peer_left(event.code, event.reason, event.by_peer)
                 return
+            elif kind is Failing:
+                # Read no further; replies to what was read still go out (the
+                # transport's close follows them). The Disconnect ends the loop.
+                assert isinstance(event, Failing)
+                rt.engine_failing(event.code, event.reason)
+                idle = None
             elif kind is Pong:
                 # Keepalive is the transport's; it measures the round trip.
                 latency = event.latency  # type: ignore[union-attr]

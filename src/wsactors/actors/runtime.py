@@ -133,6 +133,14 @@ class ConnectionRuntime:
             self.watcher.peer_left(self.mailbox)
             self.mailbox.inbox.close()
 
+    def engine_failing(self, code: int, reason: str) -> None:
+        """The transport fails the connection once the behaviour answered what came
+        before (:class:`~wsactors.events.Failing`): the peer's input is over, as if
+        it had left, but sends still go out until the close."""
+        if self.state.engine_failing(code, reason):
+            self.watcher.peer_left(self.mailbox)
+            self.mailbox.inbox.close()
+
     @contextlib.contextmanager
     def listening(self, allow: bool, warn: bool) -> Iterator[DiscardRule]:
         """Route client messages to a data-discard rule while the block runs.

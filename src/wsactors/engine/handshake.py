@@ -20,6 +20,7 @@ from websockets.headers import parse_subprotocol
 from websockets.http11 import Request, Response
 from websockets.server import ServerProtocol
 
+from ..events import Message
 from ..transport.wire import READ_SIZE, socket_of
 
 __all__ = [
@@ -60,8 +61,9 @@ class Opening(NamedTuple):
     """A handshake request, and what the client sent right behind it."""
 
     request: Request
-    #: Frames websockets parsed from the bytes after the request.
-    frames: list[Frame]
+    #: What websockets parsed from the bytes after the request (messages and
+    #: control frames, see :class:`~wsactors.transport.wire.WireProtocol`).
+    events: list[Message | Frame]
     #: The bytes after the request (the native transport follows frames from there).
     rest: bytes
 
@@ -91,7 +93,7 @@ async def read_request(
             # websockets reads header lines up to the empty one (CRLF CRLF); it
             # parsed whatever came after it as frames already.
             rest = bytes(seen[seen.find(b"\r\n\r\n") + 4 :])
-            return Opening(events[0], cast(list[Frame], events[1:]), rest)
+            return Opening(events[0], cast(list[Message | Frame], events[1:]), rest)
         if protocol.handshake_exc is not None:
             # websockets queued 414/431 itself; a malformed request gets a 400.
             answer = b"".join(protocol.data_to_send())

@@ -151,6 +151,7 @@ class NativeServer:
         protocol = WireProtocol(
             extensions=self._extensions,
             max_size=options.default_max_message_size,
+            max_fragments=options.max_fragments,
             logger=_WIRE,
         )
         got: Opening | bytes | None = None
@@ -211,9 +212,8 @@ class NativeServer:
             ping_interval=options.ping_interval,
             ping_timeout=options.ping_timeout,
             send_timeout=send_timeout or options.default_send_timeout,
-            max_fragments=options.max_fragments,
             deadlines=self.deadlines,
-            early=(got.frames, got.rest),
+            early=(got.events, got.rest),
         )
         scope = websocket_scope(request, stream, subprotocols, tls=tls, state=self.state)
         # The protocol's parser (a generator suspended in websockets' parse()) keeps

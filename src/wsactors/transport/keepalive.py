@@ -18,12 +18,11 @@ from typing import Final
 
 import trio
 from websockets.protocol import State as WireState
-from websockets.server import ServerProtocol
 
 from ..closes import Why
 from ..events import Pong
 from .timers import Action, Deadlines
-from .wire import Wire
+from .wire import Wire, WireProtocol
 
 __all__ = ["Keepalive"]
 
@@ -57,7 +56,7 @@ class Keepalive(Wire):
     def __init__(
         self,
         stream: trio.abc.Stream,
-        protocol: ServerProtocol,
+        protocol: WireProtocol,
         send_timeout: float,
         *,
         ping_interval: float | None,

@@ -34,7 +34,6 @@ import trio
 from websockets.frames import Frame, Opcode
 from websockets.http11 import Response
 from websockets.protocol import State as WireState
-from websockets.server import ServerProtocol
 
 from ..closes import ABNORMAL
 from ..events import (
@@ -43,13 +42,14 @@ from ..events import (
     Connect,
     Deny,
     Disconnect,
+    Failing,
     Incoming,
     Message,
     Outgoing,
     Ping,
     Send,
 )
-from .assembler import AssemblyError, MessageAssembler
+from .assembler import AssemblyError
 from .base import Capabilities
 from .framescan import FrameScanner
 from .keepalive import Keepalive
@@ -76,7 +76,6 @@ _OPEN: Final = WireState.OPEN
 _CONNECTING: Final = WireState.CONNECTING
 _PONG: Final = Opcode.PONG
 _CLOSE: Final = Opcode.CLOSE
-_BINARY: Final = Opcode.BINARY
 
 
 class NativeTransport(Keepalive):
@@ -92,7 +91,6 @@ class NativeTransport(Keepalive):
         ping_timeout: Seconds a pong may take before the connection is closed with
             1011 "keepalive ping timeout" and aborted.
         send_timeout: Seconds one write may stall before the connection is aborted.
-        max_fragments: Frames one message may span.
         deadlines: The server's timer (keepalive and the write timeout, from the
             101 on); ``None``: neither.
         early: The frames the protocol parsed from bytes that came with the
@@ -100,7 +98,7 @@ class NativeTransport(Keepalive):
     """
 
     __slots__ = (
-        "_assembler",
+        "_failing",
         "_feed_size",
         "_pending",
         "_read",
@@ -116,16 +114,15 @@ class NativeTransport(Keepalive):
     def __init__(
         self,
         stream: trio.abc.Stream,
-        protocol: ServerProtocol,
+        protocol: WireProtocol,
         response: Response,
         *,
         subprotocols: tuple[str, ...],
         ping_interval: float | None,
         ping_timeout: float,
         send_timeout: float,
-        max_fragments: int,
         deadlines: Deadlines | None,
-        early: tuple[list[Frame], bytes] = ([], b""),
+        early: tuple[list[Message | Frame], bytes] = ([], b""),
     ) -> None:
         super().__init__(
             stream,
@@ -138,7 +135,6 @@ class NativeTransport(Keepalive):
         # Kept only until the handshake is answered (memory per idle connection).
         self._response: Response | None = response
         self.subprotocols = subprotocols
-        self._assembler = MessageAssembler(max_fragments)
         # Plain TCP: read the Trio socket itself. SocketStream.receive_some only
         # translates OSError (which receive() treats alike) but, while it waits,
         # keeps its frame and a context manager alive: ~750 bytes per idle connection.
@@ -154,6 +150,8 @@ class NativeTransport(Keepalive):
         self._unfed: memoryview | None = None
         self._feed_size = 1024 if protocol.extensions else 16384
         self._scanner = FrameScanner()
+        # A failure is held (Failing was queued): the close waits for the runtime's.
+        self._failing = False
         if protocol.extensions:
             # Compressed text is checked once inflated, as a whole frame.
             self._scanner.stop()
@@ -241,24 +239,19 @@ class NativeTransport(Keepalive):
         # Before the protocol: the scanner sees the bytes in the same order.
         ahead = self._scanner.feed(data)
         protocol.receive_data(data)  # type: ignore[arg-type]  # it copies into its buffer
-        self._queue(cast(list[Frame], protocol.events_received()), ahead)
+        self._queue(cast(list[Message | Frame], protocol.events_received()), ahead)
 
-    def _queue(self, frames: list[Frame], ahead: tuple[bytes, bool, bool] | None) -> None:
-        """Queue the events of ``frames``; then check the text of a frame in flight."""
+    def _queue(self, parsed: list[Message | Frame], ahead: tuple[bytes, bool, bool] | None) -> None:
+        """Queue the protocol's events; then check the text of a frame in flight."""
         protocol = self._protocol
         pending = self._pending
-        assembler = self._assembler
-        for frame in frames:
+        for frame in parsed:
+            if type(frame) is Message:  # assembled by the protocol (WireProtocol)
+                pending.append(frame)
+                continue
+            assert isinstance(frame, Frame)
             opcode = frame.opcode
-            if opcode <= _BINARY:
-                try:
-                    message = assembler.feed(frame)
-                except AssemblyError as exc:
-                    self._fail_now(exc.code, exc.reason)
-                    return
-                if message is not None:
-                    pending.append(Message(message))
-            elif opcode is _PONG:
+            if opcode is _PONG:
                 pending.append(self._pong(bytes(frame.data)))
             elif opcode is _CLOSE:
                 # The protocol echoed the close; the peer's own code and reason.
@@ -268,9 +261,15 @@ class NativeTransport(Keepalive):
                 pending.append(Disconnect(int(received.code), received.reason))
                 return
         if protocol.parser_exc is not None:
-            if not self._gone:
+            if not self._gone and not self._failing:
                 # The protocol failed the connection: 1002 (framing), 1007 (a close
                 # reason that is not UTF-8), 1009 (too big, refused before buffering).
+                self._scanner.stop()
+                held = protocol.held
+                if held is not None:
+                    self._failing = True
+                    pending.append(Failing(held.code, held.reason))
+                    return
                 sent = protocol.close_sent
                 self._gone = True
                 if sent is None:  # the stream ended inside a frame
@@ -282,10 +281,10 @@ class NativeTransport(Keepalive):
             # RFC 6455 section 8.1: invalid UTF-8 fails the connection as soon as it
             # arrives, also inside a frame whose end has not arrived yet.
             try:
-                assembler.check_ahead(*ahead)
+                protocol.assembler.check_ahead(*ahead)
             except AssemblyError as exc:
                 if protocol.state is _OPEN:
-                    self._fail_now(exc.code, exc.reason)
+                    self._fail_held(exc.code, exc.reason)
                 # Before the 101 (bytes sent with the request): nothing can be failed
                 # yet; the frame is judged whole once it is in.
 
@@ -295,9 +294,21 @@ class NativeTransport(Keepalive):
 
     def _fail_now(self, code: int, reason: str) -> None:
         """Fail the connection (RFC 6455 section 7.1.7): close frame, then TCP close."""
-        self._protocol.fail(code, reason)
+        self._protocol.fail_now(code, reason)
         self._gone = True
         self._pending.append(Disconnect(code, reason, by_peer=False))
+
+    def _fail_held(self, code: int, reason: str) -> None:
+        """Fail the connection for what the peer sent, after the replies to what it
+        sent before (see :class:`~wsactors.events.Failing`)."""
+        protocol = self._protocol
+        if protocol.state is not _OPEN or self._failing:
+            self._fail_now(code, reason)
+            return
+        protocol.hold(code, reason)
+        self._failing = True
+        self._scanner.stop()
+        self._pending.append(Failing(code, reason))
 
     # ------------------------------------------------------------------ sending
     async def send(self, events: Sequence[Outgoing]) -> None:
@@ -323,7 +334,9 @@ class NativeTransport(Keepalive):
                     protocol.send_binary(data)  # type: ignore[arg-type]
             elif kind is Close:
                 assert isinstance(event, Close)
-                if protocol.state is _OPEN:
+                if protocol.held is not None:
+                    protocol.release()  # the failure's close, with its own code
+                elif protocol.state is _OPEN:
                     protocol.send_close(event.code, event.reason)
                 elif self._response is not None:
                     # Close before accept: the handshake is rejected with HTTP 403.
@@ -337,7 +350,7 @@ class NativeTransport(Keepalive):
                 self._deny(event)
             elif kind is Ping:
                 assert isinstance(event, Ping)
-                if protocol.state is _OPEN:
+                if protocol.state is _OPEN and protocol.held is None:
                     protocol.send_ping(event.data)
         await self._flush(wait=True)
 
