@@ -27,7 +27,7 @@ in progress; otherwise the writer loops until the protocol has nothing left.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from typing import Final, cast
 
 import trio
@@ -101,7 +101,6 @@ class NativeTransport(Keepalive):
         "_failing",
         "_feed_size",
         "_pending",
-        "_read",
         "_response",
         "_scanner",
         "_taken",
@@ -135,12 +134,6 @@ class NativeTransport(Keepalive):
         # Kept only until the handshake is answered (memory per idle connection).
         self._response: Response | None = response
         self.subprotocols = subprotocols
-        # Plain TCP: read the Trio socket itself. SocketStream.receive_some only
-        # translates OSError (which receive() treats alike) but, while it waits,
-        # keeps its frame and a context manager alive: ~750 bytes per idle connection.
-        self._read: Callable[..., Awaitable[bytes | bytearray]] = (
-            stream.socket.recv if isinstance(stream, trio.SocketStream) else stream.receive_some
-        )
         # Events parsed from one read, handed out one by one (from index _taken): at
         # most one read's worth. A list, emptied once handed out: an idle connection
         # keeps 56 bytes here, where a deque keeps its 760-byte block.
@@ -190,7 +183,7 @@ class NativeTransport(Keepalive):
                 try:
                     # No cancel scope per read (it would cost more than the parsing):
                     # the server's timer ends a read that must end by aborting the stream.
-                    data = await self._read(READ_SIZE)
+                    data = await self._read_some()
                 except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
                     data = b""  # dropped: an EOF without a close frame
             size = self._feed_size

@@ -11,6 +11,7 @@ interface.
 from __future__ import annotations
 
 import contextlib
+import os
 import socket as _socket
 import struct
 import sys
@@ -154,7 +155,9 @@ class Wire:
         "_gone",
         "_peer_broke",
         "_protocol",
+        "_read_full",
         "_send_timeout",
+        "_socket",
         "_stalled",
         "_stream",
         "_timer_entry",
@@ -168,6 +171,10 @@ class Wire:
         self, stream: trio.abc.Stream, protocol: WireProtocol, send_timeout: float
     ) -> None:
         self._stream = stream
+        # Plain TCP: the socket is read and written through its file descriptor
+        # (see _read_socket); under TLS, through the stream.
+        self._socket = stream.socket if isinstance(stream, trio.SocketStream) else None
+        self._read_full = True  # the last read filled its buffer: more may be waiting
         self._protocol = protocol
         self._send_timeout = send_timeout
         self._gone = False  # the peer is gone for the runtime: nothing more is parsed
@@ -240,7 +247,10 @@ class Wire:
                 # per timer cycle at most (later writes start later).
                 deadlines.schedule(self, due)
         try:
-            await self._stream.send_all(data)
+            if self._socket is not None:
+                await self._write_socket(data)
+            else:
+                await self._stream.send_all(data)
         except BaseException as exc:
             # Stalled (aborted by the timer), cancelled, or broken: a frame may be
             # half written, so the stream cannot be used any more.
@@ -254,6 +264,64 @@ class Wire:
                 ) from None
             raise
         self._write_started = None
+
+    async def _read_some(self) -> bytes | bytearray:
+        """One read of at most ``READ_SIZE`` bytes (``b""``: the peer ended the stream).
+
+        Raises:
+            trio.BrokenResourceError, trio.ClosedResourceError, OSError: the
+            connection broke or was aborted.
+
+        Cancellation:
+            A cancellation point; a cancelled read consumed nothing.
+        """
+        sock = self._socket
+        if sock is None:
+            return await self._stream.receive_some(READ_SIZE)
+        # Trio's socket recv tries first and waits for readiness on EAGAIN: two
+        # syscalls per message when (as usual) the last read took everything there
+        # was. After a short read, wait for readiness first, then read the
+        # descriptor directly. Both ways pass a schedule point, so a peer that
+        # floods cannot keep the receiver from yielding.
+        if self._read_full:
+            await trio.lowlevel.checkpoint()
+        else:
+            await trio.lowlevel.wait_readable(sock)
+        while True:
+            fd = sock.fileno()
+            if fd < 0:  # closed (aborted) by another task meanwhile
+                raise trio.ClosedResourceError("the connection was aborted")
+            try:
+                data = os.read(fd, READ_SIZE)
+            except BlockingIOError:
+                await trio.lowlevel.wait_readable(sock)
+                continue
+            self._read_full = len(data) == READ_SIZE
+            return data
+
+    async def _write_socket(self, data: bytes) -> None:
+        """``send_all`` on the descriptor: no schedule point when the kernel takes it all.
+
+        Raises:
+            trio.BrokenResourceError: the peer is gone (the OSError is its cause).
+            trio.ClosedResourceError: the socket was aborted meanwhile.
+        """
+        sock = self._socket
+        assert sock is not None
+        await trio.lowlevel.checkpoint_if_cancelled()
+        view = memoryview(data)
+        while view:
+            fd = sock.fileno()
+            if fd < 0:
+                raise trio.ClosedResourceError("the connection was aborted")
+            try:
+                sent = os.write(fd, view)
+            except BlockingIOError:
+                await trio.lowlevel.wait_writable(sock)
+                continue
+            except OSError as exc:
+                raise trio.BrokenResourceError(f"write failed: {exc}") from exc
+            view = view[sent:]
 
     def on_deadline(self, now: float) -> Action | None:
         """The server's timer: this connection's deadline passed (see transport.timers).
