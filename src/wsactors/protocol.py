@@ -304,7 +304,7 @@ class ConnectionState:
 
         The peer's input is over, but the wire stays open for what the application
         sends until its close, which carries ``code`` (see
-        :class:`~wsactors.events.Failing`); ``code`` is the connection's unless a
+        ``events.Failing``); ``code`` is the connection's unless a
         close was already handed over.
         """
         if self.peer_gone or self.closed_by_engine:

@@ -135,7 +135,7 @@ class ConnectionRuntime:
 
     def engine_failing(self, code: int, reason: str) -> None:
         """The transport fails the connection once the behaviour answered what came
-        before (:class:`~wsactors.events.Failing`): the peer's input is over, as if
+        before (``events.Failing``): the peer's input is over, as if
         it had left, but sends still go out until the close."""
         if self.state.engine_failing(code, reason):
             self.watcher.peer_left(self.mailbox)

@@ -293,7 +293,7 @@ class NativeTransport(Keepalive):
 
     def _fail_held(self, code: int, reason: str) -> None:
         """Fail the connection for what the peer sent, after the replies to what it
-        sent before (see :class:`~wsactors.events.Failing`)."""
+        sent before (see ``events.Failing``)."""
         protocol = self._protocol
         if protocol.state is not _OPEN or self._failing:
             self._fail_now(code, reason)
