@@ -213,6 +213,7 @@ class WebSocket(ScopeViews):
                 raise ProtocolError("accept the connection before receiving")
             raise state.disconnect_error()
         box = rt.mailbox
+        box.has_read = True
         inbox = box.inbox
         try:
             # A cancellation point without a scheduler round trip when a message is

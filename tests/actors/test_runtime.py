@@ -79,6 +79,28 @@ async def test_push_only_handler_is_cancelled_when_the_client_leaves(
     assert conn.socket.connection_state == "disconnected"
 
 
+async def test_a_handler_busy_with_the_last_message_finishes_it_when_the_client_leaves(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # The client sends a message and leaves while the handler works on it: it has
+    # read before, so it gets disconnect_grace (not cancelled at once) and its work
+    # completes; its next receive then raises WebSocketDisconnect.
+    done: list[str] = []
+
+    async def handler(socket: WebSocket) -> None:
+        await socket.accept()
+        async for text in socket.iter_data():
+            await trio.sleep(1)  # e.g. a database write
+            done.append(text)
+
+    async with serving(handler) as conn:
+        conn.transport.client_sends("last")
+        await trio.sleep(0.1)  # the handler took it and is busy
+        conn.transport.client_leaves(1000)
+        await conn.wait_done()
+    assert done == ["last"]
+
+
 # ===================================================================== endings
 async def test_handler_returns_sends_exactly_one_close_1000(
     caplog: pytest.LogCaptureFixture,

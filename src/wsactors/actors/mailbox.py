@@ -31,7 +31,7 @@ class Mailbox:
         outbox_size: Events queued ahead of the sender.
     """
 
-    __slots__ = ("inbox", "outbox", "receiving")
+    __slots__ = ("has_read", "inbox", "outbox", "receiving")
 
     def __init__(self, inbox_size: int, outbox_size: int) -> None:
         self.inbox = BoundedQueue[Payload](inbox_size)
@@ -39,6 +39,9 @@ class Mailbox:
         #: How many receive calls of the behaviour are waiting on the inbox (written
         #: by the WebSocket handle, read by the watcher's disconnect policy).
         self.receiving = 0
+        #: Whether the behaviour ever asked the inbox for a message (it reads, so it
+        #: may be handling the last one when the peer leaves; see the watcher).
+        self.has_read = False
 
     def inbox_depth(self) -> int:
         """Messages waiting in the inbox."""

@@ -8,11 +8,11 @@ when writes must be timed from outside the transport.
 
 Policy on a peer leaving (decided at the moment it arrives):
 
-- a behaviour that is *not reading* (a push-only handler, a raw handler busy
-  between receives with nothing queued) is cancelled at once: nothing it sends can
-  arrive any more, and only its ``finally`` blocks run;
-- a behaviour that is waiting in a receive, has messages still queued, is a
-  listener, or is streaming under the data-discard rule (the stream ends, the code
+- a behaviour that *never read* (a push-only handler) is cancelled at once:
+  nothing it sends can arrive any more, and only its ``finally`` blocks run;
+- a behaviour that has received before (it may be handling the last message the
+  peer sent: cancelling it would lose that work), is waiting in a receive, has
+  messages still queued, is a listener, or is streaming under the data-discard rule (the stream ends, the code
   after it runs) gets ``disconnect_grace`` seconds: it drains what arrived before
   the disconnect and then receives ``WebSocketDisconnect`` (``iter_*`` end
   quietly), so ``except WebSocketDisconnect`` blocks run as Starlette users expect.
@@ -61,6 +61,7 @@ class Watcher:
         if (
             self._reader
             or listening is not None
+            or mailbox.has_read
             or mailbox.receiving > 0
             or mailbox.inbox_depth() > 0
         ):
