@@ -85,7 +85,7 @@ async def test_a_handler_busy_with_the_last_message_finishes_it_when_the_client_
     # The client sends a message and leaves while the handler works on it: it has
     # read before, so it gets disconnect_grace (not cancelled at once) and its work
     # completes; its next receive then raises WebSocketDisconnect.
-    done: list[str] = []
+    done: list[str | bytes] = []
 
     async def handler(socket: WebSocket) -> None:
         await socket.accept()

@@ -12,10 +12,10 @@ Policy on a peer leaving (decided at the moment it arrives):
   nothing it sends can arrive any more, and only its ``finally`` blocks run;
 - a behaviour that has received before (it may be handling the last message the
   peer sent: cancelling it would lose that work), is waiting in a receive, has
-  messages still queued, is a listener, or is streaming under the data-discard rule (the stream ends, the code
-  after it runs) gets ``disconnect_grace`` seconds: it drains what arrived before
-  the disconnect and then receives ``WebSocketDisconnect`` (``iter_*`` end
-  quietly), so ``except WebSocketDisconnect`` blocks run as Starlette users expect.
+  messages still queued, is a listener, or is streaming under the data-discard
+  rule (the stream ends, the code after it runs) gets ``disconnect_grace``
+  seconds: it drains what arrived before the disconnect and then receives
+  ``WebSocketDisconnect`` (``iter_*`` end quietly), so ``except WebSocketDisconnect`` blocks run as Starlette users expect.
 """
 
 from __future__ import annotations
