@@ -15,7 +15,8 @@ Policy on a peer leaving (decided at the moment it arrives):
   messages still queued, is a listener, or is streaming under the data-discard
   rule (the stream ends, the code after it runs) gets ``disconnect_grace``
   seconds: it drains what arrived before the disconnect and then receives
-  ``WebSocketDisconnect`` (``iter_*`` end quietly), so ``except WebSocketDisconnect`` blocks run as Starlette users expect.
+  ``WebSocketDisconnect`` (``iter_*`` end quietly), so ``except
+  WebSocketDisconnect`` blocks run as Starlette users expect.
 """
 
 from __future__ import annotations
