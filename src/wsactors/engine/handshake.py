@@ -62,7 +62,7 @@ class Opening(NamedTuple):
 
     request: Request
     #: What websockets parsed from the bytes after the request (messages and
-    #: control frames, see :class:`~wsactors.transport.wire.WireProtocol`).
+    #: control frames, see :class:`~wsactors.transport.wireprotocol.WireProtocol`).
     events: list[Message | Frame]
     #: The bytes after the request (the native transport follows frames from there).
     rest: bytes

@@ -22,7 +22,8 @@ from websockets.protocol import State as WireState
 from ..closes import Why
 from ..events import Pong
 from .timers import Action, Deadlines
-from .wire import Wire, WireProtocol
+from .wire import Wire
+from .wireprotocol import WireProtocol
 
 __all__ = ["Keepalive"]
 

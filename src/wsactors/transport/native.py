@@ -28,7 +28,7 @@ in progress; otherwise the writer loops until the protocol has nothing left.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Final, cast
+from typing import Final
 
 import trio
 from websockets.frames import Frame, Opcode
@@ -42,20 +42,19 @@ from ..events import (
     Connect,
     Deny,
     Disconnect,
-    Failing,
     Incoming,
     Message,
     Outgoing,
     Ping,
     Send,
 )
-from .assembler import AssemblyError
 from .base import Capabilities
 from .framescan import FrameScanner
-from .keepalive import Keepalive
+from .intake import FrameIntake
 from .native_handshake import accepted_response, denied_response
 from .timers import Deadlines
-from .wire import READ_SIZE, SendTimeoutError, WireProtocol
+from .wire import READ_SIZE, SendTimeoutError
+from .wireprotocol import WireProtocol
 
 __all__ = [
     "NATIVE_CAPABILITIES",
@@ -78,7 +77,7 @@ _PONG: Final = Opcode.PONG
 _CLOSE: Final = Opcode.CLOSE
 
 
-class NativeTransport(Keepalive):
+class NativeTransport(FrameIntake):
     """One WebSocket connection over a Trio stream, after its handshake request.
 
     Args:
@@ -98,11 +97,8 @@ class NativeTransport(Keepalive):
     """
 
     __slots__ = (
-        "_failing",
         "_feed_size",
-        "_pending",
         "_response",
-        "_scanner",
         "_taken",
         "_unfed",
         "subprotocols",
@@ -220,88 +216,9 @@ class NativeTransport(Keepalive):
                 self._gone = True
                 self._pending.append(self._dropped())
 
-    def _absorb(self, data: bytes | bytearray | memoryview) -> None:
-        """Feed one read to the protocol and queue the events it completes."""
-        protocol = self._protocol
-        if not data:
-            protocol.receive_eof()
-            if not self._gone:
-                self._gone = True
-                self._pending.append(_DROPPED)
-            return
-        # Before the protocol: the scanner sees the bytes in the same order.
-        ahead = self._scanner.feed(data)
-        protocol.receive_data(data)  # type: ignore[arg-type]  # it copies into its buffer
-        self._queue(cast(list[Message | Frame], protocol.events_received()), ahead)
-
-    def _queue(self, parsed: list[Message | Frame], ahead: tuple[bytes, bool, bool] | None) -> None:
-        """Queue the protocol's events; then check the text of a frame in flight."""
-        protocol = self._protocol
-        pending = self._pending
-        for frame in parsed:
-            if type(frame) is Message:  # assembled by the protocol (WireProtocol)
-                pending.append(frame)
-                continue
-            assert isinstance(frame, Frame)
-            opcode = frame.opcode
-            if opcode is _PONG:
-                pending.append(self._pong(bytes(frame.data)))
-            elif opcode is _CLOSE:
-                # The protocol echoed the close; the peer's own code and reason.
-                received = protocol.close_rcvd
-                assert received is not None
-                self._gone = True
-                pending.append(Disconnect(int(received.code), received.reason))
-                return
-        if protocol.parser_exc is not None:
-            if not self._gone and not self._failing:
-                # The protocol failed the connection: 1002 (framing), 1007 (a close
-                # reason that is not UTF-8), 1009 (too big, refused before buffering).
-                self._scanner.stop()
-                held = protocol.held
-                if held is not None:
-                    self._failing = True
-                    pending.append(Failing(held.code, held.reason))
-                    return
-                sent = protocol.close_sent
-                self._gone = True
-                if sent is None:  # the stream ended inside a frame
-                    pending.append(_DROPPED)
-                else:
-                    pending.append(Disconnect(int(sent.code), sent.reason, by_peer=False))
-            return
-        if ahead is not None:
-            # RFC 6455 section 8.1: invalid UTF-8 fails the connection as soon as it
-            # arrives, also inside a frame whose end has not arrived yet.
-            try:
-                protocol.assembler.check_ahead(*ahead)
-            except AssemblyError as exc:
-                if protocol.state is _OPEN:
-                    self._fail_held(exc.code, exc.reason)
-                # Before the 101 (bytes sent with the request): nothing can be failed
-                # yet; the frame is judged whole once it is in.
-
     def _dropped(self) -> Disconnect:
         """The connection ended without a close frame: who ended it?"""
         return _ABORTED if self._closed and not self._peer_broke else _DROPPED
-
-    def _fail_now(self, code: int, reason: str) -> None:
-        """Fail the connection (RFC 6455 section 7.1.7): close frame, then TCP close."""
-        self._protocol.fail_now(code, reason)
-        self._gone = True
-        self._pending.append(Disconnect(code, reason, by_peer=False))
-
-    def _fail_held(self, code: int, reason: str) -> None:
-        """Fail the connection for what the peer sent, after the replies to what it
-        sent before (see ``events.Failing``)."""
-        protocol = self._protocol
-        if protocol.state is not _OPEN or self._failing:
-            self._fail_now(code, reason)
-            return
-        protocol.hold(code, reason)
-        self._failing = True
-        self._scanner.stop()
-        self._pending.append(Failing(code, reason))
 
     # ------------------------------------------------------------------ sending
     async def send(self, events: Sequence[Outgoing]) -> None:
