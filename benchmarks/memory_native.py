@@ -102,7 +102,7 @@ def _snapshot() -> tuple[tracemalloc.Snapshot | None, int]:
 
 
 async def _measure(args: argparse.Namespace) -> None:
-    from wsactors.engine import NativeOptions, serve_native_async
+    from wsactors.serving.native import NativeOptions, serve_native_async
 
     from .servers.wsactors_raw import app
 

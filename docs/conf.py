@@ -103,7 +103,7 @@ def _public_signatures(
 ) -> tuple[str | None, str | None] | None:
     """Show the private async iterator that ``WebSocket.iter_*`` return as what it
     is to users: an ``AsyncIterator``."""
-    private = "wsactors.connection._Stream"
+    private = "wsactors.socket.websocket._Stream"
     if return_annotation and private in return_annotation:
         return signature, return_annotation.replace(private, "collections.abc.AsyncIterator")
     return None

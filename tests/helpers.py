@@ -27,7 +27,7 @@ from wsactors.testing import LiveServer
 
 if TYPE_CHECKING:
     from wsactors.handlers.listener import ListenerRouteHandler
-    from wsactors.serving import ASGIApp
+    from wsactors.types import ASGIApp
     from wsactors.testing import TestClient
 
 E = TypeVar("E", bound=BaseException)

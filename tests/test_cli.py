@@ -22,7 +22,8 @@ import trio
 from trio_websocket import open_websocket_url
 
 import wsactors
-from wsactors.cli import AppImportError, import_app, main
+from wsactors.cli.apps import AppImportError, import_app
+from wsactors.cli.main import main
 from wsactors.demo.app import StaticFiles
 from wsactors.demo.app import app as demo_app
 

@@ -17,16 +17,17 @@ from typing import Any
 import pytest
 from hypercorn.config import Config
 
-from wsactors import cli, serve
-from wsactors.cli_parser import build_parser
-from wsactors.server_settings import (
+from wsactors import serve
+from wsactors.cli import main as cli
+from wsactors.cli.parser import build_parser
+from wsactors.serving.hypercorn import hypercorn_config, hypercorn_options, serve_processes
+from wsactors.serving.settings import (
     HYPERCORN,
     Engine,
     ServerSettings,
     UnsupportedSettingError,
     logging_config,
 )
-from wsactors.serving import hypercorn_config, hypercorn_options, serve_processes
 
 
 def _unused(args: Any) -> int:

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import trio
 
-from wsactors.serving import hypercorn_config, serve_async
+from wsactors.serving.hypercorn import hypercorn_config, serve_async
 from wsactors.testing import LiveServer
 
 Message = dict[str, Any]

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from pytest_benchmark.fixture import BenchmarkFixture
 
-from wsactors.codec import Codec
+from wsactors.codec.codec import Codec
 
 
 @dataclass

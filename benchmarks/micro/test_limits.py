@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pytest_benchmark.fixture import BenchmarkFixture
 
-from wsactors.limits import TokenBucket
+from wsactors.connection.limits import TokenBucket
 
 
 def test_token_bucket_allow(benchmark: BenchmarkFixture) -> None:

@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 from pytest_benchmark.fixture import BenchmarkFixture
 
-from wsactors.closes import close_for_error
-from wsactors.events import Accept, Send
+from wsactors.connection.closes import close_for_error
+from wsactors.connection.events import Accept, Send
+from wsactors.connection.state import ConnectionState
 from wsactors.exceptions import WebSocketDisconnect, WebSocketException
-from wsactors.protocol import ConnectionState
 
 
 @pytest.mark.parametrize(

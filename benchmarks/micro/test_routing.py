@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pytest_benchmark.fixture import BenchmarkFixture
 
-from wsactors.routing import PathTemplate, RouteTable
+from wsactors.routing.paths import PathTemplate, RouteTable
 
 
 @pytest.fixture(scope="module")

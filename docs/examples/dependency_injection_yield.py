@@ -7,7 +7,7 @@ count the clients that are connected right now.
 from collections.abc import AsyncIterator
 
 from wsactors import App, Provide, websocket_listener
-from wsactors.datastructures import State
+from wsactors.socket.datastructures import State
 
 
 def reset_counter(app: App) -> None:

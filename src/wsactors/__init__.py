@@ -6,9 +6,8 @@ package may change freely. ``tests/test_public_api.py`` pins this surface.
 
 from .app import App
 from .channels import Channels, ChannelStatistics, Gap, MemoryBackend, Message
-from .connection import WebSocket
-from .di import Provide
-from .dto import DTO
+from .codec.dto import DTO
+from .di.injector import Provide
 from .exceptions import (
     DataDiscardedWarning,
     ImproperlyConfiguredError,
@@ -24,8 +23,9 @@ from .handlers import (
     websocket_listener,
     websocket_stream,
 )
-from .router import Router
-from .serving import serve
+from .routing.router import Router
+from .serving.serve import serve
+from .socket.websocket import WebSocket
 
 __all__ = [
     "DTO",

@@ -1,8 +1,9 @@
 """``App``: registration, the ASGI entry point, WebSocket dispatch, the drain.
 
-The lifespan is in :mod:`wsactors.lifespan`; ``Router`` and the registration of
-handlers in :mod:`wsactors.router`; the Origin check in :mod:`wsactors.origins`;
-answers before any handler runs in :mod:`wsactors.denials`.
+The lifespan is in :mod:`wsactors.lifespan.hooks`; ``Router`` and the registration of
+handlers in :mod:`wsactors.routing.router`; the Origin check in
+:mod:`wsactors.routing.origins`; answers before any handler runs in
+:mod:`wsactors.routing.denials`.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import inspect
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Unpack, cast
+from typing import TYPE_CHECKING, Any, NamedTuple, Unpack, cast
 
 import trio
 from hypercorn.typing import (
@@ -22,20 +23,21 @@ from hypercorn.typing import (
 from .actors.registry import LiveConnections
 from .actors.runtime import ConnectionRuntime
 from .actors.supervisor import supervise
-from .closes import Why, stop_error
-from .codec import Codec
-from .connection import WebSocket
-from .datastructures import State
-from .denials import not_found, reject
+from .codec.codec import Codec
+from .connection.closes import Why, stop_error
+from .connection.limits import LimitOptions, RuntimeConfig, checked_limits
 from .exceptions import ImproperlyConfiguredError
-from .handlers.base import Guard, Layer, Route
-from .lifespan import Hook, LifespanContext, run_lifespan
-from .limits import LimitOptions, RuntimeConfig, checked_limits
-from .origins import origin_refusal
-from .router import register
-from .routing import RouteTable
+from .lifespan.hooks import Hook, LifespanContext, run_lifespan
+from .routing.denials import SHUTTING_DOWN, not_found, reject
+from .routing.origins import origin_refusal
+from .routing.paths import RouteTable
+from .routing.route import Guard, Layer, Route
+from .routing.router import register
+from .socket.datastructures import State
+from .socket.websocket import WebSocket
 from .transport.asgi import ASGITransport
 from .transport.base import Transport
+from .types import ASGIReceive, ASGISend
 
 if TYPE_CHECKING:
     from .channels import Channels
@@ -44,10 +46,17 @@ __all__ = ["App"]
 
 logger = logging.getLogger("wsactors.app")
 
-# The App's own ASGI signature stays dict-typed (what serve() and every ASGI server
-# accept); the transport below types each message with hypercorn.typing.
-ASGIReceive = Callable[[], Awaitable[dict[str, Any]]]
-ASGISend = Callable[[dict[str, Any]], Awaitable[None]]
+
+class Match(NamedTuple):
+    """A matched route and its path parameters (what :meth:`App.match` returns)."""
+
+    route: Route
+    params: dict[str, Any]
+
+    @property
+    def config(self) -> RuntimeConfig:
+        """The route's limits: the native engine reads them before the 101."""
+        return self.route.config
 
 
 class App:
@@ -194,16 +203,26 @@ class App:
         Cancellation:
             Cancelling closes the connection with 1001 (see ``supervise``).
         """
+        await self.serve_matched(scope, transport, self.match(scope.get("path", "/")))
+
+    async def serve_matched(
+        self, scope: dict[str, Any], transport: Transport, matched: Match | None
+    ) -> None:
+        """:meth:`serve_connection` with the route already matched (by the native
+        engine, which read the route's limits before the 101).
+
+        Cancellation:
+            As :meth:`serve_connection`.
+        """
         scope["app"] = self
         path = scope.get("path", "/")
-        matched = self.routes.match(path)
         if matched is None:
             logger.info("no WebSocket route for %r: denied with 404", path)
             await reject(transport, 404, b"Not Found")
             return
         if self._draining:
             logger.info("shutting down: %r denied with 503", path)
-            await reject(transport, 503, b"Server shutting down")
+            await reject(transport, 503, SHUTTING_DOWN.encode())
             return
         refusal = origin_refusal(scope, self.allowed_origins, self.require_origin)
         if refusal is not None:
@@ -268,6 +287,22 @@ class App:
         if self._asyncapi_json is None:  # built once: the routes never change
             self._asyncapi_json = render(self.asyncapi()).encode()
         await send_document(self._asyncapi_json, scope, receive, send)
+
+    def match(self, path: str) -> Match | None:
+        """The route for ``path`` (already unquoted) and its path parameters, or None."""
+        matched = self.routes.match(path)
+        return None if matched is None else Match(*matched)
+
+    @property
+    def draining(self) -> bool:
+        """True from the start of :meth:`drain` until the next lifespan startup:
+        new handshakes are denied with HTTP 503 (by either engine)."""
+        return self._draining
+
+    def reopen(self) -> None:
+        """Accept handshakes again: a new serving run (a test's LiveServer, a restart
+        in the same process) after an earlier drain. The lifespan startup calls it."""
+        self._draining = False
 
     async def drain(self) -> bool:
         """Close every live connection with 1001 "Going Away" and wait for them.

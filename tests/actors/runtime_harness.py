@@ -20,12 +20,12 @@ import trio
 import trio.testing
 
 from wsactors import WebSocket
+from wsactors.actors.cleanups import Cleanups
 from wsactors.actors.registry import LiveConnections
 from wsactors.actors.runtime import ConnectionRuntime
-from wsactors.actors.supervisor import Behaviour, supervise
-from wsactors.cleanups import Cleanups
-from wsactors.codec import Codec
-from wsactors.events import (
+from wsactors.actors.supervisor import supervise
+from wsactors.codec.codec import Codec
+from wsactors.connection.events import (
     Close,
     Connect,
     Disconnect,
@@ -35,7 +35,8 @@ from wsactors.events import (
     Outgoing,
     Send,
 )
-from wsactors.limits import RuntimeConfig
+from wsactors.connection.limits import RuntimeConfig
+from wsactors.routing.route import Behaviour
 from wsactors.transport.base import Capabilities, Transport
 
 Handler = Callable[[WebSocket], Awaitable[None]]

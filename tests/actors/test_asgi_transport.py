@@ -13,7 +13,7 @@ import pytest
 import trio
 from hypercorn.typing import ASGIReceiveCallable, ASGISendCallable, WebsocketScope
 
-from wsactors.events import (
+from wsactors.connection.events import (
     Accept,
     Close,
     Connect,

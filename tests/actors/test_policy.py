@@ -21,9 +21,9 @@ from wsactors import WebSocket, WebSocketDisconnect, send_websocket_stream
 from wsactors.actors.counters import ConnectionStatistics
 from wsactors.actors.registry import LiveConnections
 from wsactors.actors.watcher import Watcher
-from wsactors.closes import Why, stop_error
+from wsactors.connection.closes import Why, stop_error
+from wsactors.connection.limits import RuntimeConfig
 from wsactors.exceptions import DataDiscardedWarning
-from wsactors.limits import RuntimeConfig
 
 
 # ===================================================================== disconnect policy

@@ -27,10 +27,10 @@ from runtime_harness import (
 )
 
 from wsactors import WebSocket, WebSocketDisconnect, WebSocketException
+from wsactors.actors.cleanups import Cleanups
 from wsactors.actors.counters import ConnectionStatistics
-from wsactors.cleanups import Cleanups
-from wsactors.events import Accept, Close, Deny, Send
-from wsactors.limits import RuntimeConfig
+from wsactors.connection.events import Accept, Close, Deny, Send
+from wsactors.connection.limits import RuntimeConfig
 from wsactors.transport.base import Capabilities
 
 

@@ -14,9 +14,9 @@ import trio
 from runtime_harness import DEADLINE, FakeTransport, make_scope
 
 from wsactors import App, NotAuthorizedError, Provide, WebSocket, websocket
-from wsactors.datastructures import Headers
-from wsactors.events import Accept, Close, Deny
-from wsactors.handlers.base import RouteHandler
+from wsactors.connection.events import Accept, Close, Deny
+from wsactors.routing.route import RouteHandler
+from wsactors.socket.datastructures import Headers
 from wsactors.transport.base import Capabilities
 
 

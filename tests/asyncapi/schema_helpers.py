@@ -13,7 +13,7 @@ from typing import Any
 from wsactors import App
 from wsactors.asyncapi.introspect import RouteInfo, routes_of
 from wsactors.asyncapi.schema import REF_PREFIX
-from wsactors.codec import Codec
+from wsactors.codec.codec import Codec
 
 DEFINITIONS = "#/definitions/"
 

@@ -14,7 +14,7 @@ import yaml
 
 from helpers import http_get, http_request
 from wsactors import App, Provide
-from wsactors.cli import main
+from wsactors.cli.main import main
 from wsactors.demo.app import StaticFiles
 from wsactors.demo.app import app as demo_app
 from wsactors.testing import LiveServer

@@ -6,7 +6,7 @@ import pytest
 import trio
 
 from wsactors import Gap, Message
-from wsactors.channels.hub import Counters
+from wsactors.channels.items import ChannelCounters
 from wsactors.channels.subscription import Subscription
 
 
@@ -16,7 +16,7 @@ def make(max_backlog: int = 3, overflow: str = "drop_oldest") -> Subscription:
         max_backlog=max_backlog,
         overflow=overflow,  # type: ignore[arg-type]
         owner=None,
-        counters=Counters(),
+        counters=ChannelCounters(),
     )
 
 

@@ -35,7 +35,7 @@ from wsactors.testing import LiveServer, open_client
 if TYPE_CHECKING:
     from hypercorn.typing import ASGIFramework
 
-    from wsactors.serving import ASGIApp
+    from wsactors.types import ASGIApp
 
 pytestmark = pytest.mark.e2e
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from websockets.frames import Frame, Opcode
 
-from wsactors.transport.assembler import AssemblyError, MessageAssembler
+from wsactors.transport.native.assembler import AssemblyError, MessageAssembler
 
 
 def frames(opcode: Opcode, *parts: bytes) -> list[Frame]:

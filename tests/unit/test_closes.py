@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from wsactors import WebSocketDisconnect, WebSocketException
-from wsactors.closes import (
+from wsactors.connection.closes import (
     ABNORMAL,
     MAX_REASON_BYTES,
     NO_STATUS,

@@ -14,7 +14,7 @@ import attrs
 import pytest
 
 from wsactors import ImproperlyConfiguredError, WebSocketException
-from wsactors.codec import (
+from wsactors.codec.codec import (
     MAX_JSON_DEPTH,
     MAX_JSON_INT_DIGITS,
     Codec,

@@ -12,8 +12,8 @@ from typing import Any, NamedTuple
 
 import pytest
 
-from wsactors.codec import Codec
-from wsactors.dto import DTO
+from wsactors.codec.codec import Codec
+from wsactors.codec.dto import DTO
 from wsactors.exceptions import InvalidMessageError
 
 

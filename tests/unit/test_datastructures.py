@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from wsactors.datastructures import Address, Headers, QueryParams, State, parse_cookies
+from wsactors.socket.datastructures import Address, Headers, QueryParams, State, parse_cookies
 
 
 # --------------------------------------------------------------------- Headers

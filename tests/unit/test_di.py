@@ -16,14 +16,14 @@ from typing import Any
 import pytest
 
 from wsactors import App, ImproperlyConfiguredError, Provide, WebSocket, websocket
+from wsactors.actors.cleanups import Cleanups
 from wsactors.actors.runtime import ConnectionRuntime
-from wsactors.cleanups import Cleanups
-from wsactors.codec import Codec
-from wsactors.datastructures import Headers, QueryParams, State
-from wsactors.di import CallPlan, Context, Injector
+from wsactors.codec.codec import Codec
+from wsactors.connection.limits import RuntimeConfig
+from wsactors.di.injector import CallPlan, Context, Injector
+from wsactors.di.signature import read_params
 from wsactors.exceptions import BadRequestError
-from wsactors.handlers.signature import read_params
-from wsactors.limits import RuntimeConfig
+from wsactors.socket.datastructures import Headers, QueryParams, State
 from wsactors.transport import Capabilities
 
 

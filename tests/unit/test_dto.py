@@ -12,8 +12,8 @@ import attrs
 import pytest
 
 from wsactors import DTO, App, ImproperlyConfiguredError, websocket_listener, websocket_stream
-from wsactors.codec import Codec
-from wsactors.converter import make_json_converter
+from wsactors.codec.codec import Codec
+from wsactors.codec.converter import make_json_converter
 from wsactors.exceptions import InvalidMessageError
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from wsactors.events import HeadersArg, encode_headers
+from wsactors.connection.events import HeadersArg, encode_headers
 
 
 @pytest.mark.parametrize("headers", [None, {}, []])

@@ -12,15 +12,15 @@ from collections.abc import Callable
 import pytest
 
 from wsactors import WebSocketDisconnect, WebSocketException
-from wsactors.endings import deciding_error, final_events
-from wsactors.events import Accept, Close, Deny
+from wsactors.connection.endings import deciding_error, final_events
+from wsactors.connection.events import Accept, Close, Deny
+from wsactors.connection.state import ConnectionState
 from wsactors.exceptions import (
     BadRequestError,
     InvalidMessageError,
     NotAuthorizedError,
     PermissionDeniedError,
 )
-from wsactors.protocol import ConnectionState
 
 
 def fresh(*, http_denials: bool = True) -> ConnectionState:

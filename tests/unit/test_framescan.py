@@ -9,8 +9,8 @@ from __future__ import annotations
 import pytest
 from websockets.frames import Frame, Opcode
 
-from wsactors.transport.assembler import AssemblyError, MessageAssembler
-from wsactors.transport.framescan import FrameScanner
+from wsactors.transport.native.assembler import AssemblyError, MessageAssembler
+from wsactors.transport.native.framescan import FrameScanner
 
 _BAD = "κόσμε".encode() + b"\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5\xf4\x90\x80\x80"
 

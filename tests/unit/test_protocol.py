@@ -12,10 +12,10 @@ from __future__ import annotations
 import pytest
 
 from wsactors import WebSocketDisconnect
-from wsactors.closes import MAX_REASON_BYTES
-from wsactors.endings import final_events
-from wsactors.events import Accept, Close, Deny, Outgoing, Ping, Send
-from wsactors.protocol import (
+from wsactors.connection.closes import MAX_REASON_BYTES
+from wsactors.connection.endings import final_events
+from wsactors.connection.events import Accept, Close, Deny, Outgoing, Ping, Send
+from wsactors.connection.state import (
     TRANSITIONS,
     ConnectionState,
     ProtocolError,

@@ -7,7 +7,7 @@ import uuid
 import pytest
 
 from wsactors import App, ImproperlyConfiguredError, Router, WebSocket, websocket
-from wsactors.routing import PathTemplate, RouteTable, join_paths, normalize_path
+from wsactors.routing.paths import PathTemplate, RouteTable, join_paths, normalize_path
 
 
 # --------------------------------------------------------------------- paths

@@ -13,7 +13,7 @@ import pytest
 import trio
 import trio.testing
 
-from wsactors.transport.timers import Action, Deadlines, Entry
+from wsactors.transport.native.timers import Action, Deadlines, Entry
 
 DEADLINE = 30.0
 

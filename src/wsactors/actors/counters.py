@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..codec import Payload
+from ..codec.codec import Payload
 from .mailbox import Mailbox
 
 __all__ = ["ConnectionStatistics", "Counters", "payload_size"]

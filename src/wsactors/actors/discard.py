@@ -16,7 +16,7 @@ import warnings
 
 import trio
 
-from ..closes import Why, stop_error
+from ..connection.closes import Why, stop_error
 from ..exceptions import DataDiscardedWarning, WebSocketException
 from .counters import Counters
 

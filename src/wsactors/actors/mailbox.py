@@ -16,8 +16,8 @@ Memory bound per connection (docs/architecture.md)::
 
 from __future__ import annotations
 
-from ..codec import Payload
-from ..events import Outgoing
+from ..codec.codec import Payload
+from ..connection.events import Outgoing
 from .queue import BoundedQueue
 
 __all__ = ["Mailbox"]

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import trio
 
-from ..closes import Why, stop_error
-from ..events import Disconnect, Failing, Message, Pong
-from ..limits import TokenBucket
+from ..connection.closes import Why, stop_error
+from ..connection.events import Disconnect, Failing, Message, Pong
+from ..connection.limits import TokenBucket
 from ..transport.base import Transport
 from .counters import payload_size
 from .runtime import ConnectionRuntime

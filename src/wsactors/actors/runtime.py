@@ -14,13 +14,13 @@ from typing import Protocol
 
 import trio
 
-from ..closes import Why, stop_error
-from ..codec import Codec
-from ..endings import deciding_error, final_events
-from ..events import Close, Outgoing
+from ..codec.codec import Codec
+from ..connection.closes import Why, stop_error
+from ..connection.endings import deciding_error, final_events
+from ..connection.events import Close, Outgoing
+from ..connection.limits import RuntimeConfig
+from ..connection.state import ConnectionState
 from ..exceptions import WebSocketDisconnect
-from ..limits import RuntimeConfig
-from ..protocol import ConnectionState
 from ..transport.base import Capabilities
 from .counters import ConnectionStatistics, Counters
 from .discard import DiscardRule
@@ -178,7 +178,7 @@ class ConnectionRuntime:
         return decided
 
     async def queue_final(self, decided: BaseException | None) -> None:
-        """Queue what :func:`~wsactors.endings.final_events` owes the peer.
+        """Queue what :func:`~wsactors.connection.endings.final_events` owes the peer.
 
         Cancellation:
             Must run shielded; bounded by ``close_timeout``. What could not be

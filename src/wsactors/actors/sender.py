@@ -3,7 +3,7 @@
 It takes everything queued in the outbox at once and hands it to the transport as
 one batch (a transport that owns its socket joins the frames into one write). The
 state machine's transition for each event is applied as it is handed over
-(:meth:`~wsactors.protocol.ConnectionState.hand_over`), so exactly one close frame
+(:meth:`~wsactors.connection.state.ConnectionState.hand_over`), so exactly one close frame
 is ever sent, and nothing after the peer left.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import trio
 
-from ..events import Close, Outgoing, Send
+from ..connection.events import Close, Outgoing, Send
 from ..transport.base import Transport
 from .runtime import ConnectionRuntime
 

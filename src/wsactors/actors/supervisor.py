@@ -7,7 +7,7 @@ guarantees, in this order:
 
 1. the behaviour has stopped (it returned, raised, or was cancelled);
 2. the close the ending calls for is queued if still due, exactly once, never after
-   the peer left (:func:`~wsactors.endings.final_events`);
+   the peer left (:func:`~wsactors.connection.endings.final_events`);
 3. the outbox is flushed (bounded by ``close_timeout``);
 4. yield-dependency cleanup runs (shielded, bounded by ``cleanup_timeout``);
 5. the receiver (and the send timer) are cancelled: no task of the connection is left.
@@ -26,45 +26,41 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Final
+from typing import Final, TypeVar
 
 import trio
 
-from ..cleanups import Cleanups
-from ..closes import ABNORMAL
-from ..codec import Codec
+from ..codec.codec import Codec
+from ..connection.closes import ABNORMAL
+from ..connection.limits import RuntimeConfig
+from ..connection.state import State
 from ..exceptions import (
     HTTPDenialError,
     InvalidMessageError,
     WebSocketDisconnect,
     WebSocketException,
 )
-from ..limits import RuntimeConfig
-from ..protocol import State
 from ..transport.base import Transport
+from .cleanups import Cleanups
 from .receiver import run_receiver
 from .registry import LiveConnections
 from .runtime import ConnectionRuntime
 from .sender import run_sender
 
-if TYPE_CHECKING:
-    from ..connection import WebSocket
-
-__all__ = ["Behaviour", "supervise"]
+__all__ = ["supervise"]
 
 logger = logging.getLogger("wsactors.connection")
 
-#: A handler kind's entry point: run the user's code on an accepted-or-not socket,
-#: entering yield dependencies into the stack (cleaned up after the close frame).
-Behaviour = Callable[["WebSocket", Cleanups], Awaitable[None]]
+#: The handle handlers see (``wsactors.WebSocket``): the supervisor only passes it on.
+_S = TypeVar("_S")
 
 
 async def supervise(
     transport: Transport,
     *,
     path: str,
-    behaviour: Behaviour,
-    make_socket: Callable[[ConnectionRuntime], WebSocket],
+    behaviour: Callable[[_S, Cleanups], Awaitable[None]],
+    make_socket: Callable[[ConnectionRuntime], _S],
     config: RuntimeConfig,
     codec: Codec,
     reader: bool = False,
@@ -78,7 +74,9 @@ async def supervise(
         transport: The connection's transport; only the receiver and the sender
             actors use it.
         path: The request path (for log lines).
-        behaviour: What to run (see :data:`Behaviour`).
+        behaviour: What to run: the route's behaviour
+            (:data:`wsactors.routing.route.Behaviour`), given the handle and the
+            connection's cleanup stack.
         make_socket: Builds the ``WebSocket`` handle (the route's websocket_class).
         config: Queue sizes and time limits.
         codec: The App's codec.

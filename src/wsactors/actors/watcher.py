@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import trio
 
-from ..closes import Why, stop_error
+from ..connection.closes import Why, stop_error
 from .discard import DiscardRule
 from .mailbox import Mailbox
 

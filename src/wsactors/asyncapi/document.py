@@ -12,16 +12,13 @@ import re
 import types
 import typing
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
+from ..di.signature import ParamSpec
 from ..exceptions import ImproperlyConfiguredError
-from ..handlers.signature import ParamSpec
-from .introspect import MessageInfo, RouteInfo, routes_of
+from .introspect import Documented, MessageInfo, RouteInfo, routes_of
 from .schema import Schema, SchemaSet
-
-if TYPE_CHECKING:
-    from ..app import App
 
 __all__ = ["asyncapi_document"]
 
@@ -114,7 +111,7 @@ def _query_schema(params: list[ParamSpec], schemas: SchemaSet) -> Schema:
     return out
 
 
-def _headers_schema(app: App) -> Schema | None:
+def _headers_schema(app: Documented) -> Schema | None:
     if not app.require_origin and app.allowed_origins is None:
         return None
     origin: Schema = {"type": "string"}
@@ -136,7 +133,7 @@ def _description(route: RouteInfo, body: str | None) -> str:
     return "\n\n".join(parts)
 
 
-def _channel(app: App, route: RouteInfo, schemas: SchemaSet) -> dict[str, Any]:
+def _channel(app: Documented, route: RouteInfo, schemas: SchemaSet) -> dict[str, Any]:
     summary, body = _split_doc(route.doc)
     channel: dict[str, Any] = {"address": route.address, "title": route.name}
     if summary:
@@ -206,7 +203,7 @@ def _server(name: str, spec: str | Mapping[str, Any]) -> dict[str, Any]:
 
 
 def asyncapi_document(
-    app: App,
+    app: Documented,
     *,
     title: str,
     version: str,

@@ -11,20 +11,19 @@ import inspect
 import re
 import types
 import typing
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from ..di import as_provider
-from ..dto import DTO
+from ..codec.dto import DTO
+from ..di.injector import as_provider
+from ..di.signature import RESERVED, ParamSpec, read_params, return_annotation
 from ..handlers.listener import ListenerRouteHandler
-from ..handlers.signature import RESERVED, ParamSpec, read_params, return_annotation
 from ..handlers.stream import StreamRouteHandler
 from ..handlers.websocket import WebSocketRouteHandler
 
 if TYPE_CHECKING:
-    from ..app import App
-    from ..handlers.base import Route
+    from ..routing.route import Route
 
 __all__ = ["MessageInfo", "RouteInfo", "routes_of"]
 
@@ -180,12 +179,33 @@ def describe(route: Route) -> RouteInfo:
     elif isinstance(handler, WebSocketRouteHandler):
         _websocket(handler, info)
     info.close_codes.extend(_limit_codes(route))
-    layer = route.extra.get("layer")
-    layered = {**(layer.dependencies if layer is not None else {}), **handler.dependencies}
+    layered = {**route.layer.dependencies, **handler.dependencies}
     info.query = _query_params(callables, layered, template.param_types)
     return info
 
 
-def routes_of(app: App) -> list[RouteInfo]:
+class Documented(Protocol):
+    """What the document reads of an App (``wsactors.App`` is one): its route table
+    (iterated in registration order, static paths first; each :class:`Route` carries
+    its handler and the layer above it) and its Origin policy.
+    """
+
+    @property
+    def routes(self) -> Iterable[Route]:
+        """The App's routes."""
+        ...
+
+    @property
+    def allowed_origins(self) -> Sequence[str] | None:
+        """The allowed Origin values, or None for any."""
+        ...
+
+    @property
+    def require_origin(self) -> bool:
+        """Whether a handshake without an Origin header is refused."""
+        ...
+
+
+def routes_of(app: Documented) -> list[RouteInfo]:
     """The routes of ``app``, in registration order (static paths first)."""
     return [describe(route) for route in app.routes]

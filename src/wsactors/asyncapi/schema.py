@@ -28,7 +28,7 @@ from typing import Any, Literal
 
 import attrs
 
-from ..dto import DTO
+from ..codec.dto import DTO
 from ..exceptions import ImproperlyConfiguredError
 
 __all__ = ["REF_PREFIX", "SchemaSet"]

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import trio
 
-from ..closes import Why
-from ..codec import Codec
+from ..codec.codec import Codec
+from ..connection.closes import Why
 from .backend import Backend
 from .hub import Hub, owner_key
 from .items import OVERFLOWS, ChannelStatistics, Gap, Message, Overflow
@@ -19,7 +19,7 @@ from .memory import MemoryBackend
 from .subscription import Subscription
 
 if TYPE_CHECKING:
-    from ..connection import WebSocket
+    from ..socket.websocket import WebSocket
 
 __all__ = ["Channels"]
 

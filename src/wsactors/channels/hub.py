@@ -8,12 +8,11 @@ block), so one slow subscriber holds up nobody.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 
-from .items import GapReason, Message, id_key
+from .items import ChannelCounters, GapReason, Message, id_key
 from .subscription import Subscription
 
-__all__ = ["Counters", "Hub", "owner_key"]
+__all__ = ["Hub", "owner_key"]
 
 
 #: Tells this process's exclude tokens from another's (ids repeat across processes).
@@ -25,21 +24,11 @@ def owner_key(owner: object) -> str:
     return f"{_PROCESS}.{id(owner):x}"
 
 
-@dataclass(slots=True)
-class Counters:
-    """Totals shared by every subscription of one Channels."""
-
-    published: int = 0
-    delivered: int = 0
-    dropped: int = 0
-    reconnects: int = 0
-
-
 class Hub:
     """Local subscriptions by topic."""
 
     def __init__(self) -> None:
-        self.counters = Counters()
+        self.counters = ChannelCounters()
         self.topics: dict[str, set[Subscription]] = {}
         self._subscriptions: set[Subscription] = set()
         #: Per topic, the newest id dispatched here: where a refill starts.

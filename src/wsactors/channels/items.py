@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 __all__ = [
+    "ChannelCounters",
     "ChannelStatistics",
     "Gap",
     "GapReason",
@@ -125,3 +126,13 @@ class ChannelStatistics:
     dropped: int = 0
     reconnects: int = 0
     connected: bool = True
+
+
+@dataclass(slots=True)
+class ChannelCounters:
+    """Totals shared by every subscription of one Channels."""
+
+    published: int = 0
+    delivered: int = 0
+    dropped: int = 0
+    reconnects: int = 0

@@ -6,16 +6,11 @@ import logging
 
 import trio
 
-__all__ = ["first_error", "is_broker_error", "leaves", "raise_unless_stopping_noise"]
+from ..groups import leaves
+
+__all__ = ["first_error", "is_broker_error", "raise_unless_stopping_noise"]
 
 logger = logging.getLogger("wsactors.channels.redis")
-
-
-def leaves(exc: BaseException) -> list[BaseException]:
-    """The exceptions inside ``exc``, through nested groups (``exc`` itself if none)."""
-    if isinstance(exc, BaseExceptionGroup):
-        return [leaf for inner in exc.exceptions for leaf in leaves(inner)]
-    return [exc]
 
 
 def is_broker_error(exc: BaseException) -> bool:
@@ -33,9 +28,7 @@ def is_broker_error(exc: BaseException) -> bool:
 
 def first_error(exc: BaseException) -> BaseException:
     """The first real exception inside (possibly nested) groups, for log lines."""
-    while isinstance(exc, BaseExceptionGroup):
-        exc = exc.exceptions[0]
-    return exc
+    return leaves(exc)[0]
 
 
 def raise_unless_stopping_noise(exc: BaseException) -> None:

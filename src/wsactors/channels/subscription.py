@@ -11,14 +11,18 @@ a neighbouring Gap of the same topic and reason, so they stay few.
 from __future__ import annotations
 
 from collections import deque
-from typing import TYPE_CHECKING
 
 import trio
 
-from .items import Gap, GapReason, Message, Overflow, SubscriptionStatistics, id_key
-
-if TYPE_CHECKING:
-    from .hub import Counters
+from .items import (
+    ChannelCounters,
+    Gap,
+    GapReason,
+    Message,
+    Overflow,
+    SubscriptionStatistics,
+    id_key,
+)
 
 __all__ = ["Subscription"]
 
@@ -40,7 +44,7 @@ class Subscription:
         max_backlog: int,
         overflow: Overflow,
         owner: object,
-        counters: Counters,
+        counters: ChannelCounters,
     ) -> None:
         self.topics = topics
         self.max_backlog = max_backlog

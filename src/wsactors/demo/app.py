@@ -22,9 +22,9 @@ from typing import Any
 
 from ..app import App
 from ..channels import Channels
-from ..connection import WebSocket
-from ..di import Provide
+from ..di.injector import Provide
 from ..handlers import websocket
+from ..socket.websocket import WebSocket
 from .chat import ChatListener, ChatRooms
 from .clock import live_clock
 from .points import json_box

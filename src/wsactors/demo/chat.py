@@ -34,8 +34,8 @@ from typing import Any
 import trio
 
 from ..channels import Channels
-from ..connection import WebSocket
 from ..handlers import WebSocketListener
+from ..socket.websocket import WebSocket
 
 __all__ = ["ChatIn", "ChatListener", "ChatRooms", "StatsRequest", "topic"]
 

@@ -1,6 +1,6 @@
 """Handler kinds: each wraps user code into a behaviour for the connection supervisor."""
 
-from .base import Layer, Route, RouteHandler
+from ..routing.route import Layer, Route, RouteHandler
 from .listener import ListenerRouteHandler, websocket_listener
 from .listener_class import WebSocketListener
 from .stream import StreamRouteHandler, send_websocket_stream, websocket_stream

@@ -21,17 +21,17 @@ from typing import TYPE_CHECKING, Any, Unpack
 
 import trio
 
-from ..cleanups import Cleanups
-from ..codec import Codec, Mode
-from ..di import CallPlan, Context, Injector
-from ..dto import DTO
+from ..actors.cleanups import Cleanups
+from ..codec.codec import Codec, Mode
+from ..codec.dto import DTO
+from ..connection.limits import LimitOptions
+from ..di.injector import CallPlan, Context, Injector
+from ..di.signature import ParamSpec, callable_name, read_params, return_annotation
 from ..exceptions import ImproperlyConfiguredError, WebSocketDisconnect
-from ..limits import LimitOptions
-from .base import Guard, Layer, Route, RouteHandler, route_decorator
-from .signature import ParamSpec, callable_name, read_params, return_annotation
+from ..routing.route import Guard, Layer, Route, RouteHandler, route_decorator
 
 if TYPE_CHECKING:
-    from ..connection import WebSocket
+    from ..socket.websocket import WebSocket
 
 __all__ = ["ListenerOptions", "ListenerRouteHandler", "websocket_listener"]
 

@@ -11,15 +11,15 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from ..codec import Mode
-from ..dto import DTO
+from ..codec.codec import Mode
+from ..codec.dto import DTO
+from ..connection.limits import LIMIT_NAMES, litestar_advice
 from ..exceptions import ImproperlyConfiguredError
-from ..limits import LIMIT_NAMES, litestar_advice
-from .base import Guard, Layer, Route
+from ..routing.route import Guard, Layer, Route
 from .listener import ListenerOptions, ListenerRouteHandler, build_listener_route
 
 if TYPE_CHECKING:
-    from ..connection import WebSocket
+    from ..socket.websocket import WebSocket
 
 __all__ = ["WebSocketListener"]
 

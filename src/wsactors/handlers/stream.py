@@ -23,18 +23,18 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Unpack
 
 import trio
 
-from ..cleanups import Cleanups
-from ..codec import Codec, Mode, Payload, to_frame
-from ..di import Context
-from ..dto import DTO
+from ..actors.cleanups import Cleanups
+from ..codec.codec import Codec, Mode, Payload, to_frame
+from ..codec.dto import DTO
+from ..connection.limits import LimitOptions
+from ..di.injector import Context
+from ..di.signature import callable_name, read_params, return_annotation
 from ..exceptions import ImproperlyConfiguredError, WebSocketDisconnect
-from ..limits import LimitOptions
-from .base import Guard, Layer, Route, RouteHandler, route_decorator
+from ..routing.route import Guard, Layer, Route, RouteHandler, route_decorator
 from .listener import mode_checked
-from .signature import callable_name, read_params, return_annotation
 
 if TYPE_CHECKING:
-    from ..connection import WebSocket
+    from ..socket.websocket import WebSocket
 
 __all__ = ["StreamRouteHandler", "send_websocket_stream", "websocket_stream"]
 

@@ -12,15 +12,15 @@ import inspect
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Unpack
 
-from ..cleanups import Cleanups
-from ..di import Context
+from ..actors.cleanups import Cleanups
+from ..connection.limits import LimitOptions
+from ..di.injector import Context
+from ..di.signature import callable_name, read_params, return_annotation
 from ..exceptions import ImproperlyConfiguredError
-from ..limits import LimitOptions
-from .base import Guard, Layer, Route, RouteHandler, route_decorator
-from .signature import callable_name, read_params, return_annotation
+from ..routing.route import Guard, Layer, Route, RouteHandler, route_decorator
 
 if TYPE_CHECKING:
-    from ..connection import WebSocket
+    from ..socket.websocket import WebSocket
 
 __all__ = ["WebSocketRouteHandler", "websocket"]
 

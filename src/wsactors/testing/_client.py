@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING, Any, Self
 
 import trio
 
-from ..serving import ASGIApp
-from ._lifespan import Lifespan
+from ..lifespan.driver import Lifespan, LifespanTimeout
+from ..types import ASGIApp
+from ._errors import TestClientTimeout
 from ._scope import Headers, Origin, QueryParams, websocket_scope
 from ._session import WebSocketTestSession
 
@@ -77,7 +78,10 @@ class TestClient:
         self._nursery = await self._nursery_manager.__aenter__()
         started = False
         try:
-            await self._lifespan.startup(self.app, self._nursery, self.timeout)
+            try:
+                await self._lifespan.startup(self.app, self._nursery, self.timeout)
+            except LifespanTimeout as exc:
+                raise TestClientTimeout(str(exc)) from None
             started = True
         finally:
             if not started:
@@ -104,6 +108,8 @@ class TestClient:
         try:
             with trio.CancelScope(shield=True):
                 await self._lifespan.shutdown(self.timeout)
+        except LifespanTimeout as timeout:
+            error = TestClientTimeout(str(timeout))
         except Exception as shutdown_error:
             error = shutdown_error
         await self._close_nursery()

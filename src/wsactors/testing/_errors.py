@@ -1,10 +1,15 @@
-"""What the test helpers raise, each saying who is at fault."""
+"""What the test helpers raise, each saying who is at fault.
+
+``LifespanError`` and ``AppProtocolError`` are the lifespan driver's own
+(:mod:`wsactors.lifespan.driver`), re-exported: the native engine raises the same.
+"""
 
 from __future__ import annotations
 
 import trio
 
 from ..exceptions import WebSocketDisconnect
+from ..lifespan.driver import AppProtocolError, LifespanError
 
 __all__ = ["AppProtocolError", "LifespanError", "TestClientTimeout", "WebSocketDenied"]
 
@@ -13,14 +18,6 @@ class TestClientTimeout(trio.TooSlowError):
     """Something the test waited for did not happen in time; the message names it."""
 
     __test__ = False  # not a test class, whatever pytest's name pattern says
-
-
-class LifespanError(RuntimeError):
-    """The app answered ``lifespan.startup.failed`` or ``lifespan.shutdown.failed``."""
-
-
-class AppProtocolError(RuntimeError):
-    """The app sent an ASGI message that is invalid at this point (the app's bug)."""
 
 
 class WebSocketDenied(WebSocketDisconnect):

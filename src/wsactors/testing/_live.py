@@ -10,7 +10,9 @@ from urllib.parse import urlsplit
 
 import trio
 
-from ..serving import ASGIApp, hypercorn_config, serve_async
+from ..groups import sole_leaf
+from ..serving.hypercorn import hypercorn_config, serve_async
+from ..types import ASGIApp
 
 if TYPE_CHECKING:
     import ssl
@@ -18,7 +20,7 @@ if TYPE_CHECKING:
 
     from trio_websocket import WebSocketConnection
 
-    from ..engine import NativeOptions
+    from ..serving.native import NativeOptions
 
 __all__ = ["ClientOptions", "LiveServer", "open_client"]
 
@@ -39,7 +41,7 @@ class LiveServer:
         engine: ``"hypercorn"`` or ``"native"`` (a :class:`wsactors.App` only);
             ``None``: :attr:`default_engine` (``"hypercorn"`` unless changed).
         **hypercorn_options: Settable :class:`hypercorn.config.Config` attributes
-            (with ``engine="native"``: :class:`wsactors.engine.NativeOptions`
+            (with ``engine="native"``: :class:`wsactors.server.options.NativeOptions`
             fields); for both, ``graceful_timeout`` defaults to 1 s here and
             ``startup_timeout`` (the lifespan startup) to 5 s.
 
@@ -72,7 +74,7 @@ class LiveServer:
         self.engine = engine
         self._native: NativeOptions | None = None
         if engine == "native":
-            from ..engine import NativeOptions
+            from ..serving.native import NativeOptions
 
             self._native = NativeOptions.from_options(hypercorn_options)
             self._host, self._port = host, port
@@ -118,7 +120,7 @@ class LiveServer:
     ) -> None:
         with self._server_scope:
             if self._native is not None:
-                from ..engine import serve_native_async
+                from ..serving.native import serve_native_async
 
                 await serve_native_async(
                     self.app,
@@ -228,19 +230,6 @@ class ClientOptions(TypedDict, total=False):
     ssl_context: ssl.SSLContext | None
 
 
-def _sole_error(group: BaseExceptionGroup[BaseException]) -> BaseException | None:
-    """The only leaf of ``group`` (through nested groups), or None if there are more."""
-    leaves: list[BaseException] = []
-    pending: list[BaseException] = [group]
-    while pending:
-        exc = pending.pop()
-        if isinstance(exc, BaseExceptionGroup):
-            pending.extend(exc.exceptions)
-        else:
-            leaves.append(exc)
-    return leaves[0] if len(leaves) == 1 else None
-
-
 @asynccontextmanager
 async def open_client(
     host: str,
@@ -309,7 +298,7 @@ async def open_client(
                 # The reader task waits for the server's TCP close; we close instead.
                 nursery.cancel_scope.cancel()
     except BaseExceptionGroup as group:
-        sole = _sole_error(group)
+        sole = sole_leaf(group)
         if sole is None:
             raise
         raise sole from None

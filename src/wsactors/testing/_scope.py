@@ -14,7 +14,6 @@ __all__ = [
     "Message",
     "Origin",
     "QueryParams",
-    "lifespan_scope",
     "websocket_scope",
 ]
 
@@ -55,11 +54,6 @@ class Origin:
             raise ValueError(f"base_url must be a ws:// or wss:// URL, not {base_url!r}")
         port = parts.port or (443 if parts.scheme == "wss" else 80)
         return cls(parts.scheme, parts.netloc, (parts.hostname, port))
-
-
-def lifespan_scope(state: dict[str, Any]) -> Message:
-    """The ``lifespan`` scope; ``state`` is shared with the app, not copied."""
-    return {"type": "lifespan", "asgi": {"version": "3.0", "spec_version": "2.0"}, "state": state}
 
 
 def websocket_scope(

@@ -9,7 +9,7 @@ import logging
 import trio
 
 from ..exceptions import WebSocketDisconnect
-from ..serving import ASGIApp
+from ..types import ASGIApp
 from ._errors import AppProtocolError, WebSocketDenied
 from ._scope import Message
 

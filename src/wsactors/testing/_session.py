@@ -8,7 +8,7 @@ from typing import Any, Literal, Self
 import trio
 
 from ..exceptions import WebSocketDisconnect
-from ..serving import ASGIApp
+from ..types import ASGIApp
 from ._errors import TestClientTimeout, WebSocketDenied
 from ._scope import Message
 from ._server_end import CLIENT_TO_APP_BUFFER, ServerEnd

@@ -25,8 +25,18 @@ from hypercorn.typing import (
     WebsocketSendEvent,
 )
 
-from ..closes import NO_STATUS
-from ..events import Accept, Close, Connect, Deny, Disconnect, Incoming, Message, Outgoing, Send
+from ..connection.closes import NO_STATUS
+from ..connection.events import (
+    Accept,
+    Close,
+    Connect,
+    Deny,
+    Disconnect,
+    Incoming,
+    Message,
+    Outgoing,
+    Send,
+)
 from .base import Capabilities
 
 __all__ = ["ASGI_CAPABILITIES", "ASGITransport"]

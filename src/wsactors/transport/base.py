@@ -3,7 +3,7 @@
 A transport carries one connection. The receiver actor is the only caller of
 :meth:`Transport.receive`, the sender actor the only caller of
 :meth:`Transport.send`, so an implementation needs no locks. Events are those of
-:mod:`wsactors.events`.
+:mod:`wsactors.connection.events`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from ..events import Incoming, Outgoing
+from ..connection.events import Incoming, Outgoing
 
 __all__ = ["Capabilities", "Transport"]
 
@@ -51,7 +51,7 @@ class Transport(Protocol):
         ...
 
     async def receive(self) -> Incoming:
-        """The next event from the peer; :class:`~wsactors.events.Disconnect` is last.
+        """The next event from the peer; :class:`~wsactors.connection.events.Disconnect` is last.
 
         Cancellation:
             Safe to cancel: no message is lost by a cancelled receive.

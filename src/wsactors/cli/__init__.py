@@ -1,0 +1,1 @@
+"""The ``wsactors`` command: ``run``, ``demo`` and ``asyncapi``."""

@@ -1,0 +1,1 @@
+"""Dependency injection: ``Provide``, the plans made at App build, signature inspection."""

@@ -1,0 +1,1 @@
+"""The native engine: TCP/TLS server, handshake, plain HTTP answers, workers, options."""

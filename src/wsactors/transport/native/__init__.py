@@ -1,0 +1,1 @@
+"""The native transport: websockets' sans-I/O protocol over a Trio stream."""

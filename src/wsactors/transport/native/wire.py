@@ -1,0 +1,276 @@
+"""The wire under the native transport: one writer, the end.
+
+:class:`Wire` owns a connection's Trio stream and its ``websockets`` protocol:
+it writes what the protocol queued (one writer at a time, without a lock), aborts
+(a TCP reset), and completes the closing handshake once the runtime is done
+(:meth:`Wire.finish`). :class:`~wsactors.transport.native.keepalive.Keepalive` adds the
+keepalive on it, :class:`~wsactors.transport.native.transport.NativeTransport` the Transport
+interface.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket as _socket
+import struct
+from typing import Final
+
+import trio
+from websockets.protocol import SEND_EOF
+from websockets.protocol import State as WireState
+
+from .sockio import read_socket, write_socket
+from .timers import Action, Deadlines, Entry
+from .wireprotocol import WireProtocol
+
+__all__ = ["READ_SIZE", "SendTimeoutError", "Wire", "socket_of"]
+
+#: Bytes asked of the socket per read; it also bounds the events buffered per read.
+READ_SIZE: Final = 65536
+_OPEN: Final = WireState.OPEN
+_CONNECTING: Final = WireState.CONNECTING
+
+
+class SendTimeoutError(trio.BrokenResourceError):
+    """A write stalled longer than ``send_timeout``; the connection was aborted."""
+
+
+class Wire:
+    """A stream and its protocol, written by one task at a time.
+
+    Args:
+        stream: The connection's stream (TCP, or TLS over TCP).
+        protocol: The ``websockets`` protocol of the connection.
+        send_timeout: Seconds one write may stall before the connection is aborted
+            (by whoever watches ``_write_started``: the native transport's timer).
+    """
+
+    __slots__ = (
+        "_closed",
+        "_deadlines",
+        "_eof_sent",
+        "_gone",
+        "_peer_broke",
+        "_protocol",
+        "_read_full",
+        "_send_timeout",
+        "_socket",
+        "_stalled",
+        "_stream",
+        "_timer_entry",
+        "_timer_scope",
+        "_write_done",
+        "_write_started",
+        "_writing",
+    )
+
+    def __init__(
+        self, stream: trio.abc.Stream, protocol: WireProtocol, send_timeout: float
+    ) -> None:
+        self._stream = stream
+        # Plain TCP: the socket is read and written through its file descriptor
+        # (see _read_socket); under TLS, through the stream.
+        self._socket = stream.socket if isinstance(stream, trio.SocketStream) else None
+        self._read_full = True  # the last read filled its buffer: more may be waiting
+        self._protocol = protocol
+        self._send_timeout = send_timeout
+        self._gone = False  # the peer is gone for the runtime: nothing more is parsed
+        self._closed = False  # the stream was closed (aborted or finished)
+        self._eof_sent = False  # the protocol asked for the end of the stream
+        self._writing = False
+        self._write_done: trio.Event | None = None
+        self._write_started: float | None = None  # when the write in progress began
+        self._stalled = False  # a stalled write was aborted
+        # The peer broke the connection (a write failed): an abort that follows is
+        # not the engine's decision.
+        self._peer_broke = False
+        # Who times the writes (the server's timer, once the connection is open;
+        # None: nobody) and this connection's slots in it (see transport.timers).
+        self._deadlines: Deadlines | None = None
+        self._timer_entry: Entry | None = None
+        self._timer_scope: trio.CancelScope | None = None
+
+    async def _flush(self, *, wait: bool) -> None:
+        """Write what the protocol has queued; one writer at a time, no lock.
+
+        Trio is cooperative: checking and setting ``_writing`` with no checkpoint in
+        between cannot race. A second writer either waits (the sender: its frames
+        are written by the writer's loop) or returns (the receiver).
+        """
+        if self._writing:
+            if not wait:
+                await trio.lowlevel.checkpoint()
+                return
+            if self._write_done is None:
+                self._write_done = trio.Event()
+            await self._write_done.wait()
+            if self._closed:
+                raise trio.BrokenResourceError("the connection was aborted")
+            return
+        if self._closed:
+            self._protocol.data_to_send()
+            raise trio.BrokenResourceError("the connection was aborted")
+        self._writing = True
+        try:
+            protocol = self._protocol
+            while True:
+                chunks = protocol.data_to_send()
+                if not chunks:
+                    break
+                await self._write(chunks)
+        finally:
+            self._writing = False
+            done, self._write_done = self._write_done, None
+            if done is not None:
+                done.set()
+
+    async def _write(self, chunks: list[bytes]) -> None:
+        if SEND_EOF in chunks:
+            # The protocol asks for the end of the stream (after a close frame, or an
+            # HTTP response that is not 101): remember it; the engine half-closes.
+            self._eof_sent = True
+            chunks = [chunk for chunk in chunks if chunk]
+            if not chunks:
+                return
+        data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        # The timer aborts the stream if this write lasts send_timeout.
+        started = self._write_started = trio.current_time()
+        deadlines = self._deadlines
+        if deadlines is not None:
+            due = started + self._send_timeout
+            entry = self._timer_entry
+            if entry is None or due < entry[0]:
+                # The timer would wake past this write's deadline: move it. Once
+                # per timer cycle at most (later writes start later).
+                deadlines.schedule(self, due)
+        try:
+            if self._socket is not None:
+                await write_socket(self._socket, data)
+            else:
+                await self._stream.send_all(data)
+        except BaseException as exc:
+            # Stalled (aborted by the timer), cancelled, or broken: a frame may be
+            # half written, so the stream cannot be used any more.
+            self._write_started = None
+            if isinstance(exc, (trio.BrokenResourceError, OSError)) and not self._stalled:
+                self._peer_broke = True
+            await self.abort()
+            if self._stalled and not isinstance(exc, trio.Cancelled):
+                raise SendTimeoutError(
+                    f"a write stalled for {self._send_timeout:.1f} s: aborted"
+                ) from None
+            raise
+        self._write_started = None
+
+    async def _read_some(self) -> bytes | bytearray:
+        """One read of at most ``READ_SIZE`` bytes (``b""``: the peer ended the stream).
+
+        Raises:
+            trio.BrokenResourceError, trio.ClosedResourceError, OSError: the
+            connection broke or was aborted.
+
+        Cancellation:
+            A cancellation point; a cancelled read consumed nothing.
+        """
+        sock = self._socket
+        if sock is None:
+            return await self._stream.receive_some(READ_SIZE)
+        data = await read_socket(sock, READ_SIZE, ready=self._read_full)
+        self._read_full = len(data) == READ_SIZE
+        return data
+
+    def on_deadline(self, now: float) -> Action | None:
+        """The server's timer: this connection's deadline passed (see transport.timers).
+
+        Returns:
+            :meth:`abort` when the write in progress lasted ``send_timeout``.
+        """
+        if self._closed:
+            return None
+        started = self._write_started
+        if started is not None and now - started >= self._send_timeout:
+            self._stalled = True
+            return self.abort
+        return None
+
+    # ------------------------------------------------------------------ ending
+    async def abort(self) -> None:
+        """Reset the TCP connection at once (no closing handshake). Idempotent.
+
+        Cancellation:
+            Returns promptly; the connection is dropped anyway.
+        """
+        if self._closed:
+            await trio.lowlevel.checkpoint()
+            return
+        self._closed = True
+        self._gone = True
+        raw = socket_of(self._stream)
+        if raw is not None:
+            # SO_LINGER 0: close() sends a RST and frees the unsent data at once,
+            # instead of the kernel retrying it for minutes to a peer that never reads.
+            with contextlib.suppress(OSError):
+                raw.setsockopt(_socket.SOL_SOCKET, _socket.SO_LINGER, struct.pack("ii", 1, 0))
+        stream = self._stream
+        # Under TLS, the TCP stream: closing the SSLStream would try to say goodbye
+        # (close_notify), and another task may be inside its send_all.
+        inner = stream.transport_stream if isinstance(stream, trio.SSLStream) else stream
+        await trio.aclose_forcefully(inner)
+
+    async def finish(self, close_timeout: float) -> None:
+        """End the connection once the runtime is done with it.
+
+        The closing handshake is completed when it is under way (the peer's close
+        frame or EOF awaited, discarding data), bounded by ``close_timeout``; the
+        TCP connection is then closed, or aborted if the peer did not finish in
+        time or the WebSocket was never closed.
+
+        Cancellation:
+            Aborts the connection.
+        """
+        if self._closed:
+            await trio.lowlevel.checkpoint()
+            return
+        protocol = self._protocol
+        finished = False
+        try:
+            with trio.move_on_after(close_timeout):
+                finished = await self._complete_close(protocol)
+        finally:
+            if not finished:
+                await self.abort()
+        if finished:
+            self._closed = True
+            await trio.aclose_forcefully(self._stream)
+
+    async def _complete_close(self, protocol: WireProtocol) -> bool:
+        protocol.release()  # a held failure: its close frame is due now
+        state = protocol.state
+        if state is _OPEN or (state is _CONNECTING and not protocol.eof_sent):
+            return False  # the runtime never closed it: nothing graceful is due
+        stream = self._stream
+        try:
+            await self._flush(wait=True)
+            while protocol.state is not WireState.CLOSED:
+                if self._eof_sent and isinstance(stream, trio.abc.HalfCloseableStream):
+                    await stream.send_eof()
+                    self._eof_sent = False
+                data = await stream.receive_some(READ_SIZE)
+                if not data:
+                    return True
+                protocol.receive_data(data)
+                protocol.events_received()  # discarded: the connection is closing
+                await self._flush(wait=True)
+        except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
+            return False
+        return True
+
+
+def socket_of(stream: trio.abc.Stream) -> trio.socket.SocketType | None:
+    """The TCP socket under ``stream`` (through TLS), if it has one."""
+    inner: object = stream
+    if isinstance(inner, trio.SSLStream):
+        inner = inner.transport_stream
+    if isinstance(inner, trio.SocketStream):
+        return inner.socket
+    return None

@@ -1,0 +1,121 @@
+"""websockets' sans-I/O server protocol, as the native transport needs it.
+
+:class:`WireProtocol` assembles messages inside the parser, words the size limit
+as the runtime does, accepts a close frame between fragments, and holds a failure
+until the replies to earlier messages are written (see the class).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Generator
+from typing import Any, Final
+
+from websockets.exceptions import PayloadTooBig, ProtocolError
+from websockets.frames import Close, Frame, Opcode
+from websockets.protocol import State as WireState
+from websockets.server import ServerProtocol
+
+from ...connection.events import Message
+from .assembler import AssemblyError, MessageAssembler
+
+__all__ = ["WireProtocol"]
+
+_CLOSE: Final = Opcode.CLOSE
+_BINARY: Final = Opcode.BINARY
+_OPEN: Final = WireState.OPEN
+
+
+class WireProtocol(ServerProtocol):
+    """websockets' server protocol, with four changes.
+
+    Args:
+        max_fragments: Frames one message may span (1009 beyond).
+        *args, **kwargs: As for :class:`~websockets.server.ServerProtocol`.
+
+    - Data frames are assembled into :class:`~wsactors.connection.events.Message` events as
+      they are parsed (:class:`~wsactors.transport.native.assembler.MessageAssembler`), so
+      a message that fails (invalid UTF-8, too many fragments) stops the parser at
+      that frame, like a framing error: nothing after it is processed (no pong for
+      a later ping).
+
+    - websockets fails an oversized message from inside its parser (before the
+      payload is read); the reason is reworded as the runtime words its own limit
+      ("message too big: N bytes > M"), so clients see one text on both engines.
+    - A close frame in the middle of a fragmented message is a normal close, not a
+      protocol error: RFC 6455 section 5.4 lets control frames interleave with
+      fragments (Autobahn case 7.1.5); the unfinished message is dropped.
+    - A failure the parser finds (1002, 1007, 1009, 1011) is *held*: nothing more
+      is parsed (RFC 6455 section 7.1.7), but the close frame waits for
+      :meth:`release`, so replies to the messages before the bad frame still go
+      out ahead of it (Autobahn's strict behaviour for cases 3.x, 4.x and 5.15).
+      :meth:`fail_now` fails at once (keepalive).
+    """
+
+    #: The held failure's close, until :meth:`release`.
+    held: Close | None = None
+
+    def __init__(self, *args: Any, max_fragments: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.assembler = MessageAssembler(max_fragments)
+
+    def recv_frame(self, frame: Frame) -> None:
+        """See :meth:`websockets.protocol.Protocol.recv_frame`."""
+        opcode = frame.opcode
+        if opcode is _CLOSE:
+            self.current_size = None
+        super().recv_frame(frame)  # checks the frame, then appends it to the events
+        if opcode <= _BINARY:
+            events = self.events
+            try:
+                message = self.assembler.feed(frame)
+            except AssemblyError as exc:
+                events.pop()
+                # The parser fails the connection for a ProtocolError (without
+                # logging it as its own bug); fail() takes the code from the cause.
+                raise ProtocolError(exc.reason) from exc
+            if message is None:
+                events.pop()  # a fragment: the message is not complete yet
+            else:
+                events[-1] = Message(message)  # type: ignore[call-overload]
+
+    def fail(self, code: int, reason: str = "") -> None:
+        """See :meth:`websockets.protocol.Protocol.fail`."""
+        cause = getattr(sys.exception(), "__cause__", None)
+        if isinstance(cause, AssemblyError):
+            code, reason = cause.code, cause.reason
+        elif code == 1009:
+            # Called from the parser's `except PayloadTooBig` block.
+            exc = sys.exception()
+            if isinstance(exc, PayloadTooBig) and exc.size is not None:
+                limit = self.max_message_size or exc.max_size
+                before = self.current_size or 0
+                reason = f"message too big: {before + exc.size} bytes > {limit}"
+        if self.state is _OPEN and code != 1006:  # 1006: the stream ended mid-frame
+            self.hold(code, reason)
+            return
+        super().fail(code, reason)
+
+    def hold(self, code: int, reason: str) -> None:
+        """Fail the connection with ``code`` once :meth:`release` is called; until
+        then, discard what arrives and keep the wire open for replies."""
+        self.held = Close(code, reason)
+        self.parser = self._discard_held()
+        next(self.parser)
+
+    def _discard_held(self) -> Generator[None]:
+        # websockets' discard() expects the end of the stream sent already.
+        while not (yield from self.reader.at_eof()):
+            self.reader.discard()
+        yield
+
+    def release(self) -> None:
+        """Send the held failure's close frame (then the end of the stream)."""
+        held, self.held = self.held, None
+        if held is not None:
+            super().fail(held.code, held.reason)
+
+    def fail_now(self, code: int, reason: str) -> None:
+        """Fail the connection at once, a held failure or not."""
+        self.held = None
+        super().fail(code, reason)
