@@ -32,6 +32,15 @@ __all__ = [
 logger = logging.getLogger("wsactors.engine")
 
 
+def _require_app(app: object) -> None:
+    """Raise TypeError unless ``app`` is what the engine serves (a wsactors App)."""
+    if not callable(getattr(app, "serve_matched", None)):
+        raise TypeError(
+            "the native engine serves a wsactors.App (it calls app.serve_matched); "
+            f"got {type(app).__name__}: use engine='hypercorn' for other ASGI apps"
+        )
+
+
 def _url(listener: trio.SocketListener, tls: bool) -> str:
     host, port = listener.socket.getsockname()[:2]
     host = f"[{host}]" if ":" in host else host
@@ -51,7 +60,7 @@ async def serve_native_async(
     """Serve ``app`` on ``host:port`` until ``shutdown_trigger`` returns.
 
     Args:
-        app: A :class:`wsactors.App` (the engine calls ``serve_connection``; an
+        app: A :class:`wsactors.App` (the engine calls ``serve_matched``; an
             ASGI middleware around an App does not have it).
         host: Interface to listen on.
         port: TCP port; 0 picks a free one.
@@ -72,11 +81,7 @@ async def serve_native_async(
         Stops at once: connections are cancelled (each App connection still
         closes with 1001 within its time limits) and the lifespan shutdown is not run.
     """
-    if not callable(getattr(app, "serve_connection", None)):
-        raise TypeError(
-            "the native engine serves a wsactors.App (it calls app.serve_connection); "
-            f"got {type(app).__name__}: use engine='hypercorn' for other ASGI apps"
-        )
+    _require_app(app)
     # The lifespan driver the project's TestClient uses (no second implementation).
     from ..lifespan.driver import Lifespan
 
@@ -129,11 +134,7 @@ def run_native(app: Any, host: str, port: int, *, workers: int = 1, **options: A
         WorkersFailedError: a worker process exited with an error or was killed.
     """
     native = NativeOptions.from_options(options)
-    if not callable(getattr(app, "serve_connection", None)):
-        raise TypeError(
-            "the native engine serves a wsactors.App (it calls app.serve_connection); "
-            f"got {type(app).__name__}: use engine='hypercorn' for other ASGI apps"
-        )
+    _require_app(app)
     if workers < 1:
         raise ValueError(f"workers must be >= 1, got {workers!r}")
     if workers > 1:
