@@ -4,7 +4,7 @@ One :class:`Codec` (one cattrs converter) per App. Handlers ask it for a decoder
 or an encoder when they are registered, so the per-message path is a single call
 of a function chosen in advance.
 
-Rules (API.md, "Handlers"):
+Rules (docs/receiving-data.md and docs/sending-data.md):
 
 - ``str`` and ``bytes`` arrive as-is from either frame type; a text frame for
   ``bytes`` is UTF-8 encoded and a binary frame for ``str`` is UTF-8 decoded.

@@ -75,7 +75,10 @@ async def serve_native_async(
     Raises:
         TypeError: ``app`` is not a wsactors App.
         OSError: the address could not be bound.
-        wsactors.testing.LifespanError: the App's startup failed.
+        wsactors.lifespan.driver.LifespanError: the App's startup failed (the
+            class ``wsactors.testing`` re-exports).
+        wsactors.lifespan.driver.LifespanTimeout: the App did not answer the
+            lifespan startup within ``startup_timeout``.
 
     Cancellation:
         Stops at once: connections are cancelled (each App connection still

@@ -60,7 +60,7 @@ class WebSocket(ScopeViews):
     """One WebSocket connection, as a handler sees it.
 
     The handshake request's views (``path``, ``headers``, ``query_params``, ...)
-    are defined in ``wsactors/scope.py``, an internal base class.
+    are defined in ``wsactors/socket/scope.py``, an internal base class.
 
     Created by the framework for every connection (never by users); subclass it to
     customise behaviour and register the subclass with ``websocket_class=``.
