@@ -20,8 +20,8 @@ message out locally. What coredis leaves to its user, handled here:
 
 This module owns the backend's options, its startup (``connect_timeout``,
 ``start_degraded``), the reconnect loop, shutdown and the commands; one
-pub/sub session with its reader and health check is in :mod:`.redis_reader`,
-the history streams (publish with an id, refill, replay) in :mod:`.redis_history`.
+pub/sub session with its reader and health check is in :mod:`.pubsub`,
+the history streams (publish with an id, refill, replay) in :mod:`.history`.
 """
 
 from __future__ import annotations
@@ -32,12 +32,11 @@ from typing import TYPE_CHECKING, Any
 
 import trio
 
-from .hub import Hub
-from .items import Message
-from .lua import PUBLISH_WITH_HISTORY
-from .reconnect import first_error, is_broker_error, raise_unless_stopping_noise
-from .redis_history import publish_with_history, read_history
-from .redis_reader import RedisReader
+from ..hub import Hub
+from ..items import Message
+from .errors import first_error, is_broker_error, raise_unless_stopping_noise
+from .history import PUBLISH_WITH_HISTORY, publish_with_history, read_history
+from .pubsub import RedisReader
 
 if TYPE_CHECKING:
     import coredis

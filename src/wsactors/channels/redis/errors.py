@@ -6,7 +6,7 @@ import logging
 
 import trio
 
-from ..groups import leaves
+from ...groups import leaves
 
 __all__ = ["first_error", "is_broker_error", "raise_unless_stopping_noise"]
 

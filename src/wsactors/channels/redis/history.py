@@ -1,7 +1,7 @@
 """History in Redis streams, for ``RedisBackend``: publishing with an id, reading back.
 
 Owns what the stream ``{prefix}:history:{topic}`` holds and how it is read: the
-XADD+PUBLISH script call that gives each message its id, the refill of every
+XADD+PUBLISH Lua script that gives each message its id, the refill of every
 topic after a reconnect (from its last delivered id, saying ``history_trimmed``
 when that id is older than the oldest kept), and the newest messages a new
 subscriber is replayed.
@@ -12,13 +12,24 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .hub import Hub
-from .items import Message, id_key
+from ..hub import Hub
+from ..items import Message, id_key
 
 if TYPE_CHECKING:
     import coredis
 
-__all__ = ["publish_with_history", "read_history", "refill", "text"]
+__all__ = ["PUBLISH_WITH_HISTORY", "publish_with_history", "read_history", "refill", "text"]
+
+#: KEYS[1]: the topic's stream. ARGV: channel, payload, maxlen, exclude token.
+#: XADD with an approximate MAXLEN (``~``: Redis trims whole macro nodes, cheaply)
+#: gives the id; PUBLISH sends ``id\nexclude\npayload``, so every live message
+#: carries the id a replay would give it. Being one script, no subscriber can
+#: see the message live without it being in the stream, or the other way round.
+PUBLISH_WITH_HISTORY = """
+local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[3], '*', 'd', ARGV[2], 'x', ARGV[4])
+redis.call('PUBLISH', ARGV[1], id .. '\\n' .. ARGV[4] .. '\\n' .. ARGV[2])
+return id
+"""
 
 
 async def publish_with_history(

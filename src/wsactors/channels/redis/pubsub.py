@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Any
 
 import trio
 
-from .hub import Hub
-from .items import Message
-from .redis_history import refill, text
+from ..hub import Hub
+from ..items import Message
+from .history import refill, text
 
 if TYPE_CHECKING:
     import coredis
