@@ -39,7 +39,8 @@ class RedisBackend:
         prefix: Prefix of every channel and stream key (``{prefix}:{topic}``).
         connect_timeout: Seconds to connect (at startup and on each reconnect).
         start_degraded: Start even when Redis is unreachable, and keep trying;
-            otherwise startup fails with :class:`RedisUnavailableError`.
+            otherwise startup fails with
+            :class:`~wsactors.channels.redis.RedisUnavailableError`.
         reconnect_max_delay: Cap of the backoff between reconnect attempts.
         health_check_interval: Seconds between health-check PINGs.
         health_check_timeout: Seconds a PING may take before Redis counts as lost.
