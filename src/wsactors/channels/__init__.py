@@ -1,5 +1,11 @@
 """Channels: topics with bounded, never-silent fan-out, in one process or through Redis.
 
+Modules: :mod:`.api` (``Channels``), :mod:`.subscription` (one bounded
+subscription), :mod:`.hub` (this process's subscriptions by topic), :mod:`.items`
+(``Message``, ``Gap``, statistics, ids), :mod:`.backend` (what a backend is),
+:mod:`.memory` (``MemoryBackend``) and the package :mod:`.redis` (``RedisBackend``
+and its parts).
+
 ``RedisBackend`` needs the optional extra ``wsactors[redis]`` (coredis); it is
 imported from here lazily, so the memory backend works without it.
 """

@@ -1,4 +1,9 @@
-"""Telling broker failures (reconnect) from bugs (report loudly), through groups."""
+"""Redis failures: the startup error, and telling broker failures from bugs.
+
+A broker failure (Redis unreachable, slow, or gone) means reconnect; anything else
+is a bug and is reported loudly. coredis raises from its task groups, so every
+rule here looks inside exception groups (with ``wsactors.groups.leaves``).
+"""
 
 from __future__ import annotations
 
@@ -6,11 +11,20 @@ import logging
 
 import trio
 
-from ..groups import leaves
+from ...groups import leaves
 
-__all__ = ["first_error", "is_broker_error", "raise_unless_stopping_noise"]
+__all__ = [
+    "RedisUnavailableError",
+    "first_error",
+    "is_broker_error",
+    "raise_unless_stopping_noise",
+]
 
 logger = logging.getLogger("wsactors.channels.redis")
+
+
+class RedisUnavailableError(ConnectionError):
+    """Redis could not be reached within ``connect_timeout`` at startup."""
 
 
 def is_broker_error(exc: BaseException) -> bool:
