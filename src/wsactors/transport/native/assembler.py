@@ -22,15 +22,13 @@ Errors are reported as :class:`AssemblyError` with the close code to fail with.
 from __future__ import annotations
 
 import codecs
-from typing import Final
 
-from websockets.frames import Frame, Opcode
+from websockets.frames import Frame
+
+from .rfc6455 import BINARY, CONT, TEXT
 
 __all__ = ["AssemblyError", "MessageAssembler"]
 
-_TEXT: Final = Opcode.TEXT
-_BINARY: Final = Opcode.BINARY
-_CONT: Final = Opcode.CONT
 _Utf8Decoder = codecs.getincrementaldecoder("utf-8")
 
 
@@ -88,17 +86,17 @@ class MessageAssembler:
         opcode = frame.opcode
         data = frame.data
         self._ahead = None  # the frame is whole: checked below
-        if frame.fin and opcode is not _CONT:
+        if frame.fin and opcode is not CONT:
             # The common case: a whole message in one frame.
-            if opcode is _TEXT:
+            if opcode is TEXT:
                 try:
                     return bytes(data).decode("utf-8")
                 except UnicodeDecodeError as exc:
                     raise AssemblyError(1007, f"invalid UTF-8 at byte {exc.start}") from None
             return bytes(data)
-        if opcode is not _CONT:
+        if opcode is not CONT:
             # The first fragment (the protocol checked no message was open).
-            self._text = opcode is _TEXT
+            self._text = opcode is TEXT
             self._buffer = bytearray()
             self._decoder = _Utf8Decoder() if self._text else None
             self._fragments = 0
@@ -175,4 +173,4 @@ class MessageAssembler:
     @staticmethod
     def is_data(frame: Frame) -> bool:
         """Whether ``frame`` carries message data (TEXT, BINARY or CONT)."""
-        return frame.opcode <= _BINARY
+        return frame.opcode <= BINARY

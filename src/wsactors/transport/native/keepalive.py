@@ -1,156 +1,84 @@
-"""Keepalive under the native transport: pings, the pong deadline, latency.
+"""Keepalive of a native connection: the ping schedule, the pong deadline, latency.
 
-:class:`Keepalive` adds to :class:`~wsactors.transport.native.wire.Wire` what the
-server's timer (:class:`~wsactors.transport.native.timers.Deadlines`, one task for every
-connection) does for a connection once its 101 went out: a ping every
-``ping_interval``, a connection whose pong is late failed with 1011 "keepalive ping
-timeout" and aborted, the write timeout (the wire's) folded into the same deadline,
-and the round trip of the last answered ping. No cancel scope per read or write,
-which would cost more than the parsing, and no task per idle connection.
-:class:`~wsactors.transport.native.transport.NativeTransport` builds on it.
+:class:`Keepalive` is sans-I/O: it keeps when the next ping is due (every
+``ping_interval`` from the 101 on, while no pong is awaited), the payload and time
+of the ping awaiting its pong, and whether that pong is late (``ping_timeout``); it
+turns a pong into the :class:`~wsactors.connection.events.Pong` event, with the
+round trip when it answers that ping (RFC 6455 section 5.5.3: a pong carries the
+payload of the ping it answers).
+
+:class:`~wsactors.transport.native.transport.NativeTransport` owns one and asks it
+when the server's timer (:class:`~wsactors.transport.native.timers.Deadlines`, one
+task for every connection) calls: it sends the ping it returns, and fails a
+connection whose pong is late with 1011 "keepalive ping timeout". No cancel scope
+per read or write, which would cost more than the parsing, and no task per idle
+connection.
 """
 
 from __future__ import annotations
 
 import math
 import struct
-from typing import Final
 
 import trio
-from websockets.protocol import State as WireState
 
-from ...connection.closes import Why
 from ...connection.events import Pong
-from .timers import Action, Deadlines
-from .wire import Wire
-from .wireprotocol import WireProtocol
 
 __all__ = ["Keepalive"]
 
-_OPEN: Final = WireState.OPEN
 
-
-class Keepalive(Wire):
-    """A wire with keepalive pings and the pong deadline, on the server's timer.
+class Keepalive:
+    """The keepalive state of one connection.
 
     Args:
-        stream: The connection's stream (TCP, or TLS over TCP).
-        protocol: The ``websockets`` protocol of the connection.
-        send_timeout: Seconds one write may stall before the connection is aborted.
-        ping_interval: Seconds between keepalive pings (``None``: no keepalive).
-        ping_timeout: Seconds a pong may take before the connection is closed with
-            1011 "keepalive ping timeout" and aborted.
-        deadlines: The server's timer (keepalive and the write timeout, from
-            :meth:`_start_timer` on); ``None``: neither.
+        interval: Seconds between keepalive pings (``None``: no keepalive).
+        timeout: Seconds a pong may take before the connection is failed.
     """
 
-    __slots__ = (
-        "_keeper",
-        "_next_ping",
-        "_ping_count",
-        "_ping_data",
-        "_ping_interval",
-        "_ping_sent",
-        "_ping_timeout",
-    )
+    __slots__ = ("_count", "_data", "_interval", "_next", "_sent", "timeout")
 
-    def __init__(
-        self,
-        stream: trio.abc.Stream,
-        protocol: WireProtocol,
-        send_timeout: float,
-        *,
-        ping_interval: float | None,
-        ping_timeout: float,
-        deadlines: Deadlines | None,
-    ) -> None:
-        super().__init__(stream, protocol, send_timeout)
-        self._ping_interval = ping_interval
-        self._ping_timeout = ping_timeout
-        self._ping_sent: float | None = None
-        self._ping_data = b""
-        self._ping_count = 0
-        self._next_ping = math.inf
-        # The server's timer: it times this connection once the 101 went out.
-        self._keeper = deadlines
+    def __init__(self, interval: float | None, timeout: float) -> None:
+        self._interval = interval
+        self.timeout = timeout
+        self._sent: float | None = None  # when the ping awaiting its pong went out
+        self._data = b""  # that ping's payload
+        self._count = 0
+        self._next = math.inf  # when the next ping is due
 
-    async def _flush_quietly(self) -> None:
-        """A flush by the timer: a failed write ends the connection (the subclass's)."""
-        raise NotImplementedError
+    def start(self, now: float) -> None:
+        """The 101 went out at ``now``: the first ping is due one interval later."""
+        if self._interval is not None:
+            self._next = now + self._interval
 
-    def _fail_now(self, code: int, reason: str) -> None:
-        """Fail the connection: close frame, then TCP close (the subclass's)."""
-        raise NotImplementedError
+    def late(self, now: float) -> bool:
+        """Whether the pong awaited is overdue at ``now``."""
+        sent = self._sent
+        return sent is not None and now >= sent + self.timeout
 
-    def _start_timer(self) -> None:
-        """The 101 went out: keepalive and the write timeout start now."""
-        self._deadlines = self._keeper
-        if self._ping_interval is not None:
-            self._next_ping = trio.current_time() + self._ping_interval
-        self._schedule_timer()
+    def ping_due(self, now: float) -> bool:
+        """Whether a ping is due at ``now`` (none while a pong is awaited)."""
+        return self._interval is not None and self._sent is None and now >= self._next
 
-    def on_deadline(self, now: float) -> Action | None:
-        """The server's timer: this connection's next deadline passed.
+    def ping(self, now: float) -> bytes:
+        """The payload of the ping sent at ``now`` (when :meth:`ping_due`): a counter."""
+        interval = self._interval
+        assert interval is not None  # ping_due
+        self._count += 1
+        self._data = struct.pack("!I", self._count)
+        self._sent = now
+        self._next = now + interval
+        return self._data
 
-        Keepalive pings, the pong that is due (then 1011 "keepalive ping timeout"
-        and abort), the write in progress reaching ``send_timeout`` (then abort).
-        Per message it costs nothing: a writer notes when its write began, and
-        moves the deadline only when the timer would wake past it.
+    def wake(self) -> float:
+        """When the timer must next look: the pong's deadline, else the next ping
+        (``inf``: neither)."""
+        sent = self._sent
+        return self._next if sent is None else sent + self.timeout
 
-        Returns:
-            The work to run as a task (a ping to write, a failure, an abort); the
-            next deadline is set meanwhile. ``None``: nothing to write now.
-        """
-        action = super().on_deadline(now)  # a stalled write
-        if action is not None or self._closed:
-            return action
-        ping_sent = self._ping_sent
-        if ping_sent is not None and now >= ping_sent + self._ping_timeout:
-            return self._keepalive_failed
-        interval = self._ping_interval
-        ping = None
-        if interval is not None and ping_sent is None and now >= self._next_ping:
-            if self._protocol.state is not _OPEN:
-                return None  # closing: the closing handshake has its own bound
-            self._ping_count += 1
-            self._ping_data = struct.pack("!I", self._ping_count)
-            self._ping_sent = now
-            self._next_ping = now + interval
-            self._protocol.send_ping(self._ping_data)
-            ping = self._flush_ping
-        self._schedule_timer()
-        return ping
-
-    def _schedule_timer(self) -> None:
-        """Ask the server's timer to call :meth:`on_deadline` at the next deadline."""
-        deadlines = self._deadlines
-        if deadlines is None:
-            return
-        if self._ping_sent is not None:
-            wake = self._ping_sent + self._ping_timeout
-        else:
-            wake = self._next_ping  # inf without keepalive
-        started = self._write_started
-        if started is not None:
-            wake = min(wake, started + self._send_timeout)
-        if wake != math.inf:
-            deadlines.schedule(self, wake)
-
-    async def _flush_ping(self) -> None:
-        with trio.move_on_after(self._ping_timeout):
-            await self._flush_quietly()
-
-    async def _keepalive_failed(self) -> None:
-        # Fail the connection: the close frame if it can still go out, then abort.
-        self._fail_now(*Why.KEEPALIVE_TIMEOUT.value)
-        with trio.move_on_after(self._ping_timeout):
-            await self._flush_quietly()
-        await self.abort()
-
-    def _pong(self, data: bytes) -> Pong:
+    def pong(self, data: bytes) -> Pong:
         """The event of a pong; with the latency when it answers our last ping."""
-        if self._ping_sent is not None and data == self._ping_data:
-            latency = trio.current_time() - self._ping_sent
-            self._ping_sent = None
+        if self._sent is not None and data == self._data:
+            latency = trio.current_time() - self._sent
+            self._sent = None
             return Pong(data, latency)
         return Pong(data)

@@ -2,12 +2,20 @@
 
 The WebSocket protocol is the ``websockets`` library's sans-I/O
 :class:`~websockets.server.ServerProtocol` (strict RFC 6455 framing, C-accelerated
-masking, permessage-deflate); messages are reassembled and their UTF-8 validated by
-:class:`~wsactors.transport.native.assembler.MessageAssembler`; writing, aborting and the
-closing handshake are :class:`~wsactors.transport.native.wire.Wire`'s; keepalive and the
-write timeout on the server's timer are
-:class:`~wsactors.transport.native.keepalive.Keepalive`'s; the 101 and the HTTP denial are
-built by :mod:`wsactors.transport.native.handshake`.
+masking, permessage-deflate), as :class:`~wsactors.transport.native.wireprotocol.WireProtocol`
+adapts it; messages are reassembled and their UTF-8 validated by
+:class:`~wsactors.transport.native.assembler.MessageAssembler`; the 101 and the HTTP
+denial are built by :mod:`wsactors.transport.native.handshake`.
+
+:class:`NativeTransport` owns three parts and composes them; none knows the others
+but through what it is given:
+
+- its :class:`~wsactors.transport.native.wire.Wire`: the stream, reads, the one
+  writer, the write timeout's bookkeeping, the abort and the closing handshake;
+- its :class:`~wsactors.transport.native.keepalive.Keepalive`: the ping schedule,
+  the pong deadline, the latency;
+- its :class:`~wsactors.transport.native.intake.FrameIntake`: reads turned into the
+  queue of events for the runtime, failures held or immediate.
 
 Who does what (so no lock is needed):
 
@@ -17,8 +25,8 @@ Who does what (so no lock is needed):
 - the sender actor calls :meth:`NativeTransport.send`: it turns a batch of events
   into frames and writes them all with one ``send_all``;
 - the server's timer (:class:`~wsactors.transport.native.timers.Deadlines`) calls
-  :meth:`~wsactors.transport.native.keepalive.Keepalive.on_deadline`: keepalive pings,
-  a late pong (1011), a write stalled past ``send_timeout`` (abort).
+  :meth:`NativeTransport.on_deadline`: keepalive pings, a late pong (1011), a write
+  stalled past ``send_timeout`` (abort).
 
 Control frames the protocol answers by itself (a pong, the echo of a close) are
 written by whichever task writes next: the receiver writes them when no write is
@@ -27,19 +35,19 @@ in progress; otherwise the writer loops until the protocol has nothing left.
 
 from __future__ import annotations
 
+import contextlib
+import math
 from collections.abc import Sequence
 from typing import Final
 
 import trio
-from websockets.frames import Frame, Opcode
+from websockets.frames import Frame
 from websockets.http11 import Response
-from websockets.protocol import State as WireState
 
-from ...connection.closes import ABNORMAL
+from ...connection.closes import Why
 from ...connection.events import (
     Accept,
     Close,
-    Connect,
     Deny,
     Disconnect,
     Incoming,
@@ -49,11 +57,12 @@ from ...connection.events import (
     Send,
 )
 from ..base import Capabilities
-from .framescan import FrameScanner
 from .handshake import accepted_response, denied_response
-from .intake import FrameIntake
-from .timers import Deadlines
-from .wire import READ_SIZE, SendTimeoutError
+from .intake import ABORTED, DROPPED, FrameIntake
+from .keepalive import Keepalive
+from .rfc6455 import CONNECTING, OPEN
+from .timers import Action, Deadlines, Entry
+from .wire import READ_SIZE, SendTimeoutError, Wire
 from .wireprotocol import WireProtocol
 
 __all__ = [
@@ -67,17 +76,9 @@ __all__ = [
 NATIVE_CAPABILITIES: Final = Capabilities(
     peer_close_codes=True, ping=True, http_denials=True, abortable_writes=True
 )
-_CONNECT: Final = Connect()
-_DROPPED: Final = Disconnect(ABNORMAL, "")
-#: The engine aborted the connection itself (a stalled write, the shutdown).
-_ABORTED: Final = Disconnect(ABNORMAL, "", by_peer=False)
-_OPEN: Final = WireState.OPEN
-_CONNECTING: Final = WireState.CONNECTING
-_PONG: Final = Opcode.PONG
-_CLOSE: Final = Opcode.CLOSE
 
 
-class NativeTransport(FrameIntake):
+class NativeTransport:
     """One WebSocket connection over a Trio stream, after its handshake request.
 
     Args:
@@ -97,10 +98,14 @@ class NativeTransport(FrameIntake):
     """
 
     __slots__ = (
-        "_feed_size",
+        "_deadlines",
+        "_intake",
+        "_keepalive",
+        "_protocol",
         "_response",
-        "_taken",
-        "_unfed",
+        "_timer_entry",
+        "_timer_scope",
+        "_wire",
         "subprotocols",
     )
 
@@ -119,106 +124,84 @@ class NativeTransport(FrameIntake):
         deadlines: Deadlines | None,
         early: tuple[list[Message | Frame], bytes] = ([], b""),
     ) -> None:
-        super().__init__(
-            stream,
-            protocol,
-            send_timeout,
-            ping_interval=ping_interval,
-            ping_timeout=ping_timeout,
-            deadlines=deadlines,
-        )
+        self._protocol = protocol
+        self._wire = Wire(stream, protocol, send_timeout)
+        # The server's timer: it times this connection once the 101 went out; this
+        # connection's slots in it (see transport.timers).
+        self._deadlines = deadlines
+        self._timer_entry: Entry | None = None
+        self._timer_scope: trio.CancelScope | None = None
+        self._keepalive = keepalive = Keepalive(ping_interval, ping_timeout)
         # Kept only until the handshake is answered (memory per idle connection).
         self._response: Response | None = response
         self.subprotocols = subprotocols
-        # Events parsed from one read, handed out one by one (from index _taken): at
-        # most one read's worth. A list, emptied once handed out: an idle connection
-        # keeps 56 bytes here, where a deque keeps its 760-byte block.
-        self._pending: list[Incoming] = [_CONNECT]
-        self._taken = 0
-        # The rest of the last read, not fed to the protocol yet.
-        self._unfed: memoryview | None = None
-        self._feed_size = 1024 if protocol.extensions else 16384
-        self._scanner = FrameScanner()
-        # A failure is held (Failing was queued): the close waits for the runtime's.
-        self._failing = False
-        if protocol.extensions:
-            # Compressed text is checked once inflated, as a whole frame.
-            self._scanner.stop()
-        frames, rest = early
-        if frames or rest:
-            # Sent with the handshake request (RFC 6455 section 4.1 says a client
-            # waits for the 101; what it sent anyway is not dropped).
-            self._queue(frames, self._scanner.feed(rest) if rest else None)
+        self._intake = FrameIntake(protocol, keepalive, early)
 
     # ------------------------------------------------------------------ receiving
     async def receive(self) -> Incoming:
         """The next event: ``Connect`` first, ``Disconnect`` last.
 
-        A read is fed to the protocol a slice at a time (16 KiB; 1 KiB with
-        compression, where a small slice can inflate to a whole message), and the
-        next slice only once the events of the last one were handed out: what is
-        buffered stays bounded whatever the peer packs into one read.
+        A read is fed to the protocol a slice at a time (see
+        :meth:`FrameIntake.absorb <wsactors.transport.native.intake.FrameIntake.absorb>`),
+        and the next slice only once the events of the last one were handed out.
 
         Cancellation:
             Safe to cancel: parsed events and unparsed bytes stay buffered, and a
             read that is cancelled has consumed nothing.
         """
-        pending = self._pending
+        intake = self._intake
+        pending = intake.pending
         if pending:
             await trio.lowlevel.checkpoint_if_cancelled()
-            return self._take()
+            return intake.take()
+        wire = self._wire
         while True:
-            if self._gone:
+            if wire.closed:
+                # Aborted (by the timer, the runtime, or a write that failed).
+                intake.gone = True
+            if intake.gone:
                 await trio.lowlevel.checkpoint()
                 return self._dropped()
-            data: bytes | bytearray | memoryview | None = self._unfed
+            data: bytes | bytearray | memoryview | None = intake.unfed
             if data is not None:
-                self._unfed = None
+                intake.unfed = None
                 await trio.lowlevel.checkpoint_if_cancelled()
             else:
                 try:
                     # No cancel scope per read (it would cost more than the parsing):
                     # the server's timer ends a read that must end by aborting the stream.
-                    data = await self._read_some()
+                    data = await wire.read_some()
                 except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
                     data = b""  # dropped: an EOF without a close frame
-            size = self._feed_size
-            if len(data) > size:
-                view = memoryview(data)
-                self._unfed, data = view[size:], view[:size]
-            self._absorb(data)
+                if wire.closed:
+                    # Aborted while reading: the end is the abort's (see _dropped),
+                    # not an EOF or a failure the intake would queue.
+                    intake.gone = True
+            intake.absorb(data)
             if self._protocol.writes:
                 # Pongs, the close echo. Shielded: a cancelled read (idle_timeout)
                 # must not cut a frame in half; the timer bounds a stalled write.
                 with trio.CancelScope(shield=True):
                     await self._flush_quietly()
             if pending:
-                return self._take()
-
-    def _take(self) -> Incoming:
-        """The next pending event (``_pending`` is not empty)."""
-        pending = self._pending
-        taken = self._taken
-        event = pending[taken]
-        taken += 1
-        if taken == len(pending):
-            pending.clear()  # frees the list's item array
-            taken = 0
-        self._taken = taken
-        return event
+                return intake.take()
 
     async def _flush_quietly(self) -> None:
-        """A flush by the receiver or the timer: a failed write ends the connection."""
-        try:
-            await self._flush(wait=False)
-        except trio.BrokenResourceError:
-            if not self._gone:
-                self._gone = True
-                self._pending.append(self._dropped())
+        """A flush by the receiver or the timer: a failed write ends the connection.
+
+        The wire raises once it is closed (a failed write aborts it), which
+        :meth:`receive` then reports.
+
+        Cancellation:
+            A cancelled write leaves a frame half sent: the connection is aborted.
+        """
+        with contextlib.suppress(trio.BrokenResourceError):
+            await self._wire.flush(wait=False)
 
     def _dropped(self) -> Disconnect:
         """The connection ended without a close frame: who ended it?"""
-        return _ABORTED if self._closed and not self._peer_broke else _DROPPED
+        wire = self._wire
+        return ABORTED if wire.closed and not wire.peer_broke else DROPPED
 
     # ------------------------------------------------------------------ sending
     async def send(self, events: Sequence[Outgoing]) -> None:
@@ -235,7 +218,7 @@ class NativeTransport(FrameIntake):
         for event in events:
             kind = type(event)
             if kind is Send:
-                if protocol.state is not _OPEN:
+                if protocol.state is not OPEN:
                     continue  # the peer's close or a failure is already queued
                 data = event.data  # type: ignore[union-attr]
                 if type(data) is str:
@@ -246,7 +229,7 @@ class NativeTransport(FrameIntake):
                 assert isinstance(event, Close)
                 if protocol.held is not None:
                     protocol.release()  # the failure's close, with its own code
-                elif protocol.state is _OPEN:
+                elif protocol.state is OPEN:
                     protocol.send_close(event.code, event.reason)
                 elif self._response is not None:
                     # Close before accept: the handshake is rejected with HTTP 403.
@@ -260,23 +243,113 @@ class NativeTransport(FrameIntake):
                 self._deny(event)
             elif kind is Ping:
                 assert isinstance(event, Ping)
-                if protocol.state is _OPEN and protocol.held is None:
+                if protocol.state is OPEN and protocol.held is None:
                     protocol.send_ping(event.data)
-        await self._flush(wait=True)
+        await self._wire.flush(wait=True)
 
     def _accept(self, event: Accept) -> None:
-        if self._protocol.state is not _CONNECTING:
+        protocol = self._protocol
+        if protocol.state is not CONNECTING:
             return
         response, self._response = self._response, None
         if response is None:
             return  # the handshake was answered already
-        self._protocol.send_response(accepted_response(self._protocol, response, event))
+        protocol.send_response(accepted_response(protocol, response, event))
         self._start_timer()
 
     def _deny(self, event: Deny) -> None:
-        if self._protocol.state is not _CONNECTING:
+        if self._protocol.state is not CONNECTING:
             return
         if self._response is None:
             return  # the handshake was answered already
         self._response = None
         self._protocol.send_response(denied_response(event))
+
+    # ------------------------------------------------------------------ ending
+    async def abort(self) -> None:
+        """Reset the TCP connection at once (no closing handshake). Idempotent.
+
+        :meth:`receive` then reports the end (``Disconnect`` 1006, not by the peer).
+
+        Cancellation:
+            Returns promptly; the connection is dropped anyway.
+        """
+        await self._wire.abort()
+
+    async def finish(self, close_timeout: float) -> None:
+        """End the connection once the runtime is done with it (see
+        :meth:`Wire.finish <wsactors.transport.native.wire.Wire.finish>`): the closing
+        handshake completed within ``close_timeout``, else an abort.
+
+        Cancellation:
+            Aborts the connection.
+        """
+        await self._wire.finish(close_timeout)
+
+    # ------------------------------------------------------------------ timing
+    def _start_timer(self) -> None:
+        """The 101 went out: keepalive and the write timeout start now."""
+        deadlines = self._deadlines
+        if deadlines is not None:
+            self._wire.time_writes(deadlines, self)
+        self._keepalive.start(trio.current_time())
+        self._schedule_timer()
+
+    def on_deadline(self, now: float) -> Action | None:
+        """The server's timer: this connection's next deadline passed.
+
+        Keepalive pings, the pong that is due (then 1011 "keepalive ping timeout"
+        and abort), the write in progress reaching ``send_timeout`` (then abort).
+        Per message it costs nothing: a writer notes when its write began, and
+        moves the deadline only when the timer would wake past it.
+
+        Returns:
+            The work to run as a task (a ping to write, a failure, an abort); the
+            next deadline is set meanwhile. ``None``: nothing to write now.
+        """
+        wire = self._wire
+        if wire.closed:
+            return None
+        if wire.write_stalled(now):
+            return self.abort
+        keepalive = self._keepalive
+        if keepalive.late(now):
+            return self._keepalive_failed
+        ping = None
+        if keepalive.ping_due(now):
+            protocol = self._protocol
+            if protocol.state is not OPEN:
+                return None  # closing: the closing handshake has its own bound
+            protocol.send_ping(keepalive.ping(now))
+            ping = self._flush_ping
+        self._schedule_timer()
+        return ping
+
+    def _schedule_timer(self) -> None:
+        """Ask the server's timer to call :meth:`on_deadline` at the next deadline."""
+        deadlines = self._deadlines
+        if deadlines is None:
+            return
+        wake = min(self._keepalive.wake(), self._wire.write_due())
+        if wake != math.inf:
+            deadlines.schedule(self, wake)
+
+    async def _flush_ping(self) -> None:
+        """Write the keepalive ping, within ``ping_timeout``.
+
+        Cancellation:
+            A cancelled write leaves a frame half sent: the connection is aborted.
+        """
+        with trio.move_on_after(self._keepalive.timeout):
+            await self._flush_quietly()
+
+    async def _keepalive_failed(self) -> None:
+        """Fail the connection: the close frame if it can still go out, then abort.
+
+        Cancellation:
+            A cancelled write leaves a frame half sent: the connection is aborted.
+        """
+        self._intake.fail_now(*Why.KEEPALIVE_TIMEOUT.value)
+        with trio.move_on_after(self._keepalive.timeout):
+            await self._flush_quietly()
+        await self.abort()

@@ -1,34 +1,34 @@
-"""The wire under the native transport: one writer, the end.
+"""The wire under the native transport: the stream, one writer, the end.
 
-:class:`Wire` owns a connection's Trio stream and its ``websockets`` protocol:
-it writes what the protocol queued (one writer at a time, without a lock), aborts
-(a TCP reset), and completes the closing handshake once the runtime is done
-(:meth:`Wire.finish`). :class:`~wsactors.transport.native.keepalive.Keepalive` adds the
-keepalive on it, :class:`~wsactors.transport.native.transport.NativeTransport` the Transport
-interface.
+:class:`Wire` owns a connection's Trio stream: it reads it (one read of at most
+``READ_SIZE`` bytes at a time), writes what the ``websockets`` protocol queued (one
+writer at a time, without a lock), notes when the write in progress began so that
+a write stalled past ``send_timeout`` is aborted, aborts (a TCP reset), and
+completes the closing handshake once the runtime is done (:meth:`Wire.finish`).
+It is a part of :class:`~wsactors.transport.native.transport.NativeTransport`,
+which decides when to read and write and what a closed wire means for the runtime.
 """
 
 from __future__ import annotations
 
 import contextlib
+import math
 import socket as _socket
 import struct
 from typing import Final
 
 import trio
 from websockets.protocol import SEND_EOF
-from websockets.protocol import State as WireState
 
+from .rfc6455 import CLOSED, CONNECTING, OPEN
 from .sockio import read_socket, write_socket
-from .timers import Action, Deadlines, Entry
+from .timers import Deadlines, Timed
 from .wireprotocol import WireProtocol
 
 __all__ = ["READ_SIZE", "SendTimeoutError", "Wire", "socket_of"]
 
 #: Bytes asked of the socket per read; it also bounds the events buffered per read.
 READ_SIZE: Final = 65536
-_OPEN: Final = WireState.OPEN
-_CONNECTING: Final = WireState.CONNECTING
 
 
 class SendTimeoutError(trio.BrokenResourceError):
@@ -36,32 +36,37 @@ class SendTimeoutError(trio.BrokenResourceError):
 
 
 class Wire:
-    """A stream and its protocol, written by one task at a time.
+    """A stream and its protocol's output, written by one task at a time.
 
     Args:
         stream: The connection's stream (TCP, or TLS over TCP).
-        protocol: The ``websockets`` protocol of the connection.
+        protocol: The ``websockets`` protocol of the connection (what to write).
         send_timeout: Seconds one write may stall before the connection is aborted
-            (by whoever watches ``_write_started``: the native transport's timer).
+            (by the server's timer, once :meth:`time_writes` was called).
+
+    Attributes:
+        closed: The stream was closed (aborted, or finished).
+        peer_broke: The peer broke the connection (a write failed): an abort that
+            follows is not the engine's decision.
+        stalled: A write outlasted ``send_timeout`` (:meth:`write_stalled`); the
+            abort that follows makes the writer raise :class:`SendTimeoutError`.
     """
 
     __slots__ = (
-        "_closed",
         "_deadlines",
         "_eof_sent",
-        "_gone",
-        "_peer_broke",
         "_protocol",
         "_read_full",
-        "_send_timeout",
         "_socket",
-        "_stalled",
         "_stream",
-        "_timer_entry",
-        "_timer_scope",
+        "_timed",
         "_write_done",
         "_write_started",
         "_writing",
+        "closed",
+        "peer_broke",
+        "send_timeout",
+        "stalled",
     )
 
     def __init__(
@@ -69,33 +74,44 @@ class Wire:
     ) -> None:
         self._stream = stream
         # Plain TCP: the socket is read and written through its file descriptor
-        # (see _read_socket); under TLS, through the stream.
+        # (see read_some); under TLS, through the stream.
         self._socket = stream.socket if isinstance(stream, trio.SocketStream) else None
         self._read_full = True  # the last read filled its buffer: more may be waiting
         self._protocol = protocol
-        self._send_timeout = send_timeout
-        self._gone = False  # the peer is gone for the runtime: nothing more is parsed
-        self._closed = False  # the stream was closed (aborted or finished)
+        self.send_timeout = send_timeout
+        self.closed = False
         self._eof_sent = False  # the protocol asked for the end of the stream
         self._writing = False
         self._write_done: trio.Event | None = None
         self._write_started: float | None = None  # when the write in progress began
-        self._stalled = False  # a stalled write was aborted
-        # The peer broke the connection (a write failed): an abort that follows is
-        # not the engine's decision.
-        self._peer_broke = False
-        # Who times the writes (the server's timer, once the connection is open;
-        # None: nobody) and this connection's slots in it (see transport.timers).
+        self.stalled = False
+        self.peer_broke = False
+        # Who times the writes: the server's timer and the owner of this
+        # connection's slot in it (see transport.timers), from time_writes() until
+        # the stream is closed; None: nobody.
         self._deadlines: Deadlines | None = None
-        self._timer_entry: Entry | None = None
-        self._timer_scope: trio.CancelScope | None = None
+        self._timed: Timed | None = None
 
-    async def _flush(self, *, wait: bool) -> None:
+    def time_writes(self, deadlines: Deadlines, owner: Timed) -> None:
+        """From now on, a write moves ``owner``'s deadline on ``deadlines`` to the
+        moment it would reach ``send_timeout``, when the timer would wake later."""
+        self._deadlines = deadlines
+        self._timed = owner
+
+    async def flush(self, *, wait: bool) -> None:
         """Write what the protocol has queued; one writer at a time, no lock.
 
         Trio is cooperative: checking and setting ``_writing`` with no checkpoint in
-        between cannot race. A second writer either waits (the sender: its frames
-        are written by the writer's loop) or returns (the receiver).
+        between cannot race. A second writer either waits (``wait``: the sender; its
+        frames are written by the writer's loop) or returns (the receiver, the
+        timer).
+
+        Raises:
+            SendTimeoutError: the write stalled ``send_timeout`` seconds; aborted.
+            trio.BrokenResourceError: the connection is broken or was aborted.
+
+        Cancellation:
+            A cancelled write leaves a frame half sent: the connection is aborted.
         """
         if self._writing:
             if not wait:
@@ -104,10 +120,10 @@ class Wire:
             if self._write_done is None:
                 self._write_done = trio.Event()
             await self._write_done.wait()
-            if self._closed:
+            if self.closed:
                 raise trio.BrokenResourceError("the connection was aborted")
             return
-        if self._closed:
+        if self.closed:
             self._protocol.data_to_send()
             raise trio.BrokenResourceError("the connection was aborted")
         self._writing = True
@@ -137,12 +153,14 @@ class Wire:
         started = self._write_started = trio.current_time()
         deadlines = self._deadlines
         if deadlines is not None:
-            due = started + self._send_timeout
-            entry = self._timer_entry
+            owner = self._timed
+            assert owner is not None  # set with _deadlines
+            due = started + self.send_timeout
+            entry = owner._timer_entry
             if entry is None or due < entry[0]:
                 # The timer would wake past this write's deadline: move it. Once
                 # per timer cycle at most (later writes start later).
-                deadlines.schedule(self, due)
+                deadlines.schedule(owner, due)
         try:
             if self._socket is not None:
                 await write_socket(self._socket, data)
@@ -152,17 +170,17 @@ class Wire:
             # Stalled (aborted by the timer), cancelled, or broken: a frame may be
             # half written, so the stream cannot be used any more.
             self._write_started = None
-            if isinstance(exc, (trio.BrokenResourceError, OSError)) and not self._stalled:
-                self._peer_broke = True
+            if isinstance(exc, (trio.BrokenResourceError, OSError)) and not self.stalled:
+                self.peer_broke = True
             await self.abort()
-            if self._stalled and not isinstance(exc, trio.Cancelled):
+            if self.stalled and not isinstance(exc, trio.Cancelled):
                 raise SendTimeoutError(
-                    f"a write stalled for {self._send_timeout:.1f} s: aborted"
+                    f"a write stalled for {self.send_timeout:.1f} s: aborted"
                 ) from None
             raise
         self._write_started = None
 
-    async def _read_some(self) -> bytes | bytearray:
+    async def read_some(self) -> bytes | bytearray:
         """One read of at most ``READ_SIZE`` bytes (``b""``: the peer ended the stream).
 
         Raises:
@@ -179,19 +197,19 @@ class Wire:
         self._read_full = len(data) == READ_SIZE
         return data
 
-    def on_deadline(self, now: float) -> Action | None:
-        """The server's timer: this connection's deadline passed (see transport.timers).
-
-        Returns:
-            :meth:`abort` when the write in progress lasted ``send_timeout``.
-        """
-        if self._closed:
-            return None
+    def write_due(self) -> float:
+        """When the write in progress reaches ``send_timeout`` (``inf``: no write)."""
         started = self._write_started
-        if started is not None and now - started >= self._send_timeout:
-            self._stalled = True
-            return self.abort
-        return None
+        return math.inf if started is None else started + self.send_timeout
+
+    def write_stalled(self, now: float) -> bool:
+        """Whether the write in progress has lasted ``send_timeout`` at ``now``; if so
+        it is marked :attr:`stalled` (the caller aborts)."""
+        started = self._write_started
+        if started is not None and now - started >= self.send_timeout:
+            self.stalled = True
+            return True
+        return False
 
     # ------------------------------------------------------------------ ending
     async def abort(self) -> None:
@@ -200,11 +218,10 @@ class Wire:
         Cancellation:
             Returns promptly; the connection is dropped anyway.
         """
-        if self._closed:
+        if self.closed:
             await trio.lowlevel.checkpoint()
             return
-        self._closed = True
-        self._gone = True
+        self._mark_closed()
         raw = socket_of(self._stream)
         if raw is not None:
             # SO_LINGER 0: close() sends a RST and frees the unsent data at once,
@@ -221,14 +238,15 @@ class Wire:
         """End the connection once the runtime is done with it.
 
         The closing handshake is completed when it is under way (the peer's close
-        frame or EOF awaited, discarding data), bounded by ``close_timeout``; the
-        TCP connection is then closed, or aborted if the peer did not finish in
-        time or the WebSocket was never closed.
+        frame or EOF awaited, discarding data; RFC 6455 section 7.1.1: the server
+        closes the TCP connection first), bounded by ``close_timeout``; the TCP
+        connection is then closed, or aborted if the peer did not finish in time or
+        the WebSocket was never closed.
 
         Cancellation:
             Aborts the connection.
         """
-        if self._closed:
+        if self.closed:
             await trio.lowlevel.checkpoint()
             return
         protocol = self._protocol
@@ -240,18 +258,25 @@ class Wire:
             if not finished:
                 await self.abort()
         if finished:
-            self._closed = True
+            self._mark_closed()
             await trio.aclose_forcefully(self._stream)
+
+    def _mark_closed(self) -> None:
+        """The stream is closed: nothing is written or timed any more."""
+        self.closed = True
+        # The timer's owner holds this wire: no reference cycle outlives the stream.
+        self._deadlines = None
+        self._timed = None
 
     async def _complete_close(self, protocol: WireProtocol) -> bool:
         protocol.release()  # a held failure: its close frame is due now
         state = protocol.state
-        if state is _OPEN or (state is _CONNECTING and not protocol.eof_sent):
+        if state is OPEN or (state is CONNECTING and not protocol.eof_sent):
             return False  # the runtime never closed it: nothing graceful is due
         stream = self._stream
         try:
-            await self._flush(wait=True)
-            while protocol.state is not WireState.CLOSED:
+            await self.flush(wait=True)
+            while protocol.state is not CLOSED:
                 if self._eof_sent and isinstance(stream, trio.abc.HalfCloseableStream):
                     await stream.send_eof()
                     self._eof_sent = False
@@ -260,7 +285,7 @@ class Wire:
                     return True
                 protocol.receive_data(data)
                 protocol.events_received()  # discarded: the connection is closing
-                await self._flush(wait=True)
+                await self.flush(wait=True)
         except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
             return False
         return True

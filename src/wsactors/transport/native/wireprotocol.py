@@ -9,21 +9,17 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Generator
-from typing import Any, Final
+from typing import Any
 
 from websockets.exceptions import PayloadTooBig, ProtocolError
-from websockets.frames import Close, Frame, Opcode
-from websockets.protocol import State as WireState
+from websockets.frames import Close, Frame
 from websockets.server import ServerProtocol
 
 from ...connection.events import Message
 from .assembler import AssemblyError, MessageAssembler
+from .rfc6455 import BINARY, CLOSE, OPEN
 
 __all__ = ["WireProtocol"]
-
-_CLOSE: Final = Opcode.CLOSE
-_BINARY: Final = Opcode.BINARY
-_OPEN: Final = WireState.OPEN
 
 
 class WireProtocol(ServerProtocol):
@@ -62,10 +58,10 @@ class WireProtocol(ServerProtocol):
     def recv_frame(self, frame: Frame) -> None:
         """See :meth:`websockets.protocol.Protocol.recv_frame`."""
         opcode = frame.opcode
-        if opcode is _CLOSE:
+        if opcode is CLOSE:
             self.current_size = None
         super().recv_frame(frame)  # checks the frame, then appends it to the events
-        if opcode <= _BINARY:
+        if opcode <= BINARY:
             events = self.events
             try:
                 message = self.assembler.feed(frame)
@@ -91,7 +87,7 @@ class WireProtocol(ServerProtocol):
                 limit = self.max_message_size or exc.max_size
                 before = self.current_size or 0
                 reason = f"message too big: {before + exc.size} bytes > {limit}"
-        if self.state is _OPEN and code != 1006:  # 1006: the stream ended mid-frame
+        if self.state is OPEN and code != 1006:  # 1006: the stream ended mid-frame
             self.hold(code, reason)
             return
         super().fail(code, reason)
