@@ -304,17 +304,26 @@ class SchemaSet:
 
     def _merge(self, schema: Schema, components: dict[str, Schema]) -> Schema:
         renames: dict[str, str] = {}
-        changed = True
-        while changed:  # a renamed component changes the components that refer to it
+        # A renamed component changes the components that refer to it, which may then
+        # match (or no longer match) a component already there: choose every name
+        # again until none changes, so that a schema met twice gets one name.
+        for _ in range(len(components) + 2):
             changed = False
             for name, body in components.items():
-                if name in renames:
-                    continue
                 wanted = _rename_refs(body, renames)
                 existing = self.components.get(name)
+                target = name
                 if existing is not None and existing != wanted:
-                    renames[name] = self._free_name(name, wanted, set(renames.values()))
+                    taken = {chosen for other, chosen in renames.items() if other != name}
+                    target = self._free_name(name, wanted, taken)
+                if renames.get(name, name) != target:
+                    if target == name:
+                        del renames[name]
+                    else:
+                        renames[name] = target
                     changed = True
+            if not changed:
+                break
         for name, body in components.items():
             self.components.setdefault(renames.get(name, name), _rename_refs(body, renames))
         result: Schema = _rename_refs(schema, renames)
