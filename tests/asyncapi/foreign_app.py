@@ -3,10 +3,9 @@ routes that forbid unknown fields (issue 21).
 
 Its document is checked like the others (``apps.APPS``): by the official parser, and
 by the property tests that feed payloads generated from each schema to the route's
-own decoder. The pydantic models here are strict: a lax model reads ``"5"`` as an
-integer, which its schema (``type: integer``) does not allow, so the property
-"the codec refuses what the schema forbids" holds for strict models only
-(docs/receiving-data.md says so).
+own decoder. The pydantic models here are strict, so that their schemas say exactly
+what they read: a lax model (pydantic's default) also reads ``"5"`` as an integer,
+which its schema (``type: integer``) does not allow (docs/receiving-data.md).
 
 Imported as ``foreign_app`` (pytest puts this folder on ``sys.path``).
 """
