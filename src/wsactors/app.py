@@ -86,6 +86,11 @@ class App:
             dependencies and before accept; they raise ``NotAuthorizedError`` (401)
             or ``PermissionDeniedError`` (403) to deny.
         debug: Put exception text in 1011 close reasons.
+        forbid_unknown_fields: Close with 1007, naming the key, when a typed message
+            holds an object key its type does not read (a record, TypedDict, pydantic
+            model or msgspec Struct, at any depth). By default such keys are ignored,
+            as before; Routers and handlers may decide otherwise
+            (docs/receiving-data.md).
         http_app: An ASGI app for ``http`` scopes (e.g. Starlette); otherwise they get
             a plain 404.
         asyncapi_path: If given, ``GET`` on this path answers :meth:`asyncapi`'s
@@ -117,6 +122,7 @@ class App:
         require_origin: bool = False,
         guards: Sequence[Guard] | None = None,
         debug: bool = False,
+        forbid_unknown_fields: bool = False,
         http_app: Callable[..., Awaitable[None]] | None = None,
         asyncapi_path: str | None = None,
         inbox_size: int = 16,
@@ -133,7 +139,11 @@ class App:
             raise ImproperlyConfiguredError("websocket_class must be a WebSocket subclass")
         self.state = State()
         self.debug = debug
-        self.codec = Codec()
+        if not isinstance(forbid_unknown_fields, bool):
+            raise ImproperlyConfiguredError(
+                f"forbid_unknown_fields must be True or False, not {forbid_unknown_fields!r}"
+            )
+        self.codec = Codec(forbid_unknown_fields=forbid_unknown_fields)
         self.http_app = http_app
         self.asyncapi_path = asyncapi_path
         self._asyncapi_json: bytes | None = None
@@ -241,7 +251,7 @@ class App:
             behaviour=route.behaviour,
             make_socket=make_socket,
             config=route.config,
-            codec=self.codec,
+            codec=route.codec,
             reader=route.reader,
             registry=self.connections,
             route_path=route.template.path,

@@ -1,11 +1,12 @@
-"""The Apps whose documents these tests check: the typed test App, the demo, and
-every docs example (``docs/examples/*.py``)."""
+"""The Apps whose documents these tests check: the typed test App, the App of pydantic
+models and msgspec Structs, the demo, and every docs example (``docs/examples/*.py``)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 from example_helpers import EXAMPLES_DIR, load_example
+from foreign_app import create_app as create_foreign_app
 from typed_app import create_app
 
 from wsactors import App
@@ -30,6 +31,7 @@ def _example(name: str) -> Callable[[], App]:
 #: name -> a function building a fresh App.
 APPS: dict[str, Callable[[], App]] = {
     "typed": create_app,
+    "foreign": create_foreign_app,
     "demo": create_demo_app,
     **{f"example-{name}": _example(name) for name in EXAMPLE_NAMES},
 }

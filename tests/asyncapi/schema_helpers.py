@@ -48,9 +48,10 @@ def received_schemas(app: App) -> list[ReceivedSchema]:
             continue
         if message.get("contentType") != "application/json" or route.receives is None:
             continue
-        # The decoder the listener builds: the App's codec, through the route's DTO.
+        # The decoder the listener builds: the route's codec, through the route's DTO.
         dto = route.receives.dto
-        codec = Codec(dto.input_converter(app.codec.converter)) if dto else app.codec
+        base = app.codec.variant(route.receives.forbid_unknown_fields)
+        codec = Codec(dto.input_converter(base.converter)) if dto else base
         found.append(
             ReceivedSchema(
                 route,

@@ -83,7 +83,12 @@ def _message(info: MessageInfo, schemas: SchemaSet, direction: str) -> dict[str,
         )
     else:
         message["contentType"] = "application/json"
-        message["payload"] = schemas.payload(tp, info.dto, "in" if direction == "in" else "out")
+        message["payload"] = schemas.payload(
+            tp,
+            info.dto,
+            "in" if direction == "in" else "out",
+            forbid_unknown_fields=info.forbid_unknown_fields,
+        )
     message["name"] = "json" if tp is Any else _type_name(tp)
     return message
 

@@ -37,12 +37,14 @@ class MessageInfo:
     """One direction of a route's traffic.
 
     ``annotation`` is ``None`` for an undeclared (opaque) message; ``frame`` is the
-    frame type when the route fixes it.
+    frame type when the route fixes it; ``forbid_unknown_fields`` whether the route
+    refuses object keys its type does not read (received messages only).
     """
 
     annotation: Any
     dto: DTO[Any] | None = None
     frame: Literal["text", "binary"] | None = None
+    forbid_unknown_fields: bool = False
 
 
 @dataclass(slots=True)
@@ -118,13 +120,15 @@ def _limit_codes(route: Route) -> Iterator[tuple[int, str]]:
         yield 1008, f"one send blocked for {config.send_timeout:g} s (send timeout)"
 
 
-def _listener(handler: ListenerRouteHandler, info: RouteInfo) -> list[tuple[Any, bool]]:
+def _listener(
+    handler: ListenerRouteHandler, info: RouteInfo, forbid: bool
+) -> list[tuple[Any, bool]]:
     options = handler.options
     cls = getattr(handler, "listener_class", None)
     method = cls is not None
     receive_fn = handler.fn
     data = next(p for p in read_params(receive_fn, skip_self=method) if p.name == "data")
-    info.receives = MessageInfo(data.annotation, options.dto, options.receive_mode)
+    info.receives = MessageInfo(data.annotation, options.dto, options.receive_mode, forbid)
     returns = return_annotation(receive_fn)
     reply = Any if returns is inspect.Parameter.empty else _strip_none(returns)
     if reply is not None:
@@ -150,8 +154,8 @@ def _stream(handler: StreamRouteHandler, info: RouteInfo) -> None:
         info.close_codes.append((1008, "any message from the client (the data-discard rule)"))
 
 
-def _websocket(handler: WebSocketRouteHandler, info: RouteInfo) -> None:
-    info.receives = MessageInfo(handler.receives)
+def _websocket(handler: WebSocketRouteHandler, info: RouteInfo, forbid: bool) -> None:
+    info.receives = MessageInfo(handler.receives, forbid_unknown_fields=forbid)
     info.sends = MessageInfo(handler.sends)
 
 
@@ -170,14 +174,15 @@ def describe(route: Route) -> RouteInfo:
         doc=inspect.cleandoc(handler.__doc__) if handler.__doc__ else None,
     )
     callables: list[tuple[Any, bool]] = [(handler.fn, False)]
+    forbid = route.codec.forbid_unknown_fields
     if isinstance(handler, ListenerRouteHandler):
         info.kind = "listener"
-        callables = _listener(handler, info)
+        callables = _listener(handler, info, forbid)
     elif isinstance(handler, StreamRouteHandler):
         info.kind = "stream"
         _stream(handler, info)
     elif isinstance(handler, WebSocketRouteHandler):
-        _websocket(handler, info)
+        _websocket(handler, info, forbid)
     info.close_codes.extend(_limit_codes(route))
     layered = {**route.layer.dependencies, **handler.dependencies}
     info.query = _query_params(callables, layered, template.param_types)

@@ -12,7 +12,15 @@ the JSON Schema draft 07 that AsyncAPI 3.0 schemas build on:
 - a TypedDict's required keys are the ones Python recorded, which the codec reads;
 - a union of several records (which msgspec refuses) is an ``anyOf`` of each, also
   inside lists, sets, ``dict[str, ...]`` and the fields of records;
-- DTO renames and exclusions are applied to a copy of the model's schema.
+- DTO renames and exclusions are applied to a copy of the model's schema;
+- a pydantic model's schema is pydantic's own (``models_json_schema``, in
+  validation mode for what is received and serialization mode for what is sent,
+  by alias), its ``$defs`` becoming components; msgspec Structs are msgspec's;
+- ``discriminator`` objects (OpenAPI's, which pydantic and msgspec write for tagged
+  unions) are left out: AsyncAPI's ``discriminator`` is a property name with
+  another meaning, and the ``anyOf``/``oneOf`` with its tags says the same;
+- under ``forbid_unknown_fields`` every object with ``properties`` received gets
+  ``additionalProperties: false``.
 """
 
 from __future__ import annotations
@@ -29,6 +37,7 @@ from typing import Any, Literal
 import attrs
 
 from ..codec.dto import DTO
+from ..codec.models import is_pydantic_model, is_struct
 from ..exceptions import ImproperlyConfiguredError
 
 __all__ = ["REF_PREFIX", "SchemaSet"]
@@ -53,10 +62,24 @@ def _is_union(tp: Any) -> bool:
     return typing.get_origin(tp) in (typing.Union, types.UnionType)
 
 
-def _generate(tp: Any) -> tuple[Schema, dict[str, Schema]]:
-    """msgspec's schema of ``tp`` and its components; a fallback where it refuses."""
+def _pydantic_schema(tp: Any, direction: Direction) -> tuple[Schema, dict[str, Schema]]:
+    """pydantic's own schema of model ``tp``: a ``$ref``, and its ``$defs`` as components."""
+    from pydantic.json_schema import models_json_schema
+
+    mode: Literal["validation", "serialization"] = (
+        "validation" if direction == "in" else "serialization"
+    )
+    refs, top = models_json_schema([(tp, mode)], ref_template=REF_PREFIX + "{model}")
+    return dict(refs[(tp, mode)]), dict(top.get("$defs", {}))
+
+
+def _generate(tp: Any, direction: Direction = "in") -> tuple[Schema, dict[str, Schema]]:
+    """msgspec's schema of ``tp`` and its components (pydantic's for a pydantic model);
+    a fallback where msgspec refuses."""
     if tp is Any or tp is inspect.Parameter.empty:
         return {}, {}
+    if is_pydantic_model(tp):
+        return _pydantic_schema(tp, direction)
     msgspec = _msgspec()
     try:
         (schema,), components = msgspec.json.schema_components(
@@ -65,14 +88,14 @@ def _generate(tp: Any) -> tuple[Schema, dict[str, Schema]]:
     except TypeError as exc:
         if _is_union(tp):
             # msgspec refuses unions of several records; the codec tries each in turn.
-            parts = [_generate(member) for member in typing.get_args(tp)]
+            parts = [_generate(member, direction) for member in typing.get_args(tp)]
             merged: dict[str, Schema] = {}
             for _, found in parts:
                 merged.update(found)
             return {"anyOf": [schema for schema, _ in parts]}, merged
         if isinstance(tp, type) and issubclass(tp, enum.Enum):
             return {"title": tp.__name__, "enum": [member.value for member in tp]}, {}
-        around = _around_refusal(tp)
+        around = _around_refusal(tp, direction)
         if around is not None:
             return around
         return {"description": f"not described: {exc}"}, {}
@@ -82,20 +105,20 @@ def _generate(tp: Any) -> tuple[Schema, dict[str, Schema]]:
 _ARRAYS = (list, set, frozenset, tuple)
 
 
-def _around_refusal(tp: Any) -> tuple[Schema, dict[str, Schema]] | None:
+def _around_refusal(tp: Any, direction: Direction) -> tuple[Schema, dict[str, Schema]] | None:
     """The schema of a container or record that holds what msgspec refused (a union
-    of several records), built from the schemas of its parts; None if ``tp`` is
-    neither."""
+    of several records, a pydantic model), built from the schemas of its parts; None
+    if ``tp`` is neither."""
     origin = typing.get_origin(tp)
     args = typing.get_args(tp)
     if origin in _ARRAYS and args and (origin is not tuple or args[-1] is Ellipsis):
-        items, components = _generate(args[0])
+        items, components = _generate(args[0], direction)
         schema: Schema = {"type": "array", "items": items}
         if origin in (set, frozenset):
             schema["uniqueItems"] = True
         return schema, components
     if origin is dict and len(args) == 2 and args[0] is str:
-        values, components = _generate(args[1])
+        values, components = _generate(args[1], direction)
         return {"type": "object", "additionalProperties": values}, components
     cls: Any = tp
     if not (isinstance(cls, type) and (dataclasses.is_dataclass(cls) or attrs.has(cls))):
@@ -112,7 +135,7 @@ def _around_refusal(tp: Any) -> tuple[Schema, dict[str, Schema]] | None:
     record: Schema = {"title": tp.__name__, "type": "object", "properties": {}}
     components = {}
     for name in fields:
-        record["properties"][name], found = _generate(hints.get(name, Any))
+        record["properties"][name], found = _generate(hints.get(name, Any), direction)
         components.update(found)
     required = [name for name, needed in fields.items() if needed]
     if required:
@@ -131,6 +154,8 @@ def _walk(node: Any, visit: Any) -> Any:
 
 
 def _draft07(node: Schema) -> Schema:
+    if isinstance(node.get("discriminator"), dict):
+        del node["discriminator"]
     if "prefixItems" in node:
         node["items"] = node.pop("prefixItems")
         node["additionalItems"] = False
@@ -138,6 +163,13 @@ def _draft07(node: Schema) -> Schema:
         # The codec also reads a JSON number as a Decimal (docs/receiving-data.md).
         title = {"title": node.pop("title")} if "title" in node else {}
         return {**title, "anyOf": [node, {"type": "number"}]}
+    return node
+
+
+def _closed(node: Schema) -> Schema:
+    """An object schema with ``properties`` that admits no other key."""
+    if node.get("type") == "object" and isinstance(node.get("properties"), dict):
+        node["additionalProperties"] = False
     return node
 
 
@@ -153,9 +185,10 @@ def _rename_refs(node: Any, names: dict[str, str]) -> Any:
 
 
 def _record_hints(tp: Any, seen: dict[str, Any]) -> None:
-    """Every record class reachable from ``tp``, by name (msgspec names components so)."""
+    """Every record class reachable from ``tp``, by name (msgspec names components
+    so); not into pydantic models, whose schemas are pydantic's."""
     if isinstance(tp, type) and (
-        dataclasses.is_dataclass(tp) or attrs.has(tp) or typing.is_typeddict(tp)
+        dataclasses.is_dataclass(tp) or attrs.has(tp) or typing.is_typeddict(tp) or is_struct(tp)
     ):
         if tp.__name__ in seen:
             return
@@ -234,13 +267,27 @@ class SchemaSet:
     def __init__(self) -> None:
         self.components: dict[str, Schema] = {}
 
-    def payload(self, tp: Any, dto: DTO[Any] | None = None, direction: Direction = "in") -> Schema:
+    def payload(
+        self,
+        tp: Any,
+        dto: DTO[Any] | None = None,
+        direction: Direction = "in",
+        *,
+        forbid_unknown_fields: bool = False,
+    ) -> Schema:
         """The schema of ``tp`` read (``"in"``) or written (``"out"``) through ``dto``.
+
+        Args:
+            tp: The message type.
+            dto: The route's DTO for this direction.
+            direction: Received (``"in"``) or sent (``"out"``).
+            forbid_unknown_fields: The route refuses object keys its types do not
+                read: received objects get ``additionalProperties: false``.
 
         Raises:
             ImproperlyConfiguredError: msgspec is not installed.
         """
-        schema, components = _generate(tp)
+        schema, components = _generate(tp, direction)
         _follow_codec(tp, schema, components)
         if dto is not None and dto.model.__name__ in components:
             name = dto.model.__name__
@@ -250,21 +297,33 @@ class SchemaSet:
             components = _rename_refs(components, {name: view})
         schema = _walk(schema, _draft07)
         components = {key: _walk(body, _draft07) for key, body in components.items()}
+        if forbid_unknown_fields and direction == "in":
+            schema = _walk(schema, _closed)
+            components = {key: _walk(body, _closed) for key, body in components.items()}
         return self._merge(schema, components)
 
     def _merge(self, schema: Schema, components: dict[str, Schema]) -> Schema:
         renames: dict[str, str] = {}
-        changed = True
-        while changed:  # a renamed component changes the components that refer to it
+        # A renamed component changes the components that refer to it, which may then
+        # match (or no longer match) a component already there: choose every name
+        # again until none changes, so that a schema met twice gets one name.
+        for _ in range(len(components) + 2):
             changed = False
             for name, body in components.items():
-                if name in renames:
-                    continue
                 wanted = _rename_refs(body, renames)
                 existing = self.components.get(name)
+                target = name
                 if existing is not None and existing != wanted:
-                    renames[name] = self._free_name(name, wanted, set(renames.values()))
+                    taken = {chosen for other, chosen in renames.items() if other != name}
+                    target = self._free_name(name, wanted, taken)
+                if renames.get(name, name) != target:
+                    if target == name:
+                        del renames[name]
+                    else:
+                        renames[name] = target
                     changed = True
+            if not changed:
+                break
         for name, body in components.items():
             self.components.setdefault(renames.get(name, name), _rename_refs(body, renames))
         result: Schema = _rename_refs(schema, renames)

@@ -214,12 +214,42 @@ class Codec:
 
     Args:
         converter: A configured converter; :func:`make_json_converter` by default.
+        forbid_unknown_fields: Without ``converter``, whether the default one
+            refuses object keys the type does not read (``converter`` says it itself:
+            cattrs' ``forbid_extra_keys``).
     """
 
-    def __init__(self, converter: cattrs.Converter | None = None) -> None:
-        self.converter = converter if converter is not None else make_json_converter()
+    def __init__(
+        self, converter: cattrs.Converter | None = None, *, forbid_unknown_fields: bool = False
+    ) -> None:
+        self.converter = (
+            converter
+            if converter is not None
+            else make_json_converter(forbid_unknown_fields=forbid_unknown_fields)
+        )
         # receive_json(type=...) asks per call; build each decoder once.
         self._decoders: dict[Any, Decoder] = {}
+        self._variant: Codec | None = None
+
+    @property
+    def forbid_unknown_fields(self) -> bool:
+        """Whether object keys that the type does not read close 1007 (else ignored)."""
+        return bool(self.converter.forbid_extra_keys)
+
+    def variant(self, forbid_unknown_fields: bool | None) -> Codec:
+        """This codec, or its twin that decides unknown fields the other way.
+
+        ``None`` keeps this codec: an App's, a Router's or a handler's option left
+        unset inherits the layer above. The twin is a copy of this converter (its
+        hooks included) with ``forbid_extra_keys`` changed, made once.
+        """
+        if forbid_unknown_fields is None or forbid_unknown_fields == self.forbid_unknown_fields:
+            return self
+        if self._variant is None:
+            twin = Codec(self.converter.copy(forbid_extra_keys=forbid_unknown_fields))
+            twin._variant = self
+            self._variant = twin
+        return self._variant
 
     def decoder(self, annotation: Any) -> Decoder:
         """The function that turns a received payload into ``annotation``.

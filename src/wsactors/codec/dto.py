@@ -23,6 +23,7 @@ from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, overrid
 
 from ..exceptions import ImproperlyConfiguredError
 from .errors import json_type
+from .models import is_pydantic_model, is_struct
 
 __all__ = ["DTO"]
 
@@ -39,6 +40,17 @@ def _fields(model: type[Any]) -> dict[str, bool]:
         }
     if attrs.has(model):
         return {a.name: a.default is not attrs.NOTHING for a in attrs.fields(model)}
+    if is_pydantic_model(model) or is_struct(model):
+        kind = "a pydantic model" if is_pydantic_model(model) else "a msgspec Struct"
+        how = (
+            "Field(alias=...), Field(exclude=True) or a model of its own for each direction"
+            if is_pydantic_model(model)
+            else "the Struct's options (rename=, omit_defaults=) or a Struct for each direction"
+        )
+        raise ImproperlyConfiguredError(
+            f"DTO({model.__name__}): {kind} chooses its fields on the wire itself; use {how} "
+            f"(DTOs take dataclasses and attrs classes)"
+        )
     raise ImproperlyConfiguredError(
         f"DTO({model!r}): only dataclasses and attrs classes are supported"
     )

@@ -21,6 +21,7 @@ import cattrs
 from cattrs.cols import is_namedtuple
 from cattrs.fns import identity
 
+from .models import is_foreign_model, is_struct, struct_problem
 from .shapes import ARRAY_ORIGINS, OBJECT_ORIGINS, is_record, is_typeddict
 from .unions import NONE_TYPE, union_args
 
@@ -35,9 +36,10 @@ def unsendable(converter: cattrs.Converter, tp: Any) -> str | None:
     """The first type inside ``tp`` that has no JSON form, or ``None`` if all do.
 
     A type has a JSON form if it is a JSON primitive, a container, record,
-    ``TypedDict`` or ``NamedTuple`` of such types, an enum, or has an unstructure hook
-    other than cattrs' pass-through (``UUID``, ``datetime``, ...). ``Any`` is decided
-    by each value's type when it is sent.
+    ``TypedDict`` or ``NamedTuple`` of such types, an enum, a pydantic model or a
+    msgspec ``Struct`` (their library serializes them, and decides), or has an
+    unstructure hook other than cattrs' pass-through (``UUID``, ``datetime``, ...).
+    ``Any`` is decided by each value's type when it is sent.
     """
     return _unsendable(converter, tp, set())
 
@@ -50,7 +52,10 @@ def _unsendable(converter: cattrs.Converter, tp: Any, seen: set[int]) -> str | N
     seen.add(id(tp))
     origin = typing.get_origin(tp)
     args = typing.get_args(tp)
-    if origin is typing.Literal:
+    if is_struct(tp):  # msgspec.to_builtins serializes it, unless it holds a custom type
+        problem = struct_problem(tp)
+        return None if problem is None else f"{problem} (inside a msgspec Struct)"
+    if origin is typing.Literal or is_foreign_model(tp):
         return None
     if origin is typing.Annotated:
         return _unsendable(converter, args[0], seen)

@@ -15,6 +15,7 @@ from typing import Any
 import cattrs
 
 from .errors import Hook, describe, json_type
+from .models import is_foreign_model, model_keys
 from .shapes import is_record, record_fields
 
 __all__ = [
@@ -106,19 +107,28 @@ def optional_hook(tp: Any, converter: cattrs.Converter) -> Hook:
     return lambda value, _: None if value is None else structure(value, other)
 
 
+def _is_object_model(tp: Any) -> bool:
+    return is_record(tp) or is_foreign_model(tp)
+
+
+def _keys(tp: Any) -> set[str]:
+    return model_keys(tp) if is_foreign_model(tp) else set(record_fields(tp))
+
+
 def record_members(tp: Any) -> tuple[list[Any], bool] | None:
-    """The record members of a union of records (and ``None``), else ``None``."""
+    """The members of a union of records, pydantic models and Structs (and
+    ``None``), else ``None``."""
     args = union_args(tp)
     if args is None:
         return None
     members = [a for a in args if a is not NONE_TYPE]
-    if len(members) < 2 or not all(is_record(m) for m in members):
+    if len(members) < 2 or not all(_is_object_model(m) for m in members):
         return None
     return members, len(members) < len(args)
 
 
 def record_union_hook(tp: Any, converter: cattrs.Converter) -> Hook:
-    """Unions of records, decided deterministically.
+    """Unions of records (pydantic models and Structs too), decided deterministically.
 
     cattrs' default disambiguation depends on set order (so on PYTHONHASHSEED) when
     no field is unique. Here each member is tried in declaration order; if none
@@ -128,7 +138,7 @@ def record_union_hook(tp: Any, converter: cattrs.Converter) -> Hook:
     assert found is not None
     members, optional = found
     hooks = [(m, converter.get_structure_hook(m)) for m in members]
-    fields = {m: set(record_fields(m)) for m in members}
+    fields = {m: _keys(m) for m in members}
 
     def hook(value: Any, _: Any) -> Any:
         if value is None and optional:

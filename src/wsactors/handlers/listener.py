@@ -143,7 +143,7 @@ def build_listener_route(
         raise ImproperlyConfiguredError(
             f"listener {where} must take a `data` parameter (the received message)"
         )
-    codec = layer.codec
+    codec = handler.codec(layer)
     in_codec = Codec(options.dto.input_converter(codec.converter)) if options.dto else codec
     out_codec = (
         Codec(options.return_dto.output_converter(codec.converter)) if options.return_dto else codec
@@ -272,6 +272,7 @@ def websocket_listener(
     sync_to_thread: bool = False,
     guards: Sequence[Guard] | None = None,
     name: str | None = None,
+    forbid_unknown_fields: bool | None = None,
     **limits: Unpack[LimitOptions],
 ) -> Callable[[Callable[..., Any]], ListenerRouteHandler]:
     """Register a listener: a function of ``data`` whose return value is the reply.
@@ -294,6 +295,9 @@ def websocket_listener(
         sync_to_thread: Run a sync function in a worker thread instead of inline.
         guards: ``guard(socket)`` callables run before dependencies and accept.
         name: Route name.
+        forbid_unknown_fields: ``True``: an object key that ``data``'s type does not
+            read closes with 1007 naming it; ``False``: such keys are ignored;
+            ``None`` (default): as the Router or App says.
         **limits: ``max_message_size``, ``rate_limit``, ``rate_limit_policy``,
             ``idle_timeout``, ``send_timeout`` for this route.
     """
@@ -318,4 +322,5 @@ def websocket_listener(
         guards=guards,
         name=name,
         limits=limits,
+        forbid_unknown_fields=forbid_unknown_fields,
     )

@@ -41,6 +41,7 @@ class _ClassListenerHandler(ListenerRouteHandler):
                 for name in LIMIT_NAMES
                 if getattr(cls, name, None) is not None
             },
+            forbid_unknown_fields=cls.forbid_unknown_fields,
         )
         self.listener_class = cls
 
@@ -108,6 +109,9 @@ class WebSocketListener:
     sync_to_thread: ClassVar[bool] = False
     guards: ClassVar[Sequence[Guard] | None] = None
     route_name: ClassVar[str | None] = None
+    #: ``True``: object keys ``on_receive``'s ``data`` type does not read close 1007;
+    #: ``False``: they are ignored; ``None``: as the Router or App says.
+    forbid_unknown_fields: ClassVar[bool | None] = None
     # Limits: set any name of LimitOptions (max_message_size, rate_limit, ...) as a
     # class attribute; unset ones are inherited from the Router/App.
 

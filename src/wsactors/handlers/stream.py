@@ -209,7 +209,7 @@ class StreamRouteHandler(RouteHandler):
         mode = mode_checked(self.mode, "mode")
         template, injector, websocket_class = self.prepare(layer)
         plan = injector.plan(fn, read_params(fn))
-        codec = layer.codec
+        codec = self.codec(layer)
         if self.return_dto is not None:
             codec = Codec(self.return_dto.output_converter(codec.converter))
         encode = codec.encoder(_item_type(fn))
@@ -242,6 +242,7 @@ def websocket_stream(
     return_dto: DTO[Any] | None = None,
     guards: Sequence[Guard] | None = None,
     name: str | None = None,
+    forbid_unknown_fields: bool | None = None,
     **limits: Unpack[LimitOptions],
 ) -> Callable[[Callable[..., Any]], StreamRouteHandler]:
     """Register an async generator whose every yielded value is sent to the client.
@@ -262,6 +263,9 @@ def websocket_stream(
         return_dto: Controls which fields of yielded values are written.
         guards: ``guard(socket)`` callables run before dependencies and accept.
         name: Route name.
+        forbid_unknown_fields: For ``socket.receive_json`` in the generator (with
+            ``listen_for_disconnect=False``): ``True`` refuses object keys the type
+            does not read (1007), ``False`` ignores them, ``None`` inherits.
         **limits: ``max_message_size``, ``rate_limit``, ``rate_limit_policy``,
             ``idle_timeout``, ``send_timeout`` for this route.
     """
@@ -279,4 +283,5 @@ def websocket_stream(
         guards=guards,
         name=name,
         limits=limits,
+        forbid_unknown_fields=forbid_unknown_fields,
     )

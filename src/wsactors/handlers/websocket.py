@@ -81,6 +81,7 @@ def websocket(
     name: str | None = None,
     receives: Any = None,
     sends: Any = None,
+    forbid_unknown_fields: bool | None = None,
     **limits: Unpack[LimitOptions],
 ) -> Callable[[Callable[..., Any]], WebSocketRouteHandler]:
     """Register a low-level handler: ``async def handler(socket: WebSocket) -> None``.
@@ -94,6 +95,9 @@ def websocket(
         receives: For the AsyncAPI document only: the type of the messages the
             handler receives (not validated: the handler reads the socket itself).
         sends: For the AsyncAPI document only: the type of the messages it sends.
+        forbid_unknown_fields: For ``socket.receive_json(type=...)``: ``True``
+            refuses object keys the type does not read (1007), ``False`` ignores
+            them, ``None`` (default) inherits the Router's or App's choice.
         **limits: ``max_message_size``, ``rate_limit``, ``rate_limit_policy``,
             ``idle_timeout``, ``send_timeout`` for this route.
 
@@ -112,4 +116,5 @@ def websocket(
         guards=guards,
         name=name,
         limits=limits,
+        forbid_unknown_fields=forbid_unknown_fields,
     )

@@ -23,7 +23,15 @@ from .paths import PathTemplate, join_paths
 if TYPE_CHECKING:
     from ..socket.websocket import WebSocket
 
-__all__ = ["Behaviour", "Guard", "Layer", "Route", "RouteHandler", "route_decorator"]
+__all__ = [
+    "Behaviour",
+    "Guard",
+    "Layer",
+    "Route",
+    "RouteHandler",
+    "checked_forbid",
+    "route_decorator",
+]
 
 #: A handler kind's entry point: run the user's code on an accepted-or-not socket,
 #: entering yield dependencies into the stack (cleaned up after the close frame).
@@ -39,7 +47,8 @@ class Layer:
     """Options gathered from the App and the Routers above a handler.
 
     The layer closest to the handler wins (docs/limits-and-security.md); guards add up,
-    outermost first.
+    outermost first. ``codec`` is the App's, or its twin that decides unknown fields
+    the other way when a Router set ``forbid_unknown_fields``.
     """
 
     prefix: str
@@ -55,13 +64,14 @@ class Layer:
         dependencies: Mapping[str, Any] | None,
         websocket_class: type[WebSocket] | None,
         guards: Sequence[Guard] = (),
+        forbid_unknown_fields: bool | None = None,
     ) -> Layer:
         """The layer below this one (a Router inside it)."""
         return Layer(
             join_paths(self.prefix, path),
             {**self.dependencies, **(dependencies or {})},
             websocket_class or self.websocket_class,
-            self.codec,
+            self.codec.variant(forbid_unknown_fields),
             self.runtime,
             (*self.guards, *guards),
         )
@@ -79,10 +89,26 @@ class Route:
     #: The App and Routers above the handler: their dependencies, guards and prefix.
     #: The AsyncAPI document reads it to tell dependencies from query parameters.
     layer: Layer
+    #: The route's codec: the layer's, or its twin when the handler sets
+    #: ``forbid_unknown_fields``; ``socket.receive_json`` decodes with it.
+    codec: Codec
     #: The handler kind always reads (listeners): the disconnect grace applies.
     reader: bool = False
     #: Hints already logged for this route (each is logged once per route).
     hints: set[str] = field(default_factory=set)
+
+
+def checked_forbid(value: Any, where: str) -> bool | None:
+    """``forbid_unknown_fields`` if it is a bool or ``None`` (inherit).
+
+    Raises:
+        ImproperlyConfiguredError: any other value (a string such as ``"yes"``).
+    """
+    if value is None or isinstance(value, bool):
+        return value
+    raise ImproperlyConfiguredError(
+        f"{where}: forbid_unknown_fields must be True, False or None, not {value!r}"
+    )
 
 
 def _guarded(guards: tuple[Guard, ...], behaviour: Behaviour) -> Behaviour:
@@ -115,9 +141,11 @@ class RouteHandler:
         guards: Sequence[Guard] | None = None,
         name: str | None = None,
         limits: Mapping[str, Any] | None = None,
+        forbid_unknown_fields: bool | None = None,
     ) -> None:
         if not isinstance(path, str):
             raise ImproperlyConfiguredError(f"route path must be a str, got {path!r}")
+        self.forbid_unknown_fields = checked_forbid(forbid_unknown_fields, f"route {path!r}")
         self.fn = fn
         self.path = path
         self.dependencies = dict(dependencies or {})
@@ -130,6 +158,11 @@ class RouteHandler:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.fn(*args, **kwargs)
+
+    def codec(self, layer: Layer) -> Codec:
+        """The codec of this handler's messages: the layer's, unless the handler sets
+        ``forbid_unknown_fields`` the other way."""
+        return layer.codec.variant(self.forbid_unknown_fields)
 
     def prepare(self, layer: Layer) -> tuple[PathTemplate, Injector, type[WebSocket]]:
         """The full path template, the injector and the websocket class for ``layer``."""
@@ -158,6 +191,7 @@ class RouteHandler:
             self,
             config,
             layer,
+            self.codec(layer),
             reader=reader,
         )
 

@@ -9,7 +9,7 @@ from typing import Any
 from ..exceptions import ImproperlyConfiguredError
 from ..socket.websocket import WebSocket
 from .paths import RouteTable
-from .route import Guard, Layer, Route, RouteHandler
+from .route import Guard, Layer, Route, RouteHandler, checked_forbid
 
 __all__ = ["Router", "as_route_handler", "register"]
 
@@ -24,6 +24,9 @@ class Router:
         websocket_class: ``WebSocket`` subclass for everything below.
         guards: ``guard(socket)`` callables for everything below (run after the
             App's guards, before the handler's).
+        forbid_unknown_fields: For everything below: ``True`` closes with 1007 on an
+            object key the message type does not read, ``False`` ignores such keys,
+            ``None`` (default) inherits the App's or the enclosing Router's choice.
     """
 
     def __init__(
@@ -34,8 +37,10 @@ class Router:
         dependencies: Mapping[str, Any] | None = None,
         websocket_class: type[WebSocket] | None = None,
         guards: Sequence[Guard] | None = None,
+        forbid_unknown_fields: bool | None = None,
     ) -> None:
         self.path = path
+        self.forbid_unknown_fields = checked_forbid(forbid_unknown_fields, f"Router {path!r}")
         self.route_handlers = list(route_handlers)
         self.dependencies = dict(dependencies or {})
         self.websocket_class = websocket_class
@@ -69,7 +74,13 @@ def register(routes: RouteTable[Route], items: Sequence[Any], layer: Layer) -> N
             register(
                 routes,
                 item.route_handlers,
-                layer.child(item.path, item.dependencies, item.websocket_class, item.guards),
+                layer.child(
+                    item.path,
+                    item.dependencies,
+                    item.websocket_class,
+                    item.guards,
+                    item.forbid_unknown_fields,
+                ),
             )
             continue
         handler = as_route_handler(item)
