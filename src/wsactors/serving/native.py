@@ -77,8 +77,9 @@ async def serve_native_async(
         OSError: the address could not be bound.
         wsactors.lifespan.driver.LifespanError: the App's startup failed (the
             class ``wsactors.testing`` re-exports).
-        wsactors.lifespan.driver.LifespanTimeout: the App did not answer the
-            lifespan startup within ``startup_timeout``.
+        trio.TooSlowError: the App did not answer the lifespan startup within
+            ``startup_timeout`` (``wsactors.lifespan.driver.LifespanTimeout``, which
+            the reference does not document, is the subclass raised).
 
     Cancellation:
         Stops at once: connections are cancelled (each App connection still
