@@ -95,8 +95,9 @@ def hypercorn_config(host: str = "127.0.0.1", port: int = 8000, **options: Any) 
             # serve() runs one Trio worker in this process: worker processes must each
             # import the app from an import string, which only a command line has.
             raise TypeError(
-                "serve() runs one worker; for several use `wsactors run --workers N`"
-                " or `hypercorn -k trio -w N`"
+                "serve() on hypercorn runs one worker; for several use `wsactors run"
+                " --workers N`, `hypercorn -k trio -w N` or serve(..., engine='native',"
+                " workers=N)"
             )
         if name == "use_reloader" and value:
             # Only hypercorn's process supervisor reloads; hypercorn.trio.serve ignores it.
