@@ -86,8 +86,12 @@ def _serve(
 
 def _serve_processes(
     application_path: str, host: str, port: int, options: dict[str, Any], settings: ServerSettings
-) -> int:  # hypercorn's supervisor; ``application_path`` ends with ``()`` for a factory
-    """Serve with hypercorn's process supervisor (``--workers``, ``--reload``)."""
+) -> int:
+    """Serve with hypercorn's process supervisor (``--workers``, ``--reload``).
+
+    ``application_path`` is ``module:attribute``, with ``()`` after it for a factory:
+    hypercorn's loader evaluates it in each worker.
+    """
     from ..serving.hypercorn import hypercorn_config, serve_processes
 
     try:
