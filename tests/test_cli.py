@@ -80,9 +80,12 @@ def test_run_with_a_module_alone_that_has_no_app(
 ) -> None:
     assert main(["run", import_string]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("wsactors run: error: ")
-    assert message in err
-    assert err.count("\n") == 1  # one line, no traceback
+    # The subcommand's usage, then one line: the error (no traceback).
+    error = err.splitlines()[-1]
+    assert err.startswith("usage: wsactors run ")
+    assert error.startswith("wsactors run: error: ")
+    assert message in error
+    assert "Traceback" not in err
 
 
 @pytest.mark.parametrize(
@@ -103,9 +106,12 @@ def test_run_with_a_bad_import_string(
 ) -> None:
     assert main(["run", import_string]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("wsactors run: error: ")
-    assert message in err
-    assert err.count("\n") == 1  # one line, no traceback
+    # The subcommand's usage, then one line: the error (no traceback).
+    error = err.splitlines()[-1]
+    assert err.startswith("usage: wsactors run ")
+    assert error.startswith("wsactors run: error: ")
+    assert message in error
+    assert "Traceback" not in err
 
 
 def test_import_app_finds_dotted_attributes() -> None:

@@ -28,6 +28,7 @@ from .connection.closes import Why, stop_error
 from .connection.limits import LimitOptions, RuntimeConfig, checked_limits
 from .exceptions import ImproperlyConfiguredError
 from .lifespan.hooks import Hook, LifespanContext, run_lifespan
+from .lifespan.host import Host
 from .routing.denials import SHUTTING_DOWN, not_found, reject
 from .routing.origins import origin_refusal
 from .routing.paths import RouteTable
@@ -158,6 +159,8 @@ class App:
         self.shutdown_timeout = shutdown_timeout
         self.connections = LiveConnections()
         self._draining = False
+        # The server calling the App: Trio or not (checked once), and its logging.
+        self._host = Host()
         self.runtime = RuntimeConfig(
             inbox_size=inbox_size,
             outbox_size=outbox_size,
@@ -183,6 +186,9 @@ class App:
         """The ASGI 3 entry point."""
         kind = scope["type"]
         if kind == "websocket":
+            # Until a handshake arrived on Trio: on asyncio, refused with 500.
+            if not self._host.ready and await self._host.refuse_connection(scope, receive, send):
+                return
             # No method in between: every await level is paid on each resume of the
             # connection's task, i.e. on every message.
             transport = ASGITransport(
@@ -192,7 +198,8 @@ class App:
             )
             await self.serve_connection(scope, transport)
         elif kind == "lifespan":
-            await run_lifespan(self, receive, send)
+            if not await self._host.refuse_lifespan(receive, send):
+                await run_lifespan(self, receive, send)
         elif kind == "http":
             if self.asyncapi_path is not None and scope.get("path") == self.asyncapi_path:
                 await self._serve_asyncapi(scope, receive, send)

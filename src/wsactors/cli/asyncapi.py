@@ -16,10 +16,11 @@ from typing import Any
 from ..asyncapi.render import render
 from ..exceptions import ImproperlyConfiguredError
 from .apps import AppImportError, import_app
+from .usage import usage_error
 
 __all__ = ["add_command"]
 
-EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FAILURE = 0, 1
 
 
 def _server(text: str) -> tuple[str, str]:
@@ -37,14 +38,13 @@ def _cmd_asyncapi(args: argparse.Namespace) -> int:
     # As for `wsactors run`: `module:app` is looked up from the working directory.
     if "" not in sys.path and os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
+    parser = args.command_parser
     try:
         app: Any = import_app(args.app)
     except AppImportError as exc:
-        print(f"wsactors asyncapi: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return usage_error(parser, str(exc))
     if not isinstance(app, App):
-        print(f"wsactors asyncapi: error: {args.app!r} is not a wsactors App", file=sys.stderr)
-        return EXIT_USAGE
+        return usage_error(parser, f"{args.app!r} is not a wsactors App")
     try:
         document = app.asyncapi(
             title=args.title or args.app,
@@ -54,8 +54,7 @@ def _cmd_asyncapi(args: argparse.Namespace) -> int:
         )
         text = render(document, args.format)
     except ImproperlyConfiguredError as exc:
-        print(f"wsactors asyncapi: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return usage_error(parser, str(exc))
     if args.output is None:
         sys.stdout.write(text)
         return EXIT_OK
@@ -95,4 +94,4 @@ def add_command(commands: Any) -> None:
         metavar="NAME=URL",
         help="a server, e.g. production=wss://example.com (repeatable)",
     )
-    command.set_defaults(handler=_cmd_asyncapi)
+    command.set_defaults(handler=_cmd_asyncapi, command_parser=command)

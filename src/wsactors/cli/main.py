@@ -8,8 +8,10 @@ The options live in :mod:`.parser`, their mapping onto the engines in
 :mod:`wsactors.serving.settings` and :mod:`wsactors.serving.hypercorn`.
 
 Exit codes: 0 after a clean stop, 1 when serving failed (e.g. the port is taken),
-2 for a usage error (a bad option or an import string that names no app), 130 when
-interrupted before serving started.
+2 for a usage error (a bad option, a setting the engine cannot honour, a missing
+file, an import string that names no app), 130 when interrupted before serving
+started. A usage error prints the subcommand's usage, then one line saying what is
+wrong.
 """
 
 from __future__ import annotations
@@ -19,13 +21,15 @@ import logging
 import logging.config
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
-from ..serving.settings import ServerSettings, UnsupportedSettingError, logging_config
+from ..serving.settings import ServerSettings, SettingError, logging_config, tls_context
 from ..types import ASGIApp
 from .apps import AppImportError, import_app, split_import_string
 from .parser import build_parser
+from .usage import EXIT_USAGE, usage_error
 
 __all__ = ["main"]
 
@@ -33,7 +37,6 @@ logger = logging.getLogger("wsactors.cli")
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
-EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 
 
@@ -53,12 +56,20 @@ def _browser_url(host: str, port: int) -> str:
     return f"http://{host}:{port}/"
 
 
-def _serve(app: ASGIApp, host: str, port: int, options: dict[str, Any]) -> int:
+def _serve(
+    app: ASGIApp,
+    host: str,
+    port: int,
+    options: dict[str, Any],
+    on_serving: Callable[[list[str]], None] | None = None,
+) -> int:
     """Serve in this process until SIGINT or SIGTERM; return the exit code."""
-    from ..serving.serve import serve
+    from ..serving.serve import run_engine
 
+    options = dict(options)
+    engine = options.pop("engine", "hypercorn")
     try:
-        serve(app, host, port, **options)
+        run_engine(app, host, port, engine=engine, options=options, on_serving=on_serving)
     except KeyboardInterrupt:
         # Ctrl+C before the signal handler was in place (e.g. during startup).
         logger.warning("interrupted")
@@ -76,7 +87,11 @@ def _serve(app: ASGIApp, host: str, port: int, options: dict[str, Any]) -> int:
 def _serve_processes(
     application_path: str, host: str, port: int, options: dict[str, Any], settings: ServerSettings
 ) -> int:
-    """Serve with hypercorn's process supervisor (``--workers``, ``--reload``)."""
+    """Serve with hypercorn's process supervisor (``--workers``, ``--reload``).
+
+    ``application_path`` is ``module:attribute``, with ``()`` after it for a factory:
+    hypercorn's loader evaluates it in each worker.
+    """
     from ..serving.hypercorn import hypercorn_config, serve_processes
 
     try:
@@ -92,11 +107,6 @@ def _serve_processes(
     return EXIT_OK if code == 0 else EXIT_FAILURE
 
 
-def _usage_error(command: str, message: str) -> int:
-    print(f"wsactors {command}: error: {message}", file=sys.stderr)
-    return EXIT_USAGE
-
-
 def _settings(args: argparse.Namespace) -> ServerSettings:
     """The ServerSettings of the parsed options (ValueError for a bad combination)."""
     return ServerSettings(
@@ -108,6 +118,11 @@ def _settings(args: argparse.Namespace) -> ServerSettings:
         workers=args.workers,
         certfile=args.certfile,
         keyfile=args.keyfile,
+        compression=args.compression,
+        max_connections=args.max_connections,
+        open_timeout=args.open_timeout,
+        close_timeout=args.close_timeout,
+        max_request_size=args.max_request_size,
         log_level=args.log_level,
         access_log=args.access_log,
         reload=args.reload,
@@ -115,28 +130,37 @@ def _settings(args: argparse.Namespace) -> ServerSettings:
 
 
 def _engine_options(engine: str, settings: ServerSettings) -> dict[str, Any]:
-    """The options of ``serve()`` for ``engine`` (UnsupportedSettingError, OSError)."""
+    """The options of ``serve()`` for ``engine`` (SettingError).
+
+    The certificate and key are loaded here for both engines, so that a missing or
+    unusable file is one usage error naming it, whichever engine serves.
+    """
     from ..serving.hypercorn import hypercorn_options
     from ..serving.native import native_options
 
     if engine == "native":
         return {"engine": "native", **native_options(settings)}
+    if settings.certfile is not None and settings.keyfile is not None:
+        tls_context(settings.certfile, settings.keyfile)  # hypercorn loads them again
     return hypercorn_options(settings)
+
+
+def _option(setting: str) -> str:
+    return f"--{setting.replace('_', '-')}"
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
     """``wsactors run``: import the app and serve it."""
+    parser = args.command_parser
     try:
         settings = _settings(args)
         options = _engine_options(args.engine, settings)
-    except UnsupportedSettingError as exc:
-        return _usage_error("run", f"--{exc.setting.replace('_', '-')}: {exc.reason}")
+    except SettingError as exc:  # a refused setting, a missing or unusable file
+        return usage_error(parser, f"{_option(exc.setting)}: {exc.reason}")
     except ValueError as exc:
-        return _usage_error(
-            "run", str(exc).replace("certfile and keyfile", "--certfile and --keyfile")
+        return usage_error(
+            parser, str(exc).replace("certfile and keyfile", "--certfile and --keyfile")
         )
-    except OSError as exc:
-        return _usage_error("run", f"--certfile/--keyfile: {exc}")
     # The console script's sys.path starts with its own bin/ directory, not the
     # working directory; `python -m` has it already. Either way, `module:app`
     # should find a module in the directory the command was started from.
@@ -145,18 +169,39 @@ def _cmd_run(args: argparse.Namespace) -> int:
     try:
         # Imported here even when worker processes import it again: a typo is then
         # one line here instead of a traceback from every worker.
-        app = import_app(args.app)
+        app = import_app(args.app, factory=args.factory)
         module_name, attribute = split_import_string(args.app)
     except AppImportError as exc:
-        return _usage_error("run", str(exc))
+        return usage_error(parser, str(exc))
+    if args.engine == "native":
+        from ..serving.native import require_app
+
+        try:
+            require_app(app)
+        except TypeError:
+            return usage_error(
+                parser,
+                f"--engine native serves a wsactors App, and {args.app} is a"
+                f" {type(app).__name__}: use --engine hypercorn for other ASGI apps",
+            )
     # Only once there is something to serve: every refusal above is one line on
     # stderr, and a refused command leaves the process's logging as it was.
     _configure_logging(settings)
     if args.engine == "hypercorn" and (settings.workers > 1 or settings.reload):
+        # Each worker imports the app itself; hypercorn's loader calls `name()`.
+        call = "()" if args.factory else ""
         return _serve_processes(
-            f"{module_name}:{attribute}", args.host, args.port, options, settings
+            f"{module_name}:{attribute}{call}", args.host, args.port, options, settings
         )
     return _serve(app, args.host, args.port, options)
+
+
+def _print_address(binds: list[str]) -> None:
+    """Say where to open the demo, once it listens (``wsactors demo``)."""
+    for bind in binds[:1]:
+        url = urlsplit(bind)
+        host, port = url.hostname or "", url.port or 0
+        print(f"wsactors demo: open {_browser_url(host, port)}", flush=True)
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -172,11 +217,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     else:
         from ..demo.app import app
 
-    if args.port == 0:
-        print("wsactors demo: the port is in the 'serving on' log line below", flush=True)
-    else:
-        print(f"wsactors demo: open {_browser_url(args.host, args.port)}", flush=True)
-    return _serve(app, args.host, args.port, options)
+    return _serve(app, args.host, args.port, options, on_serving=_print_address)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -191,11 +232,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     parser = build_parser(run=_cmd_run, demo=_cmd_demo)
     try:
-        args = parser.parse_args(argv)
+        args, unknown = parser.parse_known_args(argv)
     except SystemExit as exc:
         # argparse has printed the help, the version or the usage error already;
         # return its code instead of exiting, so that callers (and tests) get an int.
         if exc.code is None:
             return EXIT_OK
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    if unknown:
+        # argparse would report them with the top-level usage; the subcommand's
+        # usage is the one that lists what it takes.
+        return usage_error(args.command_parser, f"unrecognized arguments: {' '.join(unknown)}")
     return int(args.handler(args))

@@ -5,21 +5,25 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 from importlib.metadata import version
+from typing import Any
 
-from ..serving.settings import LOG_LEVELS
+from ..serving.settings import LOG_LEVELS, default_help
 
 __all__ = ["build_parser"]
 
 Handler = Callable[[argparse.Namespace], int]
 
 RUN_EPILOG = """\
-All settings but --log-level default to the engine's own (docs/engines.md lists
-the native engine's). --max-message-size is
-the server's limit; the App's max_message_size= limit (wsactors' own) applies
-too. With --workers above 1 or --reload, hypercorn's process supervisor runs
-the workers: each imports MODULE:APP itself, and on SIGTERM they stop as under
-`hypercorn -k trio` (no 1001 drain first; connections still open after
---graceful-timeout are cancelled and closed with 1001).
+A server setting left out keeps the chosen engine's own default, shown above for
+each engine; a setting marked "hypercorn only" or "native only" is refused by the
+other engine, with the reason (docs/serving.md, docs/engines.md).
+--max-message-size is the server's limit; the App's max_message_size= limit
+(wsactors' own) applies too. On hypercorn, --workers above 1 or --reload hand over
+to hypercorn's process supervisor: each worker imports MODULE:APP itself, and on
+SIGTERM they stop as under `hypercorn -k trio` (no 1001 drain first; connections
+still open after --graceful-timeout are cancelled and closed with 1001). On the
+native engine, --workers N forks N processes sharing the port, each draining on
+SIGTERM.
 """
 
 
@@ -85,60 +89,108 @@ def _add_engine(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_server_settings(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("server settings (mapped onto the chosen engine)")
-    add = group.add_argument
+    group = parser.add_argument_group(
+        "server settings (mapped onto the chosen engine; each engine's default shown)"
+    )
+
+    def add(*names: str, setting: str, help: str, **kwargs: Any) -> None:
+        group.add_argument(*names, help=f"{help} ({default_help(setting)})", **kwargs)
+
     add(
         "--max-message-size",
+        setting="max_message_size",
         type=_count(1),
         metavar="BYTES",
-        help="close 1009 on a larger incoming message (hypercorn's default: 16 MiB; native: 1 MiB)",
+        help="close 1009 on a larger incoming message",
     )
     add(
         "--ping-interval",
+        setting="ping_interval",
         type=_positive_seconds,
         metavar="SECONDS",
-        help="send a ping this often, e.g. to keep proxies from closing idle connections"
-        " (default: no pings)",
+        help="send a ping this often, e.g. to keep proxies from closing idle connections",
     )
     add(
         "--ping-timeout",
+        setting="ping_timeout",
         type=_positive_seconds,
         metavar="SECONDS",
-        help="close 1011 a client whose pong is this late (native: default 20); NOT"
-        " AVAILABLE on hypercorn, which never checks pongs (refused: use --read-timeout"
-        " longer than --ping-interval)",
+        help="close 1011 a client whose pong is this late; on hypercorn, which never"
+        " checks pongs, give --read-timeout a little longer than --ping-interval",
     )
     add(
         "--graceful-timeout",
+        setting="graceful_timeout",
         type=_seconds,
         metavar="SECONDS",
-        help="on stop, how long connections still open get before they are cancelled (default: 3)",
+        help="on stop, how long connections still open get before they are cancelled",
     )
     add(
         "--read-timeout",
+        setting="read_timeout",
         type=_positive_seconds,
         metavar="SECONDS",
-        help="drop a client that sends nothing (no frame, no pong) for this long"
-        " (hypercorn only; default: never)",
+        help="drop a client that sends nothing (no frame, no pong) for this long",
     )
     add(
+        "--compression",
+        setting="compression",
+        choices=("deflate", "none"),
+        help="permessage-deflate for the clients that offer it (browsers do), or none;"
+        " hypercorn cannot turn it off",
+    )
+    add(
+        "--max-connections",
+        setting="max_connections",
+        type=_count(1),
+        metavar="N",
+        help="WebSocket connections at once per process; handshakes beyond get 503",
+    )
+    add(
+        "--open-timeout",
+        setting="open_timeout",
+        type=_positive_seconds,
+        metavar="SECONDS",
+        help="the TLS handshake and the HTTP request must arrive within this",
+    )
+    add(
+        "--close-timeout",
+        setting="close_timeout",
+        type=_positive_seconds,
+        metavar="SECONDS",
+        help="abort a connection whose closing handshake takes longer",
+    )
+    add(
+        "--max-request-size",
+        setting="max_request_size",
+        type=_count(1),
+        metavar="BYTES",
+        help="answer 431 to a handshake whose request line and headers are larger",
+    )
+    group.add_argument(
         "--workers",
         type=_count(1),
         default=1,
         metavar="N",
-        help="worker processes, each with its own copy of the App (default: %(default)s)",
+        help="worker processes, each with its own copy of the App (default: 1)",
     )
-    add("--certfile", metavar="PEM", help="TLS certificate chain: serve wss:// (with --keyfile)")
-    add("--keyfile", metavar="PEM", help="private key of --certfile")
+    group.add_argument(
+        "--certfile",
+        metavar="PEM",
+        help="TLS certificate chain: serve wss:// (with --keyfile) (default: none, ws://)",
+    )
+    group.add_argument("--keyfile", metavar="PEM", help="private key of --certfile (default: none)")
     add(
         "--access-log",
+        setting="access_log",
         action="store_true",
         help="log one line per request (each WebSocket handshake), at INFO",
     )
     add(
         "--reload",
+        setting="reload",
         action="store_true",
-        help="restart when a loaded source file changes (development only)",
+        help="restart when a loaded source file changes, for development",
     )
 
 
@@ -150,11 +202,13 @@ def build_parser(*, run: Handler, demo: Handler) -> argparse.ArgumentParser:
         demo: Called with those of ``wsactors demo``.
 
     Returns:
-        The parser; ``args.handler(args)`` runs the chosen command.
+        The parser; ``args.handler(args)`` runs the chosen command, and
+        ``args.command_parser`` is its parser (for its usage errors).
     """
     parser = argparse.ArgumentParser(
         prog="wsactors",
-        description="Serve wsactors apps on hypercorn's Trio worker.",
+        description="Serve wsactors apps on hypercorn's Trio worker or on wsactors'"
+        " own (native) engine.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {version('wsactors')}")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
@@ -171,10 +225,16 @@ def build_parser(*, run: Handler, demo: Handler) -> argparse.ArgumentParser:
         metavar="MODULE:APP",
         help='import string, e.g. "myproject.main:app"; "myproject.main" means myproject.main:app',
     )
+    run_parser.add_argument(
+        "--factory",
+        action="store_true",
+        help="MODULE:APP is a function that takes no arguments and returns the app;"
+        " it is called once in each process that serves",
+    )
     _add_common_options(run_parser)
     _add_engine(run_parser)
     _add_server_settings(run_parser)
-    run_parser.set_defaults(handler=run)
+    run_parser.set_defaults(handler=run, command_parser=run_parser)
 
     demo_parser = commands.add_parser(
         "demo",
@@ -189,7 +249,7 @@ def build_parser(*, run: Handler, demo: Handler) -> argparse.ArgumentParser:
         help="share the chat rooms through Redis (e.g. redis://127.0.0.1:6379); "
         "needs the wsactors[redis] extra",
     )
-    demo_parser.set_defaults(handler=demo)
+    demo_parser.set_defaults(handler=demo, command_parser=demo_parser)
 
     from .asyncapi import add_command as add_asyncapi_command
 

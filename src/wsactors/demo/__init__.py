@@ -1,5 +1,5 @@
-"""The bundled demo: a browser page with chat rooms, a live clock, a typed JSON box,
-connection statistics and an echo handler, all over WebSockets.
+"""The bundled demo: a browser page with chat rooms, a live clock, a typed JSON box and
+connection statistics, all over WebSockets, and an echo handler that no panel uses.
 
 Run it with ``wsactors demo`` or ``python -m wsactors.demo`` and open the printed
 URL. The App is ``wsactors.demo.app:app``, an ordinary :class:`wsactors.App`, so

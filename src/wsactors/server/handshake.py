@@ -92,13 +92,17 @@ async def read_request(
         if events and isinstance(events[0], Request):
             # websockets reads header lines up to the empty one (CRLF CRLF); it
             # parsed whatever came after it as frames already.
-            rest = bytes(seen[seen.find(b"\r\n\r\n") + 4 :])
+            end = seen.find(b"\r\n\r\n") + 4
+            if end > max_request_size:
+                # A whole request that arrived in one read is limited too.
+                return simple_response(431, "Request Header Fields Too Large\n")
+            rest = bytes(seen[end:])
             return Opening(events[0], cast(list[Message | Frame], events[1:]), rest)
         if protocol.handshake_exc is not None:
             # websockets queued 414/431 itself; a malformed request gets a 400.
             answer = b"".join(protocol.data_to_send())
             return answer or simple_response(400, "Bad Request\n")
-        if len(seen) > max_request_size:
+        if len(seen) > max_request_size:  # and still incomplete
             return simple_response(431, "Request Header Fields Too Large\n")
 
 

@@ -29,7 +29,7 @@ from hypercorn.typing import Framework
 
 from ..types import ASGIApp
 from .settings import HYPERCORN, ServerSettings, logging_config
-from .signals import run_until_signal
+from .signals import OnServing, run_until_signal
 
 __all__ = [
     "hypercorn_config",
@@ -95,8 +95,9 @@ def hypercorn_config(host: str = "127.0.0.1", port: int = 8000, **options: Any) 
             # serve() runs one Trio worker in this process: worker processes must each
             # import the app from an import string, which only a command line has.
             raise TypeError(
-                "serve() runs one worker; for several use `wsactors run --workers N`"
-                " or `hypercorn -k trio -w N`"
+                "serve() on hypercorn runs one worker; for several use `wsactors run"
+                " --workers N`, `hypercorn -k trio -w N` or serve(..., engine='native',"
+                " workers=N)"
             )
         if name == "use_reloader" and value:
             # Only hypercorn's process supervisor reloads; hypercorn.trio.serve ignores it.
@@ -192,8 +193,12 @@ def hypercorn_options(settings: ServerSettings) -> dict[str, Any]:
         Keyword options for :func:`hypercorn_config`.
 
     Raises:
-        UnsupportedSettingError: a setting hypercorn cannot honour
-            (``ping_timeout``).
+        UnsupportedSettingError: a setting hypercorn cannot honour (``ping_timeout``,
+            ``max_connections``, ``open_timeout``, ``close_timeout``,
+            ``max_request_size``, ``compression="none"``).
+
+    The certificate and key are hypercorn's to load when it starts;
+    :func:`~wsactors.serving.settings.tls_context` checks them first, by name.
     """
     options = HYPERCORN.engine_options(settings)
     # Given loggers (instead of hypercorn's default "-"), hypercorn adds no handler of
@@ -235,12 +240,16 @@ def serve_processes(application_path: str, config: Config, *, workers: int, relo
     return hypercorn.run.run(config)
 
 
-def serve_hypercorn(app: ASGIApp, host: str, port: int, **options: Any) -> None:
+def serve_hypercorn(
+    app: ASGIApp, host: str, port: int, *, on_serving: OnServing | None = None, **options: Any
+) -> None:
     """Serve ``app`` on hypercorn's Trio worker until SIGINT or SIGTERM; blocks.
+
+    ``on_serving`` is called with the bound URLs once the server listens.
 
     Raises:
         TypeError: unknown option (see :func:`hypercorn_config`).
         OSError: the address could not be bound.
     """
     config = hypercorn_config(host, port, **options)
-    run_until_signal(serve_async, app, config, logger=logger)
+    run_until_signal(serve_async, app, config, logger=logger, on_serving=on_serving)

@@ -8,7 +8,6 @@ listening on ``host:port``. ``wsactors.serve(app, engine="native")`` and
 from __future__ import annotations
 
 import logging
-import ssl
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -17,14 +16,15 @@ import trio
 from ..server.options import NativeOptions
 from ..server.server import NativeServer
 from ..server.workers import WorkersFailedError, reuse_port_listeners, run_workers
-from .settings import NATIVE, ServerSettings
-from .signals import run_until_signal, serve_until_signal
+from .settings import NATIVE, ServerSettings, tls_context
+from .signals import OnServing, run_until_signal, serve_until_signal
 
 __all__ = [
     "NativeOptions",
     "NativeServer",
     "WorkersFailedError",
     "native_options",
+    "require_app",
     "run_native",
     "serve_native_async",
 ]
@@ -32,7 +32,7 @@ __all__ = [
 logger = logging.getLogger("wsactors.engine")
 
 
-def _require_app(app: object) -> None:
+def require_app(app: object) -> None:
     """Raise TypeError unless ``app`` is what the engine serves (a wsactors App)."""
     if not callable(getattr(app, "serve_matched", None)):
         raise TypeError(
@@ -84,7 +84,7 @@ async def serve_native_async(
         Stops at once: connections are cancelled (each App connection still
         closes with 1001 within its time limits) and the lifespan shutdown is not run.
     """
-    _require_app(app)
+    require_app(app)
     # The lifespan driver the project's TestClient uses (no second implementation).
     from ..lifespan.driver import Lifespan
 
@@ -123,12 +123,22 @@ async def _serve_worker(app: Any, host: str, port: int, options: NativeOptions) 
     )
 
 
-def run_native(app: Any, host: str, port: int, *, workers: int = 1, **options: Any) -> None:
+def run_native(
+    app: Any,
+    host: str,
+    port: int,
+    *,
+    workers: int = 1,
+    on_serving: OnServing | None = None,
+    **options: Any,
+) -> None:
     """Serve ``app`` on the native engine until SIGINT or SIGTERM; blocks.
 
     The signal receiver is installed first, so a signal during startup stops the
     server as soon as it is up. With ``workers`` > 1, that many forked processes
-    share the port with ``SO_REUSEPORT`` (see docs/engines.md).
+    share the port with ``SO_REUSEPORT`` (see docs/engines.md). ``on_serving`` is
+    called with the bound URLs once the server listens (one worker only: each of
+    several logs its own).
 
     Raises:
         TypeError: an unknown option, or ``app`` is not a wsactors App.
@@ -137,32 +147,33 @@ def run_native(app: Any, host: str, port: int, *, workers: int = 1, **options: A
         WorkersFailedError: a worker process exited with an error or was killed.
     """
     native = NativeOptions.from_options(options)
-    _require_app(app)
+    require_app(app)
     if workers < 1:
         raise ValueError(f"workers must be >= 1, got {workers!r}")
     if workers > 1:
         run_workers(_serve_worker, app, host, port, native, workers)
         return
-    run_until_signal(serve_native_async, app, host, port, native, logger=logger)
+    run_until_signal(
+        serve_native_async, app, host, port, native, logger=logger, on_serving=on_serving
+    )
 
 
 def native_options(settings: ServerSettings) -> dict[str, Any]:
     """Native engine options (``serve(engine="native", ...)``) for ``wsactors run``.
 
     TLS: ``certfile`` and ``keyfile`` become an ``ssl_context``; ``workers`` is
-    passed as it is (the native engine forks its own workers).
+    passed as it is (the native engine forks its own workers); ``compression="none"``
+    is the engine's ``compression=None``.
 
     Raises:
         UnsupportedSettingError: a setting the native engine cannot honour
             (``read_timeout``, ``access_log``, ``reload``).
-        OSError: the certificate or key cannot be read.
+        SettingError: the certificate or key is missing or cannot be loaded.
     """
     options = NATIVE.engine_options(settings)
-    options.pop("certfile", None)
-    options.pop("keyfile", None)
+    if options.get("compression") == "none":
+        options["compression"] = None
     if settings.certfile is not None and settings.keyfile is not None:
-        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        context.load_cert_chain(settings.certfile, settings.keyfile)
-        options["ssl_context"] = context
+        options["ssl_context"] = tls_context(settings.certfile, settings.keyfile)
     options["workers"] = settings.workers
     return options

@@ -6,8 +6,9 @@ from typing import Any
 
 from ..types import ASGIApp
 from .hypercorn import serve_hypercorn
+from .signals import OnServing
 
-__all__ = ["serve"]
+__all__ = ["run_engine", "serve"]
 
 
 def serve(
@@ -38,12 +39,30 @@ def serve(
         ValueError: unknown engine.
         OSError: the address could not be bound.
     """
+    run_engine(app, host, port, engine=engine, options=hypercorn_options)
+
+
+def run_engine(
+    app: ASGIApp,
+    host: str,
+    port: int,
+    *,
+    engine: str,
+    options: dict[str, Any],
+    on_serving: OnServing | None = None,
+) -> None:
+    """:func:`serve` with its options as a dict, and ``on_serving``: called with the
+    bound URLs once the server listens (``wsactors demo`` prints its address then).
+
+    Raises:
+        As :func:`serve`.
+    """
     if engine == "native":
         # Imported here: an App served on hypercorn never loads the native engine.
         from .native import run_native
 
-        run_native(app, host, port, **hypercorn_options)
+        run_native(app, host, port, on_serving=on_serving, **options)
         return
     if engine != "hypercorn":
         raise ValueError(f"engine must be 'hypercorn' or 'native', got {engine!r}")
-    serve_hypercorn(app, host, port, **hypercorn_options)
+    serve_hypercorn(app, host, port, on_serving=on_serving, **options)

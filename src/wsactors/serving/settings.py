@@ -8,17 +8,21 @@ honour it: :data:`HYPERCORN` (hypercorn's Trio worker) and :data:`NATIVE`
 no change to the settings.
 
 A setting left at ``None`` keeps the engine's default. A setting the engine cannot
-honour is refused (:class:`UnsupportedSettingError`) rather than ignored: a server
-that silently runs without the protection you asked for is worse than one that
-does not start.
+honour is refused (:class:`UnsupportedSettingError`, whose reason names the other
+engine) rather than ignored: a server that silently runs without the protection you
+asked for is worse than one that does not start. Each engine's table also holds its
+defaults, which ``wsactors run --help`` shows (:func:`default_help`); the tests
+check them against hypercorn's ``Config`` and ``NativeOptions``.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import os
+import ssl
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 __all__ = [
     "ENGINES",
@@ -28,21 +32,33 @@ __all__ = [
     "NATIVE",
     "Engine",
     "ServerSettings",
+    "SettingError",
     "UnsupportedSettingError",
+    "default_help",
     "logging_config",
+    "tls_context",
 ]
 
 LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 
 
-class UnsupportedSettingError(ValueError):
-    """A setting the engine cannot honour; the message says which and why."""
+class SettingError(ValueError):
+    """A setting that cannot be served as given; the message says which and why.
+
+    Attributes:
+        setting: The setting's name in :class:`ServerSettings` (``certfile``).
+        reason: Why, in one line.
+    """
 
     def __init__(self, setting: str, reason: str) -> None:
         super().__init__(f"{setting}: {reason}")
         self.setting = setting
         self.reason = reason
+
+
+class UnsupportedSettingError(SettingError):
+    """A setting the engine cannot honour; the reason names the engine that can."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +75,15 @@ class ServerSettings:
         workers: Processes, each with its own event loop and its own copy of the App.
         certfile: TLS certificate chain (PEM); serve ``wss://``. Needs ``keyfile``.
         keyfile: The certificate's private key (PEM). Needs ``certfile``.
+        compression: ``"deflate"`` (permessage-deflate when the client offers it)
+            or ``"none"``.
+        max_connections: WebSocket connections served at once; handshakes beyond
+            are refused with 503.
+        open_timeout: Seconds for the TLS handshake and the HTTP request to arrive.
+        close_timeout: Seconds the closing handshake may take before the TCP
+            connection is aborted.
+        max_request_size: Bytes the HTTP request line and headers may take (431
+            beyond).
         log_level: Least severe level logged, one of :data:`LOG_LEVELS`.
         access_log: Log one line per request (the WebSocket handshakes).
         reload: Restart the server when a source file changes (development).
@@ -72,6 +97,11 @@ class ServerSettings:
     workers: int = 1
     certfile: str | None = None
     keyfile: str | None = None
+    compression: Literal["deflate", "none"] | None = None
+    max_connections: int | None = None
+    open_timeout: float | None = None
+    close_timeout: float | None = None
+    max_request_size: int | None = None
     log_level: str = "info"
     access_log: bool = False
     reload: bool = False
@@ -84,13 +114,15 @@ class ServerSettings:
             raise ValueError(f"workers must be at least 1, not {self.workers}")
         if self.log_level not in LOG_LEVELS:
             raise ValueError(f"log_level must be one of {', '.join(LOG_LEVELS)}")
+        if self.compression not in (None, "deflate", "none"):
+            raise ValueError(f"compression must be 'deflate' or 'none', not {self.compression!r}")
 
     def chosen(self) -> dict[str, Any]:
         """The settings that differ from the defaults, by name."""
         return {
-            field.name: getattr(self, field.name)
-            for field in dataclasses.fields(self)
-            if getattr(self, field.name) != field.default
+            item.name: getattr(self, item.name)
+            for item in dataclasses.fields(self)
+            if getattr(self, item.name) != item.default
         }
 
 
@@ -103,12 +135,19 @@ class Engine:
         options: Setting name -> the engine's option name, for settings passed
             through as given. Settings the command line handles itself (workers,
             reload, logging) are not listed.
-        unsupported: Setting name -> why this engine cannot honour it.
+        unsupported: Setting name -> why this engine cannot honour it (naming the
+            engine that can).
+        fixed: Setting name -> (the one value this engine has, why it has no
+            other): the value itself is accepted and changes nothing.
+        defaults: Setting name -> the engine's default, for every setting it
+            carries (shown by ``--help``, see :func:`default_help`).
     """
 
     name: str
     options: Mapping[str, str]
     unsupported: Mapping[str, str]
+    fixed: Mapping[str, tuple[Any, str]] = field(default_factory=dict)
+    defaults: Mapping[str, Any] = field(default_factory=dict)
 
     def engine_options(self, settings: ServerSettings) -> dict[str, Any]:
         """The engine's options for ``settings``: only those that were chosen.
@@ -120,7 +159,11 @@ class Engine:
         for name, value in settings.chosen().items():
             if name in self.unsupported:
                 raise UnsupportedSettingError(name, self.unsupported[name])
-            if name in self.options:
+            if name in self.fixed:
+                only, reason = self.fixed[name]
+                if value != only:
+                    raise UnsupportedSettingError(name, reason)
+            elif name in self.options:
                 options[self.options[name]] = value
         return options
 
@@ -138,15 +181,50 @@ HYPERCORN = Engine(
     },
     unsupported={
         "ping_timeout": (
-            "hypercorn sends pings but never checks the pongs; to drop clients that"
-            " stop answering, give --read-timeout a little longer than --ping-interval"
+            "hypercorn sends pings but never checks the pongs; use --engine native, which"
+            " closes 1011 a client whose pong is late, or give --read-timeout a little"
+            " longer than --ping-interval"
         ),
+        "max_connections": (
+            "hypercorn has no connection limit; use --engine native, which answers"
+            " handshakes beyond it with 503"
+        ),
+        "open_timeout": (
+            "hypercorn times the TLS handshake (60 s) and the wait for the request (5 s)"
+            " apart, with no setting for the two; use --engine native, which bounds both"
+            " with this one"
+        ),
+        "close_timeout": (
+            "hypercorn waits for the client's close frame without a limit (only"
+            " --read-timeout ends the wait); use --engine native, which aborts after it"
+        ),
+        "max_request_size": (
+            "hypercorn's HTTP/1.1 parser limits only a request still incomplete (16 KiB),"
+            " not the request; use --engine native, which answers 431 beyond it"
+        ),
+    },
+    fixed={
+        "compression": (
+            "deflate",
+            "hypercorn always accepts permessage-deflate when the client offers it; use"
+            " --engine native, where compression is off unless --compression deflate",
+        ),
+    },
+    defaults={
+        "max_message_size": 16 * 2**20,
+        "ping_interval": None,
+        "graceful_timeout": 3.0,
+        "read_timeout": None,
+        "compression": "deflate",
+        "access_log": False,
+        "reload": False,
     },
 )
 
 
 #: wsactors' own server: the names are options of ``wsactors.server.options.NativeOptions``.
-#: TLS (certfile, keyfile) becomes its ``ssl_context``; workers are its own.
+#: TLS (certfile, keyfile) becomes its ``ssl_context``; workers are its own;
+#: ``compression="none"`` is its ``compression=None``.
 NATIVE = Engine(
     name="native",
     options={
@@ -154,19 +232,100 @@ NATIVE = Engine(
         "ping_interval": "ping_interval",
         "ping_timeout": "ping_timeout",
         "graceful_timeout": "graceful_timeout",
+        "compression": "compression",
+        "max_connections": "max_connections",
+        "open_timeout": "open_timeout",
+        "close_timeout": "close_timeout",
+        "max_request_size": "max_request_size",
     },
     unsupported={
         "read_timeout": (
             "the native engine checks liveness with pongs: use --ping-interval and"
-            " --ping-timeout (a silent client is closed 1011 'keepalive ping timeout')"
+            " --ping-timeout (a silent client is closed 1011 'keepalive ping timeout'),"
+            " or --engine hypercorn for a read timeout"
         ),
-        "access_log": "the native engine logs each accepted connection at INFO instead",
+        "access_log": (
+            "the native engine logs each accepted connection at INFO instead; use"
+            " --engine hypercorn for an access log"
+        ),
         "reload": "the native engine has no reloader: use --engine hypercorn --reload",
+    },
+    defaults={
+        "max_message_size": 2**20,
+        "ping_interval": 20.0,
+        "ping_timeout": 20.0,
+        "graceful_timeout": 5.0,
+        "compression": "none",
+        "max_connections": None,
+        "open_timeout": 10.0,
+        "close_timeout": 5.0,
+        "max_request_size": 65536,
     },
 )
 
 #: The engines by name, as ``--engine`` takes them.
 ENGINES = {engine.name: engine for engine in (HYPERCORN, NATIVE)}
+
+#: How ``--help`` shows a value: its unit, and what ``None`` means.
+_BYTES = frozenset({"max_message_size", "max_request_size"})
+_NONE = {
+    "ping_interval": "no pings",
+    "read_timeout": "never",
+    "max_connections": "no limit",
+}
+
+
+def _shown(setting: str, value: Any) -> str:
+    if value is None:
+        return _NONE.get(setting, "none")
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if setting in _BYTES:
+        for unit, size in (("MiB", 2**20), ("KiB", 2**10)):
+            if value % size == 0:
+                return f"{value // size}{unit}"
+        return f"{value} bytes"
+    if isinstance(value, float):
+        return f"{value:g}s"
+    return str(value)
+
+
+def default_help(setting: str) -> str:
+    """Each engine's default for ``setting``, as ``wsactors run --help`` shows it.
+
+    ``"default: hypercorn 3s, native 5s"``, ``"default: 1MiB"`` when both agree,
+    ``"native only, default 10s"`` when one engine refuses the setting.
+    """
+    carried = [engine for engine in ENGINES.values() if setting not in engine.unsupported]
+    shown = {engine.name: _shown(setting, engine.defaults[setting]) for engine in carried}
+    if len(carried) == 1:
+        [(name, value)] = shown.items()
+        return f"{name} only, default {value}"
+    if len(set(shown.values())) == 1:
+        return f"default: {next(iter(shown.values()))}"
+    return "default: " + ", ".join(f"{name} {value}" for name, value in shown.items())
+
+
+def tls_context(certfile: str, keyfile: str) -> ssl.SSLContext:
+    """A server TLS context with ``certfile`` and ``keyfile`` loaded.
+
+    Both engines' settings go through it, so a file that is missing or unusable is
+    reported the same way, by name, before anything is served.
+
+    Raises:
+        SettingError: a file does not exist, or the pair cannot be loaded.
+    """
+    for setting, path in (("certfile", certfile), ("keyfile", keyfile)):
+        if not os.path.isfile(path):
+            raise SettingError(setting, f"no such file: {path}")
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    try:
+        context.load_cert_chain(certfile, keyfile)
+    except (OSError, ssl.SSLError) as exc:
+        raise SettingError(
+            "certfile", f"cannot load the certificate {certfile} with the key {keyfile}: {exc}"
+        ) from None
+    return context
 
 
 def logging_config(level: str, *, access_log: bool = False) -> dict[str, Any]:
