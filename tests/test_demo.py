@@ -88,6 +88,7 @@ async def call_http(app: StaticFiles, path: str, method: str = "GET") -> list[Me
     return sent
 
 
+@pytest.mark.usefixtures("live_engine")
 async def test_page_is_served_at_root(demo_app: App) -> None:
     async with LiveServer(demo_app) as server:
         with trio.fail_after(10):
@@ -115,6 +116,7 @@ async def test_page_is_served_at_root(demo_app: App) -> None:
     assert "://" not in page  # everything comes from this server: no CDN
 
 
+@pytest.mark.usefixtures("live_engine")
 async def test_script_and_stylesheet_are_served_with_their_types(demo_app: App) -> None:
     async with LiveServer(demo_app) as server:
         with trio.fail_after(10):
@@ -128,6 +130,7 @@ async def test_script_and_stylesheet_are_served_with_their_types(demo_app: App) 
 
 
 @pytest.mark.parametrize("path", ["/missing", "/app.js/extra", "/static/app.js"])
+@pytest.mark.usefixtures("live_engine")
 async def test_unknown_path_is_404(demo_app: App, path: str) -> None:
     async with LiveServer(demo_app) as server:
         with trio.fail_after(10):
@@ -137,6 +140,7 @@ async def test_unknown_path_is_404(demo_app: App, path: str) -> None:
     assert body == b"Not Found"
 
 
+@pytest.mark.usefixtures("live_engine")
 async def test_echo_over_real_sockets_keeps_frame_types(demo_app: App) -> None:
     async with LiveServer(demo_app) as server:
         with trio.fail_after(10):
@@ -247,6 +251,7 @@ async def ask_stats(ws: WebSocketConnection) -> dict[str, int]:
     return cast(dict[str, int], reply["stats"])
 
 
+@pytest.mark.usefixtures("live_engine")
 async def test_chat_join_and_leave_notices(demo_app: App) -> None:
     async with LiveServer(demo_app) as server, server.connect("/ws/chat/lobby?name=ann") as ann:
         own = await receive_json(ann)
@@ -263,6 +268,7 @@ async def test_chat_join_and_leave_notices(demo_app: App) -> None:
     assert (left["room"], left["name"], left["online"]) == ("lobby", "bob", 1)
 
 
+@pytest.mark.usefixtures("live_engine")
 async def test_chat_broadcasts_within_a_room_only(demo_app: App) -> None:
     async with (
         LiveServer(demo_app) as server,
@@ -288,6 +294,7 @@ async def test_chat_broadcasts_within_a_room_only(demo_app: App) -> None:
     assert (first["type"], first["room"], first["text"]) == ("message", "other", "anyone?")
 
 
+@pytest.mark.usefixtures("live_engine")
 async def test_chat_ignores_blank_text_and_false_stats(demo_app: App) -> None:
     async with LiveServer(demo_app) as server, chat_client(server, "lobby") as ws:
         await ws.send_message(json.dumps({"name": "x", "text": "   "}))
@@ -308,6 +315,7 @@ async def test_chat_ignores_blank_text_and_false_stats(demo_app: App) -> None:
         ("{}", "fits none of ChatIn, StatsRequest; as ChatIn: name: required field missing"),
     ],
 )
+@pytest.mark.usefixtures("live_engine")
 async def test_invalid_chat_payload_closes_1007_and_others_see_the_leave(
     demo_app: App, payload: str, reason: str
 ) -> None:
@@ -327,6 +335,7 @@ async def test_invalid_chat_payload_closes_1007_and_others_see_the_leave(
     assert echoed["text"] == "still here"
 
 
+@pytest.mark.usefixtures("live_engine")
 async def test_chat_statistics_grow(demo_app: App) -> None:
     async with LiveServer(demo_app) as server, chat_client(server, "lobby") as ws:
         first = await ask_stats(ws)
@@ -344,6 +353,7 @@ async def test_chat_statistics_grow(demo_app: App) -> None:
     assert second["dropped_frames"] == 0
 
 
+@pytest.mark.usefixtures("live_engine")
 async def test_clock_ticks_every_second(demo_app: App) -> None:
     async with LiveServer(demo_app) as server, server.connect("/ws/clock") as ws:
         ticks = [await receive_json(ws) for _ in range(3)]
@@ -356,6 +366,7 @@ async def test_clock_ticks_every_second(demo_app: App) -> None:
     assert all(moment.utcoffset() is not None for moment in times)
 
 
+@pytest.mark.usefixtures("live_engine")
 async def test_clock_closes_1008_when_the_client_sends(demo_app: App) -> None:
     async with LiveServer(demo_app) as server, server.connect("/ws/clock") as ws:
         await receive_json(ws)
@@ -366,6 +377,7 @@ async def test_clock_closes_1008_when_the_client_sends(demo_app: App) -> None:
     assert "allow_data_discard" in reason
 
 
+@pytest.mark.usefixtures("live_engine")
 async def test_json_box_answers_points(demo_app: App) -> None:
     async with LiveServer(demo_app) as server, server.connect("/ws/json") as ws:
         await ws.send_message('{"x": 3, "y": -4}')
@@ -386,6 +398,7 @@ async def test_json_box_answers_points(demo_app: App) -> None:
         ("{", "malformed JSON"),
     ],
 )
+@pytest.mark.usefixtures("live_engine")
 async def test_json_box_invalid_payload_closes_1007(
     demo_app: App, payload: str, reason: str
 ) -> None:
@@ -453,6 +466,7 @@ def test_rooms_count_members_and_forget_empty_rooms() -> None:
     assert rooms.leave("never", a) == 0
 
 
+@pytest.mark.usefixtures("live_engine")
 async def test_a_client_that_stops_reading_holds_up_nobody(demo_app: App) -> None:
     async with (
         LiveServer(demo_app) as server,

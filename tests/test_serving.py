@@ -203,6 +203,8 @@ def test_serve_blocks_until_sigterm(tmp_path: Path) -> None:
 
 
 @pytest.mark.e2e
+@pytest.mark.engine("hypercorn", reason="a raw ASGI app: the native engine serves an App only")
+@pytest.mark.usefixtures("live_engine")
 async def test_live_server_echo_over_trio_websocket() -> None:
     with trio.fail_after(10):
         async with LiveServer(EchoApp()) as server:
@@ -219,6 +221,8 @@ async def test_live_server_echo_over_trio_websocket() -> None:
 
 
 @pytest.mark.e2e
+@pytest.mark.engine("hypercorn", reason="a raw ASGI app: the native engine serves an App only")
+@pytest.mark.usefixtures("live_engine")
 async def test_live_server_http_404() -> None:
     with trio.fail_after(10):
         async with LiveServer(EchoApp()) as server:
@@ -226,6 +230,8 @@ async def test_live_server_http_404() -> None:
 
 
 @pytest.mark.e2e
+@pytest.mark.engine("hypercorn", reason="a raw ASGI app: the native engine serves an App only")
+@pytest.mark.usefixtures("live_engine")
 async def test_live_server_close_before_accept_is_http_403() -> None:
     with trio.fail_after(10):
         async with LiveServer(EchoApp()) as server:
@@ -234,6 +240,8 @@ async def test_live_server_close_before_accept_is_http_403() -> None:
 
 
 @pytest.mark.e2e
+@pytest.mark.engine("hypercorn", reason="a raw ASGI app: the native engine serves an App only")
+@pytest.mark.usefixtures("live_engine")
 async def test_live_server_stops_cleanly() -> None:
     app = EchoApp()
     parent = trio.lowlevel.current_task()

@@ -24,7 +24,7 @@ from wsactors import App
 from wsactors.demo import create_app as create_demo_app
 from wsactors.testing import LiveServer
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("live_engine")]
 
 # Under /shapes' rate limit (10 a second): one connection sends every allowed payload.
 PER_ROUTE = 8

@@ -24,6 +24,7 @@ pytestmark = pytest.mark.e2e
 TIMEOUT = 15
 
 
+@pytest.mark.usefixtures("live_engine")
 async def test_a_message_from_one_client_reaches_the_others_but_not_itself() -> None:
     with trio.fail_after(TIMEOUT):
         async with (
@@ -66,6 +67,7 @@ async def _stalled_client(
         yield channels, client
 
 
+@pytest.mark.usefixtures("live_engine")
 async def test_a_slow_client_gets_a_gap_marker_where_messages_were_lost() -> None:
     sockets: list[WebSocket] = []
     with trio.fail_after(TIMEOUT):
@@ -86,6 +88,7 @@ async def test_a_slow_client_gets_a_gap_marker_where_messages_were_lost() -> Non
     assert numbers == sorted(numbers)
 
 
+@pytest.mark.usefixtures("live_engine")
 async def test_on_gap_close_closes_a_slow_client_with_1013() -> None:
     with trio.fail_after(TIMEOUT):
         async with _stalled_client("close") as (_, client):
@@ -160,6 +163,7 @@ async def test_lifespan_contexts_stay_open_while_serving() -> None:
     assert events == ["startup hook", "enter", "job one", "exit"]
 
 
+@pytest.mark.usefixtures("live_engine")
 async def test_asking_for_channels_without_any_fails_the_connection() -> None:
     @websocket("/x")
     async def handler(socket: WebSocket, channels: Channels) -> None:

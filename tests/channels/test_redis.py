@@ -46,6 +46,7 @@ async def second_process(url: str, log: Path, history: int = 0) -> AsyncIterator
         yield server.port
 
 
+@pytest.mark.usefixtures("live_engine")
 async def test_two_processes_share_a_topic(redis_server: RedisServer, tmp_path: Path) -> None:
     from wsactors.testing import open_client
 
@@ -164,6 +165,7 @@ async def test_a_refill_past_trimmed_history_says_so(redis_server: RedisServer) 
     assert 10 <= len(numbers) < 600
 
 
+@pytest.mark.usefixtures("live_engine")
 async def test_shutdown_with_redis_down_finishes_within_its_bound(
     redis_server: RedisServer,
 ) -> None:

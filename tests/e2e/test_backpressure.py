@@ -28,7 +28,7 @@ from helpers import open_non_reader
 from wsactors import App, WebSocket, websocket, websocket_listener
 from wsactors.testing import LiveServer
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("live_engine")]
 
 DEADLINE = 20.0
 OUTBOX = 4

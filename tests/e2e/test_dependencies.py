@@ -19,7 +19,7 @@ from helpers import ask_json, close_after, close_of, rejection, wait_until
 from wsactors import App, Provide, Router, WebSocket, WebSocketException, websocket_listener
 from wsactors.testing import LiveServer
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("live_engine")]
 
 #: Deadline of every test (seconds).
 TIMEOUT = 10

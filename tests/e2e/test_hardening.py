@@ -22,7 +22,7 @@ from helpers import close_of
 from wsactors import App, WebSocket, websocket, websocket_listener, websocket_stream
 from wsactors.testing import LiveServer
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("live_engine")]
 
 DEADLINE = 10.0
 

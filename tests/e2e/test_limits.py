@@ -30,7 +30,7 @@ from helpers import StallingClient, wait_until
 from wsactors import App, WebSocket, WebSocketListener, websocket, websocket_listener
 from wsactors.testing import LiveServer
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("live_engine")]
 
 DEADLINE = 10.0
 

@@ -14,7 +14,7 @@ from helpers import ask, ask_json, close_of, response_headers
 from wsactors import DTO, App, Provide, Router, WebSocket, WebSocketListener
 from wsactors.testing import LiveServer
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("live_engine")]
 
 #: Deadline of every test (seconds).
 TIMEOUT = 10

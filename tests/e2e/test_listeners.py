@@ -36,7 +36,7 @@ from wsactors import DTO, App, Router, WebSocket, WebSocketException, websocket_
 from wsactors.handlers import ListenerRouteHandler
 from wsactors.testing import LiveServer
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("live_engine")]
 
 #: Deadline of every test (seconds); nothing here should take more than a second.
 TIMEOUT = 10

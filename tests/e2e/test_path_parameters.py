@@ -17,7 +17,7 @@ from wsproto.events import AcceptConnection, RejectConnection, Request, TextMess
 from wsactors import App, websocket_listener
 from wsactors.testing import LiveServer
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("live_engine")]
 
 
 @websocket_listener("/files/{name:path}")

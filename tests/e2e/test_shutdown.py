@@ -174,6 +174,7 @@ class Clients:
 
 
 # --------------------------------------------------------------------- LiveServer exit
+@pytest.mark.usefixtures("live_engine")
 async def test_leaving_live_server_closes_everyone_1001_and_runs_cleanups_first() -> None:
     clients = Clients()
     app = App(HANDLERS, shutdown_timeout=5.0)
@@ -198,6 +199,7 @@ async def test_leaving_live_server_closes_everyone_1001_and_runs_cleanups_first(
     assert all(at <= stopped for at in clients.closed_at.values())
 
 
+@pytest.mark.usefixtures("live_engine")
 async def test_a_handshake_during_the_drain_gets_503() -> None:
     clients = Clients()
     app = App(HANDLERS)
@@ -218,6 +220,7 @@ async def test_a_handshake_during_the_drain_gets_503() -> None:
 
 
 # --------------------------------------------------------------------- App.drain()
+@pytest.mark.usefixtures("live_engine")
 async def test_drain_closes_1001_runs_cleanups_and_then_refuses_with_503() -> None:
     clients = Clients()
     app = App(HANDLERS, shutdown_timeout=5.0)
@@ -238,6 +241,7 @@ async def test_drain_closes_1001_runs_cleanups_and_then_refuses_with_503() -> No
     assert {c.reason for c in clients.closes.values()} == {"Going Away"}
 
 
+@pytest.mark.usefixtures("live_engine")
 async def test_drain_is_bounded_by_shutdown_timeout_when_a_handler_ignores_the_stop(
     live_engine: str,
 ) -> None:
@@ -278,6 +282,7 @@ async def burst() -> AsyncGenerator[bytes, None]:
         events.append("burst finally")
 
 
+@pytest.mark.usefixtures("live_engine")
 async def test_drain_finalizes_a_stream_parked_at_its_yield_by_a_slow_client() -> None:
     # A client that reads nothing: the outbox and the TCP buffers fill, the stream's
     # send blocks, and the generator waits at its `yield` (not in an await of its own,
@@ -296,6 +301,7 @@ async def test_drain_finalizes_a_stream_parked_at_its_yield_by_a_slow_client() -
 # ASGI middleware around the App: the native engine serves an App itself
 # (App.serve_connection), so there is nothing to wrap (docs/engines.md).
 @pytest.mark.engine("hypercorn", reason="ASGI middleware applies on hypercorn only")
+@pytest.mark.usefixtures("live_engine")
 async def test_a_wrapped_app_is_drained_when_given_the_apps_drain() -> None:
     # serve_async drains an app that has a drain() method; middleware hides it
     # (docs/deployment.md): hand the App's drain to the wrapper.

@@ -36,7 +36,7 @@ from wsactors import (
 )
 from wsactors.testing import LiveServer
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("live_engine")]
 
 DEADLINE = 5.0
 

@@ -27,7 +27,7 @@ from wsactors import App, WebSocketException, websocket_listener
 from wsactors.handlers import ListenerRouteHandler
 from wsactors.testing import LiveServer
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("live_engine")]
 
 #: Deadline of every test (seconds).
 TIMEOUT = 10

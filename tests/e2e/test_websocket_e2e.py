@@ -20,7 +20,7 @@ from helpers import http_get, read_until_close, rejection, response_headers
 from wsactors import App, WebSocket, websocket
 from wsactors.testing import LiveServer
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("live_engine")]
 
 DEADLINE = 10.0
 

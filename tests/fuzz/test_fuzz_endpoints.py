@@ -53,7 +53,12 @@ from wsactors import (
 from wsactors.testing import LiveServer, open_client
 
 # Deselected from the default run (pyproject addopts): `nox -s fuzz` runs it.
-pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.fuzz]
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.slow,
+    pytest.mark.fuzz,
+    pytest.mark.usefixtures("live_engine"),
+]
 
 MAX = 256  # max_message_size of every fuzzed endpoint
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "100"))

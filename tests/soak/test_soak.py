@@ -136,6 +136,8 @@ async def run_cycles(server: LiveServer, first: int, count: int, workers: int) -
 
 
 # --------------------------------------------------------------------- cycles
+@pytest.mark.engine("hypercorn", reason="one engine keeps nox -s soak within its CI budget")
+@pytest.mark.usefixtures("live_engine")
 async def test_connect_send_disconnect_cycles_leave_nothing_behind() -> None:
     app = make_app()
     warmup = min(500, CYCLES // 10)
@@ -199,6 +201,8 @@ async def hold_idle(
     return codes
 
 
+@pytest.mark.engine("hypercorn", reason="one engine keeps nox -s soak within its CI budget")
+@pytest.mark.usefixtures("live_engine")
 async def test_two_thousand_idle_connections_then_all_closed_cleanly() -> None:
     app = make_app()
     opened: list[int] = []
