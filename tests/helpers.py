@@ -1,4 +1,4 @@
-"""Helpers shared by the test folders (``tests/e2e``, ``tests/examples``, ``tests/unit``, ...).
+"""Helpers shared by the test folders (``tests/e2e``, ``tests/examples``, ``tests/actors``, ...).
 
 Mostly the client's side: reading until the close, asking and parsing JSON, refused
 handshakes, plain HTTP; and the echo listener that many Apps under test need.

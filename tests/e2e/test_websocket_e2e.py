@@ -72,7 +72,7 @@ async def items(socket: WebSocket, id: int, verbose: bool = False, tag: str = "n
     await socket.send_json({"id": id, "id_type": type(id).__name__, "verbose": verbose, "tag": tag})
 
 
-# returns, boom, custom and deny come from e2e_helpers.py: test_testclient_app.py has them too.
+# returns, boom, custom and deny come from e2e_helpers.py: testing/test_testclient_app.py too.
 HANDLERS = [echo, chat, returns, boom, custom, long_reason, deny, push, items]
 
 

@@ -27,7 +27,7 @@ pytestmark = [
 ]
 
 RUN = [sys.executable, "-m", "wsactors", "run"]
-LOGGING_TOML = Path(__file__).parents[1] / "docs" / "examples" / "logging.toml"
+LOGGING_TOML = Path(__file__).parents[2] / "docs" / "examples" / "logging.toml"
 #: The "accepted" line of wsactors.connection; the path may be quoted (repr).
 ACCEPTED = r"INFO +wsactors\.connection: accepted '?/echo"
 

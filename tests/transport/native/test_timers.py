@@ -1,4 +1,4 @@
-"""The native engine's shared timer (``wsactors.transport.timers.Deadlines``).
+"""The native engine's shared timer (``wsactors.transport.native.timers.Deadlines``).
 
 One task keeps the deadlines of every connection; these tests drive it with
 fake connections on Trio's autojump clock, so each deadline is exact.
