@@ -4,8 +4,8 @@ Mostly the client's side: reading until the close, asking and parsing JSON, refu
 handshakes, plain HTTP; and the echo listener that many Apps under test need.
 
 Imported as ``helpers``: ``tests/conftest.py`` explains how ``tests/`` gets on
-``sys.path``. None of these sets a deadline: every caller wraps them in its own
-``trio.fail_after``.
+``sys.path``. None of these sets a deadline: every caller wraps them in
+``trio.fail_after(DEADLINE)``.
 """
 
 from __future__ import annotations
@@ -31,6 +31,12 @@ if TYPE_CHECKING:
     from wsactors.types import ASGIApp
 
 E = TypeVar("E", bound=BaseException)
+
+#: Seconds a test may wait, servers included: the one deadline of the suite, so that
+#: a hang fails within it instead of stalling the run (virtual seconds under the
+#: ``autojump_clock`` fixture). A test that needs a longer bound derives it from this
+#: one and says why.
+DEADLINE = 10.0
 
 
 def echo_listener(path: str, **options: Any) -> ListenerRouteHandler:

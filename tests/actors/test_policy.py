@@ -15,8 +15,9 @@ from collections.abc import AsyncIterator
 import pytest
 import trio
 import trio.testing
-from runtime_harness import DEADLINE, FakeTransport, serving
+from runtime_harness import FakeTransport, serving
 
+from helpers import DEADLINE
 from wsactors import WebSocket, WebSocketDisconnect, send_websocket_stream
 from wsactors.actors.counters import ConnectionStatistics
 from wsactors.actors.registry import LiveConnections

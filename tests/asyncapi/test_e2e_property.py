@@ -19,7 +19,7 @@ from schema_helpers import ReceivedSchema, received_schemas
 from test_schema_property import FORMATS, mutated, validator
 from typed_app import create_app
 
-from helpers import close_of
+from helpers import DEADLINE, close_of
 from wsactors import App
 from wsactors.demo import create_app as create_demo_app
 from wsactors.testing import LiveServer
@@ -95,7 +95,7 @@ def test_generated_payloads_over_a_live_server(make: Any, path: str) -> None:
     assert forbidden
 
     async def main() -> None:
-        with trio.fail_after(60):
+        with trio.fail_after(6 * DEADLINE):  # 16 payloads, 9 connections, rate-limited
             await exchange(app, path, allowed, forbidden)
 
     trio.run(main)

@@ -16,6 +16,7 @@ import pytest
 import trio
 from trio_websocket import ConnectionClosed, WebSocketConnection
 
+from helpers import DEADLINE
 from wsactors import App, WebSocket, WebSocketDisconnect
 from wsactors.demo import chat
 from wsactors.demo.app import StaticFiles, create_app
@@ -26,8 +27,6 @@ from wsactors.testing import LiveServer, TestClient
 Message = dict[str, Any]
 
 #: Deadline of each step over real sockets (seconds); nothing here may hang.
-TIMEOUT = 10
-
 STATS_FIELDS = {
     "messages_in",
     "messages_out",
@@ -83,7 +82,7 @@ async def call_http(app: StaticFiles, path: str, method: str = "GET") -> list[Me
         sent.append(message)
 
     scope = {"type": "http", "method": method, "path": path, "headers": []}
-    with trio.fail_after(5):
+    with trio.fail_after(DEADLINE):
         await app(scope, receive, send)
     return sent
 
@@ -91,7 +90,7 @@ async def call_http(app: StaticFiles, path: str, method: str = "GET") -> list[Me
 @pytest.mark.usefixtures("live_engine")
 async def test_page_is_served_at_root(demo_app: App) -> None:
     async with LiveServer(demo_app) as server:
-        with trio.fail_after(10):
+        with trio.fail_after(DEADLINE):
             status, headers, body = await http_request(server.host, server.port, "/")
     assert status == 200
     assert headers["content-type"] == "text/html; charset=utf-8"
@@ -119,7 +118,7 @@ async def test_page_is_served_at_root(demo_app: App) -> None:
 @pytest.mark.usefixtures("live_engine")
 async def test_script_and_stylesheet_are_served_with_their_types(demo_app: App) -> None:
     async with LiveServer(demo_app) as server:
-        with trio.fail_after(10):
+        with trio.fail_after(DEADLINE):
             js_status, js_headers, script = await http_request(server.host, server.port, "/app.js")
             css_status, css_headers, _ = await http_request(server.host, server.port, "/style.css")
     assert (js_status, css_status) == (200, 200)
@@ -133,7 +132,7 @@ async def test_script_and_stylesheet_are_served_with_their_types(demo_app: App) 
 @pytest.mark.usefixtures("live_engine")
 async def test_unknown_path_is_404(demo_app: App, path: str) -> None:
     async with LiveServer(demo_app) as server:
-        with trio.fail_after(10):
+        with trio.fail_after(DEADLINE):
             status, headers, body = await http_request(server.host, server.port, path)
     assert status == 404
     assert headers["content-type"].startswith("text/plain")
@@ -143,7 +142,7 @@ async def test_unknown_path_is_404(demo_app: App, path: str) -> None:
 @pytest.mark.usefixtures("live_engine")
 async def test_echo_over_real_sockets_keeps_frame_types(demo_app: App) -> None:
     async with LiveServer(demo_app) as server:
-        with trio.fail_after(10):
+        with trio.fail_after(DEADLINE):
             async with server.connect("/ws/echo") as ws:
                 await ws.send_message("hello, wsactors")
                 text = await ws.get_message()
@@ -212,8 +211,8 @@ def test_missing_index_fails_at_construction() -> None:
 
 
 async def receive_json(ws: WebSocketConnection) -> Any:
-    """The next message, parsed as JSON (bounded by TIMEOUT)."""
-    with trio.fail_after(TIMEOUT):
+    """The next message, parsed as JSON (bounded by DEADLINE)."""
+    with trio.fail_after(DEADLINE):
         message = await ws.get_message()
     assert isinstance(message, str)
     return json.loads(message)
@@ -221,7 +220,7 @@ async def receive_json(ws: WebSocketConnection) -> Any:
 
 async def closed_with(ws: WebSocketConnection) -> tuple[int, str | None]:
     """Read until the server closes the connection; return its close code and reason."""
-    with trio.fail_after(TIMEOUT):
+    with trio.fail_after(DEADLINE):
         while True:
             try:
                 await ws.get_message()
@@ -474,7 +473,7 @@ async def test_a_client_that_stops_reading_holds_up_nobody(demo_app: App) -> Non
         # Never read from: its queues fill, then its backlog drops the oldest.
         server.connect("/ws/chat/lobby?name=stuck") as stuck,
     ):
-        with trio.fail_after(TIMEOUT):
+        with trio.fail_after(DEADLINE):
             assert (await receive_json(ann))["name"] == "stuck"
             for n in range(200):
                 await ann.send_message(json.dumps({"name": "ann", "text": f"{n} " + "x" * 900}))

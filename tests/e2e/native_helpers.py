@@ -15,10 +15,9 @@ import trio
 from wsproto import ConnectionType, WSConnection
 from wsproto.events import AcceptConnection, CloseConnection, Request
 
+from helpers import DEADLINE as DEADLINE  # re-exported: the native tests import it from here
 from wsactors import App, WebSocket, WebSocketDisconnect, websocket
 from wsactors.testing import LiveServer
-
-DEADLINE = 10.0
 
 #: What the handlers below saw, in order.
 events: list[Any] = []

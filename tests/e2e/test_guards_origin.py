@@ -29,6 +29,7 @@ from wsproto.events import (
     TextMessage,
 )
 
+from helpers import DEADLINE
 from wsactors import (
     App,
     NotAuthorizedError,
@@ -43,8 +44,6 @@ from wsactors import (
 from wsactors.testing import LiveServer
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("live_engine")]
-
-DEADLINE = 10.0
 
 
 @dataclass

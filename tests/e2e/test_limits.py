@@ -26,13 +26,11 @@ import pytest
 import trio
 from trio_websocket import CloseReason, ConnectionClosed, WebSocketConnection
 
-from helpers import StallingClient, wait_until
+from helpers import DEADLINE, StallingClient, wait_until
 from wsactors import App, WebSocket, WebSocketListener, websocket, websocket_listener
 from wsactors.testing import LiveServer
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("live_engine")]
-
-DEADLINE = 10.0
 
 
 # --------------------------------------------------------------------- clients

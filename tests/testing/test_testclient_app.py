@@ -14,11 +14,9 @@ import trio
 from e2e_helpers import boom, custom, deny, returns
 from native_helpers import echo, events
 
-from helpers import refusal
+from helpers import DEADLINE, refusal
 from wsactors import App, WebSocket, WebSocketDisconnect, websocket
 from wsactors.testing import TestClient, TestClientTimeout, WebSocketDenied
-
-DEADLINE = 5.0
 
 
 @websocket("/chat")
