@@ -51,7 +51,8 @@ def echo_listener(path: str, **options: Any) -> ListenerRouteHandler:
 
 # ---------------------------------------------------------------- reading and asking
 async def read_until_close(ws: WebSocketConnection) -> tuple[list[str | bytes], CloseReason]:
-    """Every message the server sends, then the close it sent."""
+    """Every message the server sends, then the close it sent: the suite's one reader of
+    a close by the server (:func:`close_of` when no message may come first)."""
     messages: list[str | bytes] = []
     while True:
         try:

@@ -14,9 +14,9 @@ from typing import Any, cast
 
 import pytest
 import trio
-from trio_websocket import ConnectionClosed, WebSocketConnection
+from trio_websocket import WebSocketConnection
 
-from helpers import DEADLINE
+from helpers import DEADLINE, read_until_close
 from wsactors import App, WebSocket, WebSocketDisconnect
 from wsactors.demo import chat
 from wsactors.demo.app import StaticFiles, create_app
@@ -221,13 +221,8 @@ async def receive_json(ws: WebSocketConnection) -> Any:
 async def closed_with(ws: WebSocketConnection) -> tuple[int, str | None]:
     """Read until the server closes the connection; return its close code and reason."""
     with trio.fail_after(DEADLINE):
-        while True:
-            try:
-                await ws.get_message()
-            except ConnectionClosed as closed:
-                reason = closed.reason
-                assert reason is not None
-                return reason.code, reason.reason
+        _, close = await read_until_close(ws)
+    return close.code, close.reason
 
 
 @asynccontextmanager

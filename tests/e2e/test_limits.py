@@ -24,26 +24,12 @@ from dataclasses import dataclass, field
 
 import pytest
 import trio
-from trio_websocket import CloseReason, ConnectionClosed, WebSocketConnection
 
-from helpers import DEADLINE, StallingClient, wait_until
+from helpers import DEADLINE, StallingClient, read_until_close, wait_until
 from wsactors import App, WebSocket, WebSocketListener, websocket, websocket_listener
 from wsactors.testing import LiveServer
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("live_engine")]
-
-
-# --------------------------------------------------------------------- clients
-async def closed_by_server(ws: WebSocketConnection) -> tuple[list[str | bytes], CloseReason]:
-    """Every message until the server's close frame, and the close."""
-    messages: list[str | bytes] = []
-    while True:
-        try:
-            messages.append(await ws.get_message())
-        except ConnectionClosed as closed:
-            reason = closed.reason
-            assert reason is not None
-            return messages, reason
 
 
 # --------------------------------------------------------------------- the app
@@ -194,7 +180,7 @@ async def test_app_max_message_size_closes_1009_and_spares_other_connections(
             await offender.send_message("x" * APP_MAX)  # at the limit: answered
             assert await offender.get_message() == "x" * APP_MAX
             await offender.send_message("x" * (APP_MAX + 1))
-            messages, close = await closed_by_server(offender)
+            messages, close = await read_until_close(offender)
             assert messages == []
             assert (close.code, close.reason) == (1009, "message too big: 1025 bytes > 1024")
             await bystander.send_message("still here")
@@ -207,7 +193,7 @@ async def test_max_message_size_counts_utf8_bytes_not_characters(server: LiveSer
             await ws.send_message("é" * 512)  # 512 characters, 1024 bytes: fits
             assert await ws.get_message() == "é" * 512
             await ws.send_message("é" * 513)  # 1026 bytes
-            _, close = await closed_by_server(ws)
+            _, close = await read_until_close(ws)
     assert (close.code, close.reason) == (1009, "message too big: 1026 bytes > 1024")
 
 
@@ -216,7 +202,7 @@ async def test_binary_frames_count_against_max_message_size_too(server: LiveServ
     with trio.fail_after(DEADLINE):
         async with server.connect("/echo") as ws:
             await ws.send_message(b"\x00" * (APP_MAX + 7))
-            _, close = await closed_by_server(ws)
+            _, close = await read_until_close(ws)
     assert (close.code, close.reason) == (1009, "message too big: 1031 bytes > 1024")
 
 
@@ -228,14 +214,14 @@ async def test_handler_max_message_size_wins_over_the_app_in_both_directions(
             await ws.send_message("r" * 4096)  # over the App's 1024, within the handler's
             assert await ws.get_message() == "r" * 4096
             await ws.send_message("r" * 4097)
-            _, close = await closed_by_server(ws)
+            _, close = await read_until_close(ws)
         assert (close.code, close.reason) == (1009, "message too big: 4097 bytes > 4096")
 
         async with server.connect("/tight") as ws:
             await ws.send_message("t" * 16)
             assert await ws.get_message() == "t" * 16
             await ws.send_message("t" * 17)  # far under the App's 1024
-            _, close = await closed_by_server(ws)
+            _, close = await read_until_close(ws)
         assert (close.code, close.reason) == (1009, "message too big: 17 bytes > 16")
 
 
@@ -249,7 +235,7 @@ async def test_rate_limit_close_policy_closes_1008_on_the_first_excess_message(
                 await ws.send_message(f"m{n}")
                 assert await ws.get_message() == f"m{n}"
             await ws.send_message("one too many")
-            messages, close = await closed_by_server(ws)
+            messages, close = await read_until_close(ws)
             assert messages == []
             assert (close.code, close.reason) == (1008, "rate limit exceeded")
             # Every connection has its own bucket.
@@ -292,7 +278,7 @@ async def test_idle_timeout_closes_1001(server: LiveServer) -> None:
     with trio.fail_after(DEADLINE):
         async with server.connect("/idle") as ws:
             started = trio.current_time()
-            messages, close = await closed_by_server(ws)
+            messages, close = await read_until_close(ws)
             waited = trio.current_time() - started
     assert messages == []
     assert (close.code, close.reason) == (1001, "idle timeout")
@@ -309,7 +295,7 @@ async def test_every_inbound_message_resets_the_idle_timeout(server: LiveServer)
                 await trio.sleep(0.1)
             assert trio.current_time() - started > 0.9
             quiet_since = trio.current_time()
-            _, close = await closed_by_server(ws)
+            _, close = await read_until_close(ws)
             quiet = trio.current_time() - quiet_since
     assert (close.code, close.reason) == (1001, "idle timeout")
     assert 0.1 <= quiet < 2.0, quiet
@@ -322,7 +308,7 @@ async def test_listener_class_attributes_set_max_message_size(server: LiveServer
             await ws.send_message("12345678")
             assert await ws.get_message() == "12345678"
             await ws.send_message("123456789")
-            _, close = await closed_by_server(ws)
+            _, close = await read_until_close(ws)
     assert (close.code, close.reason) == (1009, "message too big: 9 bytes > 8")
 
 
@@ -333,7 +319,7 @@ async def test_listener_class_attributes_set_rate_limit(server: LiveServer) -> N
                 await ws.send_message(f"m{n}")
                 assert await ws.get_message() == f"m{n}"
             await ws.send_message("m2")
-            _, close = await closed_by_server(ws)
+            _, close = await read_until_close(ws)
     assert (close.code, close.reason) == (1008, "rate limit exceeded")
 
 
@@ -356,7 +342,7 @@ async def test_listener_class_attributes_set_idle_timeout(server: LiveServer) ->
         async with server.connect("/class/idle") as ws:
             await ws.send_message("hello")
             assert await ws.get_message() == "hello"
-            _, close = await closed_by_server(ws)
+            _, close = await read_until_close(ws)
     assert (close.code, close.reason) == (1001, "idle timeout")
 
 
@@ -375,7 +361,7 @@ async def test_app_level_limits_reach_class_listeners_without_their_own() -> Non
             await ws.send_message("four")
             assert await ws.get_message() == "four"
             await ws.send_message("fives")
-            _, close = await closed_by_server(ws)
+            _, close = await read_until_close(ws)
     assert (close.code, close.reason) == (1009, "message too big: 5 bytes > 4")
 
 

@@ -23,12 +23,12 @@ from typing import TYPE_CHECKING, cast
 import pytest
 import trio
 from hypercorn.middleware import ProxyFixMiddleware
-from trio_websocket import CloseReason, ConnectionClosed, WebSocketConnection
+from trio_websocket import CloseReason
 from wsproto import ConnectionType, WSConnection
 from wsproto.events import AcceptConnection, RejectConnection, RejectData, Request
 
 from cli_helpers import server_command
-from helpers import DEADLINE, open_non_reader
+from helpers import DEADLINE, open_non_reader, read_until_close
 from wsactors import App, Provide, WebSocket, websocket, websocket_listener, websocket_stream
 from wsactors.testing import LiveServer, open_client
 
@@ -46,17 +46,6 @@ FIXTURES = Path(__file__).parent / "fixtures"
 
 
 # --------------------------------------------------------------------- clients
-async def closed_by_server(ws: WebSocketConnection) -> CloseReason:
-    """Read (and drop) messages until the server's close frame; return the close."""
-    while True:
-        try:
-            await ws.get_message()
-        except ConnectionClosed as closed:
-            reason = closed.reason
-            assert reason is not None
-            return reason
-
-
 async def raw_handshake(server: LiveServer, path: str) -> tuple[int, bytes]:
     """The HTTP status and body the server answers a handshake for ``path`` with."""
     conn = WSConnection(ConnectionType.CLIENT)
@@ -171,7 +160,7 @@ class Clients:
                 await ws.send_message("hello")
                 assert await ws.get_message() == "hello"
             task_status.started()
-            self.closes[path] = await closed_by_server(ws)
+            _, self.closes[path] = await read_until_close(ws)
             self.closed_at[path] = trio.current_time()
 
 
@@ -405,7 +394,7 @@ async def test_sigterm_drains_wsactors_run_and_exits_0(tmp_path: Path) -> None:
                 assert await ws.get_message() == "before the signal"
                 server.process.send_signal(signal.SIGTERM)
                 signalled = trio.current_time()
-                close = await closed_by_server(ws)
+                _, close = await read_until_close(ws)
             returncode = await server.process.wait()
             took = trio.current_time() - signalled
     text = server.output.read_text()
