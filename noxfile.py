@@ -209,7 +209,7 @@ def asyncapi(session: nox.Session) -> None:
     session.run(
         "pytest",
         "tests/asyncapi",
-        "tests/unit/test_codec_json_types.py",
+        "tests/codec/test_codec_json_types.py",
         *session.posargs,
         env={"WSACTORS_ASYNCAPI_PARSER": str(prefix / "node_modules")},
     )

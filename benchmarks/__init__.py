@@ -7,6 +7,8 @@
 - :mod:`benchmarks.servers` holds one small server per configuration, all speaking
   the same two routes: ``/echo`` and ``/push?n=N&size=S``.
 - ``benchmarks/micro/`` holds pytest-benchmark microbenchmarks of the sans-I/O parts.
+- ``benchmarks/tests/`` holds the tests of these tools; the default pytest run
+  (``testpaths``) includes them.
 
 ``docs/performance.md`` explains the method and the figures.
 """

@@ -2,8 +2,8 @@
 
 Imported as ``cli_helpers`` (``tests/conftest.py`` puts ``tests/`` on ``sys.path``).
 The server listens on 127.0.0.1 on a port the OS picks; its output goes to a file
-the test reads. None of these sets a deadline except where noted: callers wrap them
-in ``trio.fail_after``.
+the test reads. None of these sets a deadline except where noted (PROCESS_DEADLINE):
+callers wrap them in ``trio.fail_after``.
 """
 
 from __future__ import annotations
@@ -28,6 +28,12 @@ from wsproto.events import (
     Request,
     TextMessage,
 )
+
+from helpers import DEADLINE
+
+#: A server subprocess imports Python, wsactors and the app before it serves, and may
+#: fork workers: its start, and its stop, may take twice the usual DEADLINE.
+PROCESS_DEADLINE = 2 * DEADLINE
 
 #: The line that names the bound port: wsactors' own, or hypercorn's in its workers.
 _BOUND = re.compile(r"(?:serving|Running) on https?://127\.0\.0\.1:(\d+)")
@@ -69,9 +75,9 @@ class ServerProcess:
             await trio.sleep(0.05)
 
     async def stop(self, signum: signal.Signals = signal.SIGTERM) -> int:
-        """Send ``signum``; return the exit code, failing if it takes over 15 s."""
+        """Send ``signum``; return the exit code, failing after PROCESS_DEADLINE."""
         self.process.send_signal(signum)
-        with trio.fail_after(15):
+        with trio.fail_after(PROCESS_DEADLINE):
             return await self.process.wait()
 
 
@@ -110,7 +116,7 @@ async def server_command(
             start_new_session=True,
         )
     try:
-        with trio.fail_after(20):
+        with trio.fail_after(PROCESS_DEADLINE):
             found = await ServerProcess(process, 0, output).wait_for_log(_BOUND.pattern)
         yield ServerProcess(process, int(found.group(1)), output)
     finally:

@@ -1,11 +1,11 @@
-"""Helpers shared by the test folders (``tests/e2e``, ``tests/examples``, ``tests/unit``, ...).
+"""Helpers shared by the test folders (``tests/e2e``, ``tests/examples``, ``tests/actors``, ...).
 
 Mostly the client's side: reading until the close, asking and parsing JSON, refused
 handshakes, plain HTTP; and the echo listener that many Apps under test need.
 
 Imported as ``helpers``: ``tests/conftest.py`` explains how ``tests/`` gets on
-``sys.path``. None of these sets a deadline: every caller wraps them in its own
-``trio.fail_after``.
+``sys.path``. None of these sets a deadline: every caller wraps them in
+``trio.fail_after(DEADLINE)``.
 """
 
 from __future__ import annotations
@@ -32,6 +32,12 @@ if TYPE_CHECKING:
 
 E = TypeVar("E", bound=BaseException)
 
+#: Seconds a test may wait, servers included: the one deadline of the suite, so that
+#: a hang fails within it instead of stalling the run (virtual seconds under the
+#: ``autojump_clock`` fixture). A test that needs a longer bound derives it from this
+#: one and says why.
+DEADLINE = 10.0
+
 
 def echo_listener(path: str, **options: Any) -> ListenerRouteHandler:
     """``@websocket_listener(path, **options)`` on a function that returns its ``data: str``."""
@@ -45,7 +51,8 @@ def echo_listener(path: str, **options: Any) -> ListenerRouteHandler:
 
 # ---------------------------------------------------------------- reading and asking
 async def read_until_close(ws: WebSocketConnection) -> tuple[list[str | bytes], CloseReason]:
-    """Every message the server sends, then the close it sent."""
+    """Every message the server sends, then the close it sent: the suite's one reader of
+    a close by the server (:func:`close_of` when no message may come first)."""
     messages: list[str | bytes] = []
     while True:
         try:

@@ -6,7 +6,8 @@ the test plays the client (:meth:`~FakeTransport.client_sends`,
 over. A send can be held back (``send_gate``), made immune to cancellation like
 hypercorn's socket writes (``shielded_sends``), or made to fail. Imported as
 ``runtime_harness`` (pytest puts this folder on ``sys.path``, as
-``tests/conftest.py`` explains).
+``tests/conftest.py`` explains). Its waits are bounded by ``helpers.DEADLINE``: virtual
+seconds under the ``autojump_clock`` fixture, real ones otherwise.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 import trio
 import trio.testing
 
+from helpers import DEADLINE
 from wsactors import WebSocket
 from wsactors.actors.cleanups import Cleanups
 from wsactors.actors.registry import LiveConnections
@@ -41,7 +43,6 @@ from wsactors.transport.base import Capabilities, Transport
 
 Handler = Callable[[WebSocket], Awaitable[None]]
 
-DEADLINE = 5  # seconds; virtual under autojump_clock, real otherwise
 PATH = "/ws"
 #: What the ASGI transport over hypercorn declares, plus HTTP denials.
 DENIALS = Capabilities(http_denials=True)

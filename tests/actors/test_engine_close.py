@@ -13,9 +13,9 @@ import logging
 import pytest
 import trio
 import trio.testing
-from runtime_harness import DEADLINE, serving
+from runtime_harness import serving
 
-from helpers import wait_until
+from helpers import DEADLINE, wait_until
 from wsactors import WebSocket, WebSocketDisconnect
 
 

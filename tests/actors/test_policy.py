@@ -15,8 +15,9 @@ from collections.abc import AsyncIterator
 import pytest
 import trio
 import trio.testing
-from runtime_harness import DEADLINE, FakeTransport, serving
+from runtime_harness import FakeTransport, serving
 
+from helpers import DEADLINE
 from wsactors import WebSocket, WebSocketDisconnect, send_websocket_stream
 from wsactors.actors.counters import ConnectionStatistics
 from wsactors.actors.registry import LiveConnections
@@ -173,6 +174,7 @@ async def test_rate_limit_drop_policy_counts_and_refills(
         conn.transport.client_leaves()
         await conn.wait_done()
     assert conn.transport.data == ["0", "1", "later"]
+    assert conn.transport.closes == []  # dropping never closes: the client left
     assert stats[0].rate_limited_messages == 1
     assert stats[0].messages_in == 4
 

@@ -8,6 +8,7 @@ import pytest
 import trio
 import trio.testing
 
+from helpers import DEADLINE
 from wsactors.actors.queue import BoundedQueue
 
 
@@ -70,7 +71,7 @@ async def test_put_waits_for_room_in_order() -> None:
     async def putter(item: int) -> None:
         await queue.put(item)
 
-    with trio.fail_after(5):
+    with trio.fail_after(DEADLINE):
         async with trio.open_nursery() as nursery:
             for item in (1, 2, 3):
                 nursery.start_soon(putter, item)
@@ -83,7 +84,7 @@ async def test_unbuffered_queue_is_a_rendezvous() -> None:
     queue = BoundedQueue[int](0)
     with pytest.raises(trio.WouldBlock):
         queue.put_nowait(1)
-    with trio.fail_after(5):
+    with trio.fail_after(DEADLINE):
         async with trio.open_nursery() as nursery:
             nursery.start_soon(queue.put, 7)
             await trio.testing.wait_all_tasks_blocked()
@@ -157,7 +158,7 @@ async def test_close_wakes_waiters() -> None:
         except trio.ClosedResourceError:
             outcomes.append("closed")
 
-    with trio.fail_after(5):
+    with trio.fail_after(DEADLINE):
         async with trio.open_nursery() as nursery:
             nursery.start_soon(getter)
             nursery.start_soon(putter)
@@ -178,7 +179,7 @@ async def test_abandon_breaks_puts_and_drops_the_buffer() -> None:
         except trio.BrokenResourceError:
             broken.append(True)
 
-    with trio.fail_after(5):
+    with trio.fail_after(DEADLINE):
         async with trio.open_nursery() as nursery:
             nursery.start_soon(putter)
             await trio.testing.wait_all_tasks_blocked()
@@ -199,7 +200,7 @@ async def test_abandon_wakes_a_waiting_getter_as_closed() -> None:
         except trio.ClosedResourceError:
             closed.append(True)
 
-    with trio.fail_after(5):
+    with trio.fail_after(DEADLINE):
         async with trio.open_nursery() as nursery:
             nursery.start_soon(getter)
             await trio.testing.wait_all_tasks_blocked()

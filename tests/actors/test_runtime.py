@@ -18,7 +18,6 @@ import trio
 import trio.lowlevel
 import trio.testing
 from runtime_harness import (
-    DEADLINE,
     FakeTransport,
     Handler,
     accept_and_return,
@@ -26,6 +25,7 @@ from runtime_harness import (
     serving,
 )
 
+from helpers import DEADLINE
 from wsactors import WebSocket, WebSocketDisconnect, WebSocketException
 from wsactors.actors.cleanups import Cleanups
 from wsactors.actors.counters import ConnectionStatistics

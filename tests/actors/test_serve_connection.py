@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 import trio
-from runtime_harness import DEADLINE, FakeTransport, make_scope
+from runtime_harness import FakeTransport, make_scope
 
+from helpers import DEADLINE
 from wsactors import App, NotAuthorizedError, Provide, WebSocket, websocket
 from wsactors.connection.events import Accept, Close, Deny
 from wsactors.routing.route import RouteHandler

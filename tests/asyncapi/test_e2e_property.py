@@ -19,12 +19,12 @@ from schema_helpers import ReceivedSchema, received_schemas
 from test_schema_property import FORMATS, mutated, validator
 from typed_app import create_app
 
-from helpers import close_of
+from helpers import DEADLINE, close_of
 from wsactors import App
 from wsactors.demo import create_app as create_demo_app
 from wsactors.testing import LiveServer
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("live_engine")]
 
 # Under /shapes' rate limit (10 a second): one connection sends every allowed payload.
 PER_ROUTE = 8
@@ -95,7 +95,7 @@ def test_generated_payloads_over_a_live_server(make: Any, path: str) -> None:
     assert forbidden
 
     async def main() -> None:
-        with trio.fail_after(60):
+        with trio.fail_after(6 * DEADLINE):  # 16 payloads, 9 connections, rate-limited
             await exchange(app, path, allowed, forbidden)
 
     trio.run(main)

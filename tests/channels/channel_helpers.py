@@ -9,6 +9,8 @@ from pathlib import Path
 
 import trio
 
+from helpers import DEADLINE
+
 #: No RDB snapshots, no AOF: a restart starts empty, as a crashed cache would.
 NO_PERSISTENCE = ("--save", "", "--appendonly", "no")
 
@@ -51,7 +53,7 @@ class RedisServer:
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
-        with trio.fail_after(10):
+        with trio.fail_after(DEADLINE):
             while not await self._pong():
                 assert self.process.poll() is None, self.log.read_text()
                 await trio.sleep(0.02)

@@ -16,16 +16,16 @@ from channel_helpers import until
 from channels_app import make_app
 from trio_websocket import ConnectionClosed
 
+from helpers import DEADLINE
 from wsactors import App, Channels, Provide, WebSocket, websocket, websocket_listener
 from wsactors.testing import LiveServer, TestClient
 
 pytestmark = pytest.mark.e2e
 
-TIMEOUT = 15
 
-
+@pytest.mark.usefixtures("live_engine")
 async def test_a_message_from_one_client_reaches_the_others_but_not_itself() -> None:
-    with trio.fail_after(TIMEOUT):
+    with trio.fail_after(DEADLINE):
         async with (
             LiveServer(make_app(Channels())) as server,
             server.connect("/topic/room") as ada,
@@ -66,9 +66,10 @@ async def _stalled_client(
         yield channels, client
 
 
+@pytest.mark.usefixtures("live_engine")
 async def test_a_slow_client_gets_a_gap_marker_where_messages_were_lost() -> None:
     sockets: list[WebSocket] = []
-    with trio.fail_after(TIMEOUT):
+    with trio.fail_after(DEADLINE):
         async with _stalled_client("notify", sockets) as (channels, client):
             seen: list[Any] = []
             while not seen or seen[-1].get("n") != 299:
@@ -86,8 +87,9 @@ async def test_a_slow_client_gets_a_gap_marker_where_messages_were_lost() -> Non
     assert numbers == sorted(numbers)
 
 
+@pytest.mark.usefixtures("live_engine")
 async def test_on_gap_close_closes_a_slow_client_with_1013() -> None:
-    with trio.fail_after(TIMEOUT):
+    with trio.fail_after(DEADLINE):
         async with _stalled_client("close") as (_, client):
             with pytest.raises(ConnectionClosed) as closed:  # noqa: PT012 (read until the close)
                 while True:
@@ -111,7 +113,7 @@ async def test_channels_are_injected_into_dependencies_and_listener_hooks() -> N
         return "said"
 
     channels = Channels()
-    with trio.fail_after(TIMEOUT):
+    with trio.fail_after(DEADLINE):
         async with (
             TestClient(App([say], channels=channels)) as client,
             channels.subscribe("lobby") as sub,
@@ -150,7 +152,7 @@ async def test_lifespan_contexts_stay_open_while_serving() -> None:
         return "queued"
 
     app = App([submit], channels=Channels(), lifespan=[worker], on_startup=[started])
-    with trio.fail_after(TIMEOUT):
+    with trio.fail_after(DEADLINE):
         async with TestClient(app) as client:
             async with client.websocket_connect("/submit") as ws:
                 await ws.send_text("one")
@@ -160,12 +162,13 @@ async def test_lifespan_contexts_stay_open_while_serving() -> None:
     assert events == ["startup hook", "enter", "job one", "exit"]
 
 
+@pytest.mark.usefixtures("live_engine")
 async def test_asking_for_channels_without_any_fails_the_connection() -> None:
     @websocket("/x")
     async def handler(socket: WebSocket, channels: Channels) -> None:
         await socket.accept()  # pragma: no cover
 
-    with trio.fail_after(TIMEOUT):
+    with trio.fail_after(DEADLINE):
         async with LiveServer(App([handler])) as server, server.connect("/x") as client:
             with pytest.raises(ConnectionClosed) as closed:
                 await client.get_message()

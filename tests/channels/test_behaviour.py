@@ -12,11 +12,11 @@ import pytest
 import trio
 from channel_helpers import until
 
+from helpers import DEADLINE
 from wsactors import Channels, Gap, Message
 from wsactors.channels import Subscription
 
 MakeChannels = Callable[..., Channels]
-TIMEOUT = 10
 
 
 async def take(sub: Subscription, count: int) -> list[Message | Gap]:
@@ -34,7 +34,7 @@ async def take_messages(sub: Subscription, count: int) -> list[Message]:
 async def test_publish_reaches_each_subscriber_of_the_topic_in_order(
     make_channels: MakeChannels,
 ) -> None:
-    with trio.fail_after(TIMEOUT):
+    with trio.fail_after(DEADLINE):
         async with (
             make_channels() as channels,
             channels.subscribe("room") as first,
@@ -52,7 +52,7 @@ async def test_publish_reaches_each_subscriber_of_the_topic_in_order(
 
 
 async def test_exclude_skips_the_owner(make_channels: MakeChannels) -> None:
-    with trio.fail_after(TIMEOUT):
+    with trio.fail_after(DEADLINE):
         async with make_channels() as channels:
             sender = object()
             async with (
@@ -84,7 +84,7 @@ async def test_a_stalled_subscriber_overflows_while_100_others_get_everything(
                 if received[index] == total:
                     return
 
-    with trio.fail_after(TIMEOUT):
+    with trio.fail_after(DEADLINE):
         async with make_channels() as channels:
             async with channels.subscribe("t", max_backlog=16) as stalled:
                 async with trio.open_nursery() as nursery:
@@ -103,7 +103,7 @@ async def test_a_stalled_subscriber_overflows_while_100_others_get_everything(
 
 
 async def test_the_close_policy_ends_the_iteration_with_a_gap(make_channels: MakeChannels) -> None:
-    with trio.fail_after(TIMEOUT):
+    with trio.fail_after(DEADLINE):
         async with (
             make_channels() as channels,
             channels.subscribe("t", max_backlog=2, overflow="close") as sub,
@@ -119,7 +119,7 @@ async def test_the_close_policy_ends_the_iteration_with_a_gap(make_channels: Mak
 async def test_history_replays_then_continues_live_without_duplicates(
     make_channels: MakeChannels,
 ) -> None:
-    with trio.fail_after(TIMEOUT):
+    with trio.fail_after(DEADLINE):
         async with make_channels(history=10) as channels:
             ids = [await channels.publish("h", n) for n in range(5)]
             assert all(isinstance(i, str) for i in ids)
@@ -133,7 +133,7 @@ async def test_history_replays_then_continues_live_without_duplicates(
 
 
 async def test_statistics_count_topics_and_subscribers(make_channels: MakeChannels) -> None:
-    with trio.fail_after(TIMEOUT):
+    with trio.fail_after(DEADLINE):
         async with make_channels() as channels:
             async with channels.subscribe("a", "b"), channels.subscribe("b") as sub:
                 await channels.publish("b", 1)

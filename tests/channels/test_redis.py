@@ -21,12 +21,14 @@ from channels_app import make_app
 from proxy import CuttableProxy
 
 from cli_helpers import server_command
+from helpers import DEADLINE
 from wsactors import Channels, Gap, Message
 from wsactors.testing import LiveServer
 
 pytestmark = [pytest.mark.redis, pytest.mark.e2e]
 
-TIMEOUT = 20
+# Redis restarts, freezes and reconnection backoff: twice the usual bound.
+REDIS_DEADLINE = 2 * DEADLINE
 HERE = Path(__file__).parent
 
 
@@ -46,10 +48,11 @@ async def second_process(url: str, log: Path, history: int = 0) -> AsyncIterator
         yield server.port
 
 
+@pytest.mark.usefixtures("live_engine")
 async def test_two_processes_share_a_topic(redis_server: RedisServer, tmp_path: Path) -> None:
     from wsactors.testing import open_client
 
-    with trio.fail_after(TIMEOUT):
+    with trio.fail_after(REDIS_DEADLINE):
         async with (
             second_process(redis_server.url, tmp_path / "other.log") as other_port,
             LiveServer(make_app(redis_channels(redis_server.url))) as here,
@@ -72,7 +75,7 @@ async def test_a_redis_restart_gives_a_gap_then_messages_flow_again(
 ) -> None:
     publisher = redis_channels(redis_server.url)
     subscriber = redis_channels(redis_server.url)
-    with trio.fail_after(TIMEOUT):
+    with trio.fail_after(REDIS_DEADLINE):
         async with publisher, subscriber, subscriber.subscribe("t") as sub:
             await publisher.publish("t", "before")
             assert (await sub.get()) == Message("t", '"before"')
@@ -93,7 +96,7 @@ async def test_a_redis_restart_gives_a_gap_then_messages_flow_again(
 async def test_five_restarts_in_a_row_each_resume_quickly(redis_server: RedisServer) -> None:
     subscriber = redis_channels(redis_server.url)
     resumed = []
-    with trio.fail_after(TIMEOUT):
+    with trio.fail_after(REDIS_DEADLINE):
         async with subscriber, subscriber.subscribe("t") as sub:
             for _ in range(5):
                 redis_server.kill()
@@ -128,7 +131,7 @@ async def test_with_history_an_outage_loses_nothing(redis_server: RedisServer) -
         await nursery.start(proxy.serve)
         publisher = redis_channels(redis_server.url, history=100)
         subscriber = redis_channels(proxy.url, history=100)
-        with trio.fail_after(TIMEOUT):
+        with trio.fail_after(REDIS_DEADLINE):
             async with publisher, subscriber, subscriber.subscribe("t") as sub:
                 await publisher.publish("t", 0)
                 assert (await sub.get()).data == 0  # type: ignore[union-attr]
@@ -147,7 +150,7 @@ async def test_a_refill_past_trimmed_history_says_so(redis_server: RedisServer) 
         await nursery.start(proxy.serve)
         publisher = redis_channels(redis_server.url, history=10)
         subscriber = redis_channels(proxy.url, history=10)
-        with trio.fail_after(TIMEOUT):
+        with trio.fail_after(REDIS_DEADLINE):
             async with publisher, subscriber, subscriber.subscribe("t", max_backlog=2000) as sub:
                 await publisher.publish("t", -1)
                 assert (await sub.get()).data == -1  # type: ignore[union-attr]
@@ -164,11 +167,12 @@ async def test_a_refill_past_trimmed_history_says_so(redis_server: RedisServer) 
     assert 10 <= len(numbers) < 600
 
 
+@pytest.mark.usefixtures("live_engine")
 async def test_shutdown_with_redis_down_finishes_within_its_bound(
     redis_server: RedisServer,
 ) -> None:
     channels = redis_channels(redis_server.url, stop_timeout=2)
-    with trio.fail_after(TIMEOUT):
+    with trio.fail_after(REDIS_DEADLINE):
         async with LiveServer(make_app(channels), stop_timeout=5) as server:
             async with server.connect("/topic/t"):
                 await until(lambda: channels.statistics().subscribers == 1)
@@ -186,7 +190,10 @@ async def test_startup_fails_fast_when_redis_is_unreachable(redis_server: RedisS
     redis_server.kill()
     channels = redis_channels(redis_server.url, connect_timeout=1)
     start = trio.current_time()
-    with trio.fail_after(TIMEOUT), pytest.raises(RedisUnavailableError, match="start_degraded"):
+    with (
+        trio.fail_after(REDIS_DEADLINE),
+        pytest.raises(RedisUnavailableError, match="start_degraded"),
+    ):
         async with channels:
             pass  # pragma: no cover
     assert trio.current_time() - start < 2.0
@@ -198,7 +205,7 @@ async def test_start_degraded_starts_and_connects_when_redis_comes(
 ) -> None:
     redis_server.kill()
     subscriber = redis_channels(redis_server.url, start_degraded=True)
-    with trio.fail_after(TIMEOUT):
+    with trio.fail_after(REDIS_DEADLINE):
         async with subscriber, subscriber.subscribe("t") as sub:
             assert not subscriber.statistics().connected
             assert (await sub.get()) == Gap("t", "reconnect", None)
@@ -215,7 +222,7 @@ async def test_a_frozen_redis_is_detected_by_the_health_check(
     subscriber = redis_channels(
         redis_server.url, connect_timeout=0.5, health_check_interval=0.2, health_check_timeout=0.3
     )
-    with trio.fail_after(TIMEOUT):
+    with trio.fail_after(REDIS_DEADLINE):
         async with subscriber, subscriber.subscribe("t") as sub:
             redis_server.freeze()
             frozen = trio.current_time()
@@ -233,7 +240,7 @@ async def test_a_foreign_message_on_the_prefix_is_ignored(redis_server: RedisSer
     import coredis
 
     channels = redis_channels(redis_server.url)
-    with trio.fail_after(TIMEOUT):
+    with trio.fail_after(REDIS_DEADLINE):
         async with channels, channels.subscribe("t") as sub:
             async with coredis.Redis.from_url(redis_server.url) as client:
                 await client.publish("wsactors:t", "not from wsactors")
@@ -246,7 +253,7 @@ async def test_shutdown_with_a_frozen_redis_finishes_within_its_bound(
     redis_server: RedisServer,
 ) -> None:
     channels = redis_channels(redis_server.url, stop_timeout=1)
-    with trio.fail_after(TIMEOUT):
+    with trio.fail_after(REDIS_DEADLINE):
         async with channels:
             async with channels.subscribe("t"):
                 redis_server.freeze()  # sockets stay open, nothing answers
@@ -263,7 +270,7 @@ async def test_an_app_whose_redis_is_unreachable_fails_its_startup_clearly(
     redis_server.kill()
     app = make_app(redis_channels(redis_server.url, connect_timeout=1))
     with (
-        trio.fail_after(TIMEOUT),
+        trio.fail_after(REDIS_DEADLINE),
         pytest.raises(LifespanError, match=r"RedisUnavailableError.*unreachable within 1s"),
     ):
         async with TestClient(app):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import trio
 
+from helpers import DEADLINE
 from wsactors import Gap, Message
 from wsactors.channels.items import ChannelCounters
 from wsactors.channels.subscription import Subscription
@@ -106,7 +107,7 @@ async def test_get_waits_for_an_item_and_stops_after_close() -> None:
         async for item in sub:
             got.append(item)
 
-    with trio.fail_after(5):
+    with trio.fail_after(DEADLINE):
         async with trio.open_nursery() as nursery:
             nursery.start_soon(consume)
             await trio.sleep(0.01)

@@ -1,7 +1,7 @@
 """Handlers and types that several modules of ``tests/e2e`` share.
 
 ``@websocket`` handlers for ``test_websocket_e2e.py`` (real sockets) and
-``test_testclient_app.py`` (the in-process TestClient), which build their Apps from
+``tests/testing/test_testclient_app.py`` (the in-process TestClient), which build their Apps from
 the same shapes; the ``User`` record and the seed's custom WebSocket class for the
 listener tests. Handlers keep no state, so one may serve in any number of Apps.
 Client-side helpers are in ``tests/helpers.py``.

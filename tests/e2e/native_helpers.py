@@ -3,7 +3,7 @@
 ``test_native_engine.py`` (the WebSocket guarantees) and ``test_native_serving.py``
 (handshake, HTTP, TLS, processes) import these; the handlers record what they see
 in :data:`events`, which each test module clears before every test.
-``test_testclient_app.py`` serves the same ``echo`` through the TestClient.
+``tests/testing/test_testclient_app.py`` serves the same ``echo`` through the TestClient.
 """
 
 from __future__ import annotations
@@ -15,10 +15,9 @@ import trio
 from wsproto import ConnectionType, WSConnection
 from wsproto.events import AcceptConnection, CloseConnection, Request
 
+from helpers import DEADLINE as DEADLINE  # re-exported: the native tests import it from here
 from wsactors import App, WebSocket, WebSocketDisconnect, websocket
 from wsactors.testing import LiveServer
-
-DEADLINE = 10.0
 
 #: What the handlers below saw, in order.
 events: list[Any] = []

@@ -24,13 +24,14 @@ from pathlib import Path
 import pytest
 import trio
 
-from helpers import open_non_reader
+from helpers import DEADLINE, open_non_reader
 from wsactors import App, WebSocket, websocket, websocket_listener
 from wsactors.testing import LiveServer
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("live_engine")]
 
-DEADLINE = 20.0
+# Floods of thousands of messages through a slow listener: twice the usual bound.
+FLOOD_DEADLINE = 2 * DEADLINE
 OUTBOX = 4
 INBOX = 8
 
@@ -134,7 +135,7 @@ async def test_a_handler_pushing_to_a_non_reader_blocks_with_bounded_memory(
 ) -> None:
     stream = await open_non_reader(server, "/push")
     async with stream:
-        with trio.fail_after(DEADLINE):
+        with trio.fail_after(FLOOD_DEADLINE):
             await trio.sleep(1.0)
             after_1s = pusher.queued
             # Meanwhile another connection is served as usual.
@@ -180,7 +181,7 @@ async def test_a_flooding_client_is_pushed_back_and_nothing_is_lost_or_reordered
                 await trio.sleep(0.001)
 
     watching = trio.CancelScope()
-    with trio.fail_after(DEADLINE):
+    with trio.fail_after(FLOOD_DEADLINE):
         async with trio.open_nursery() as nursery:
             nursery.start_soon(watch, watching)
             async with server.connect("/sink") as flooder:

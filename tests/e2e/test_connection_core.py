@@ -17,13 +17,11 @@ from dataclasses import dataclass, field
 import pytest
 import trio
 
-from helpers import StallingClient, close_of
+from helpers import DEADLINE, StallingClient, close_of
 from wsactors import App, WebSocket, WebSocketListener, websocket, websocket_listener
 from wsactors.testing import LiveServer
 
-pytestmark = pytest.mark.e2e
-
-DEADLINE = 10.0
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("live_engine")]
 
 
 @dataclass

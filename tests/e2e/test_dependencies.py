@@ -15,14 +15,13 @@ from typing import Any, Optional
 import pytest
 import trio
 
-from helpers import ask_json, close_after, close_of, rejection, wait_until
+from helpers import DEADLINE, ask_json, close_after, close_of, rejection, wait_until
 from wsactors import App, Provide, Router, WebSocket, WebSocketException, websocket_listener
 from wsactors.testing import LiveServer
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("live_engine")]
 
 #: Deadline of every test (seconds).
-TIMEOUT = 10
 
 
 # ---------------------------------------------------------------- the seed's example
@@ -40,7 +39,7 @@ async def test_yield_dependency_counts_concurrent_clients() -> None:
         return {"data": data, "client_count": client_count}
 
     app = App([handler])
-    with trio.fail_after(TIMEOUT):
+    with trio.fail_after(DEADLINE):
         async with LiveServer(app) as server:
             async with server.connect("/") as first:
                 assert await ask_json(first, "a") == {"data": "a", "client_count": 1}
@@ -86,7 +85,7 @@ async def test_sync_async_generator_and_async_generator_providers(wrap: Any) -> 
     async def handler(data: str, a: str, b: str, c: str, d: str) -> list[str]:
         return [data, a, b, c, d]
 
-    with trio.fail_after(TIMEOUT):
+    with trio.fail_after(DEADLINE):
         async with LiveServer(App([handler])) as server, server.connect("/") as ws:
             assert await ask_json(ws, "x") == ["x", "sync", "async", "gen", "agen"]
 
@@ -113,7 +112,7 @@ async def test_dependency_asks_for_dependencies_and_reserved_names() -> None:
     async def handler(data: str, derived: dict[str, Any]) -> dict[str, Any]:
         return derived
 
-    with trio.fail_after(TIMEOUT):
+    with trio.fail_after(DEADLINE):
         async with (
             LiveServer(App([handler])) as server,
             server.connect(
@@ -158,7 +157,7 @@ async def test_layered_dependencies_closest_wins() -> None:
         "/r/own": ["handler", "from app"],
         "/r/inner/deep": ["inner router", "from app"],
     }
-    with trio.fail_after(TIMEOUT):
+    with trio.fail_after(DEADLINE):
         async with LiveServer(app) as server:
             for path, answer in expected.items():
                 async with server.connect(path) as ws:
@@ -176,7 +175,7 @@ async def test_resolved_once_per_connection() -> None:
     async def handler(data: str, ticket: int) -> int:
         return ticket
 
-    with trio.fail_after(TIMEOUT):
+    with trio.fail_after(DEADLINE):
         async with LiveServer(App([handler])) as server:
             async with server.connect("/") as ws:
                 assert [await ask_json(ws, str(n)) for n in range(5)] == [1, 1, 1, 1, 1]
@@ -203,7 +202,7 @@ async def test_use_cache(use_cache: bool) -> None:
     async def handler(data: str, token: int, first: int, second: int) -> list[int]:
         return [token, first, second]
 
-    with trio.fail_after(TIMEOUT):
+    with trio.fail_after(DEADLINE):
         async with LiveServer(App([handler])) as server, server.connect("/") as ws:
             values = await ask_json(ws, "a")
             if use_cache:
@@ -238,7 +237,7 @@ async def test_yield_cleanup_runs_after_the_connection_in_reverse_order(fail: bo
             raise RuntimeError("listener failed")
         return data
 
-    with trio.fail_after(TIMEOUT):
+    with trio.fail_after(DEADLINE):
         async with LiveServer(App([handler])) as server:
             async with server.connect("/") as ws:
                 await ws.send_message("hi")
@@ -266,7 +265,7 @@ async def test_dependency_error_accepts_then_closes_1011() -> None:
     async def handler(data: str, db: str) -> str:
         return data
 
-    with trio.fail_after(TIMEOUT):
+    with trio.fail_after(DEADLINE):
         closed = await close_after(App([handler]))
     assert (closed.code, closed.reason) == (1011, "Internal Server Error")
 
@@ -281,7 +280,7 @@ async def test_dependency_websocket_exception_closes_with_its_code() -> None:
     async def handler(data: str, user: str) -> str:
         return f"{user}: {data}"
 
-    with trio.fail_after(TIMEOUT):
+    with trio.fail_after(DEADLINE):
         async with LiveServer(App([handler])) as server:
             async with server.connect("/") as ws:
                 closed = await close_of(ws)
@@ -301,7 +300,7 @@ def _query_app() -> App:
 
 
 async def test_query_parameters_are_typed() -> None:
-    with trio.fail_after(TIMEOUT):
+    with trio.fail_after(DEADLINE):
         async with LiveServer(_query_app()) as server:
             async with server.connect("/?limit=5") as ws:
                 assert await ask_json(ws, "x") == {"limit": [5, "int"], "page": 1}
@@ -311,7 +310,7 @@ async def test_query_parameters_are_typed() -> None:
 
 @pytest.mark.parametrize("query", ["", "?page=2", "?limit=abc", "?limit=5&page=x"])
 async def test_missing_or_bad_query_parameter_is_denied_with_400(query: str) -> None:
-    with trio.fail_after(TIMEOUT):
+    with trio.fail_after(DEADLINE):
         async with LiveServer(_query_app()) as server:
             rejected = await rejection(server, "/" + query)
     assert rejected.status_code == 400
@@ -329,7 +328,7 @@ def _query_dependency_app() -> App:
 
 
 async def test_dependency_query_parameters() -> None:
-    with trio.fail_after(TIMEOUT):
+    with trio.fail_after(DEADLINE):
         async with LiveServer(_query_dependency_app()) as server:
             async with server.connect("/?token=t1") as ws:
                 assert await ask_json(ws, "x") == {"token": "t1", "size": None}

@@ -32,7 +32,7 @@ from wsactors import (
 )
 from wsactors.testing import LiveServer
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("live_engine")]
 
 #: Deadline of every test (seconds).
 TIMEOUT = 10

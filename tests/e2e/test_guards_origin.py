@@ -29,6 +29,7 @@ from wsproto.events import (
     TextMessage,
 )
 
+from helpers import DEADLINE
 from wsactors import (
     App,
     NotAuthorizedError,
@@ -42,9 +43,7 @@ from wsactors import (
 )
 from wsactors.testing import LiveServer
 
-pytestmark = pytest.mark.e2e
-
-DEADLINE = 10.0
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("live_engine")]
 
 
 @dataclass

@@ -18,13 +18,11 @@ from dataclasses import dataclass
 import pytest
 import trio
 
-from helpers import close_of
+from helpers import DEADLINE, close_of
 from wsactors import App, WebSocket, websocket, websocket_listener, websocket_stream
 from wsactors.testing import LiveServer
 
-pytestmark = pytest.mark.e2e
-
-DEADLINE = 10.0
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("live_engine")]
 
 
 @websocket_stream("/legacy")

@@ -1,19 +1,23 @@
-"""Per-connection limits over real sockets: hypercorn's Trio worker on 127.0.0.1 and
+"""Per-connection limits over real sockets: the LiveServer on 127.0.0.1 and
 trio-websocket (or hand-driven wsproto) clients.
 
-Each limit is checked at the App level and at the handler level (the handler wins),
-and on ``WebSocketListener`` class attributes:
-
-- ``max_message_size``: close 1009 "message too big: N bytes > M" (RFC 6455 7.4.1);
+- ``max_message_size``: close 1009 "message too big: N bytes > M" (RFC 6455 7.4.1),
+  at the App level, the handler level (the handler wins) and on ``WebSocketListener``
+  class attributes;
 - ``rate_limit`` with ``rate_limit_policy="close"``: close 1008 "rate limit exceeded";
-  with ``"drop"``: the excess is dropped and counted, and the connection goes on;
 - ``idle_timeout``: close 1001 "idle timeout" after that long without an inbound
-  message; every inbound message resets it;
+  message;
 - ``send_timeout``: a client that stopped reading gets 1008 "send timeout" (once it
   reads again) and the handler is stopped without waiting for it.
 
-The server runs in the test's own Trio run, so tests read a connection's
-``statistics()`` directly from the ``WebSocket`` the handler saw.
+The rate-limit and idle-timeout rules are tested on a fake clock: on the runtime in
+``tests/actors/test_policy.py`` (the drop policy, refills, each message resetting the
+idle timer) and from handler options and class attributes in
+``tests/handlers/test_limit_options.py``. Here one test of each proves the wiring
+over real sockets.
+
+The server runs in the test's own Trio run, so tests read the handlers' state
+directly.
 """
 
 from __future__ import annotations
@@ -24,28 +28,12 @@ from dataclasses import dataclass, field
 
 import pytest
 import trio
-from trio_websocket import CloseReason, ConnectionClosed, WebSocketConnection
 
-from helpers import StallingClient, wait_until
+from helpers import DEADLINE, StallingClient, read_until_close, wait_until
 from wsactors import App, WebSocket, WebSocketListener, websocket, websocket_listener
 from wsactors.testing import LiveServer
 
-pytestmark = pytest.mark.e2e
-
-DEADLINE = 10.0
-
-
-# --------------------------------------------------------------------- clients
-async def closed_by_server(ws: WebSocketConnection) -> tuple[list[str | bytes], CloseReason]:
-    """Every message until the server's close frame, and the close."""
-    messages: list[str | bytes] = []
-    while True:
-        try:
-            messages.append(await ws.get_message())
-        except ConnectionClosed as closed:
-            reason = closed.reason
-            assert reason is not None
-            return messages, reason
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("live_engine")]
 
 
 # --------------------------------------------------------------------- the app
@@ -53,7 +41,6 @@ async def closed_by_server(ws: WebSocketConnection) -> tuple[list[str | bytes], 
 class Seen:
     """What the handlers saw, read by the tests (the server shares the Trio run)."""
 
-    sockets: dict[str, WebSocket] = field(default_factory=dict)
     pushed: int = 0
     push_finally: trio.Event = field(default_factory=trio.Event)
     ended_after: dict[str, float] = field(default_factory=dict)
@@ -89,12 +76,6 @@ async def tight(data: str) -> str:
 
 @websocket_listener("/rate-close", rate_limit=(5, 60.0))
 async def rate_close(data: str) -> str:
-    return data
-
-
-@websocket_listener("/rate-drop", rate_limit=(3, 0.5), rate_limit_policy="drop")
-async def rate_drop(data: str, socket: WebSocket) -> str:
-    seen.sockets["/rate-drop"] = socket
     return data
 
 
@@ -138,46 +119,7 @@ class SizedListener(WebSocketListener):
         return data
 
 
-class RateListener(WebSocketListener):
-    path = "/class/rate"
-    rate_limit = (2, 60.0)
-
-    def on_receive(self, data: str) -> str:
-        return data
-
-
-class DroppingListener(WebSocketListener):
-    path = "/class/drop"
-    rate_limit = (2, 60.0)
-    rate_limit_policy = "drop"
-
-    def on_receive(self, data: str) -> str:
-        seen.sockets["/class/drop"] = self.socket
-        return data
-
-
-class IdleListener(WebSocketListener):
-    path = "/class/idle"
-    idle_timeout = 0.3
-
-    def on_receive(self, data: str) -> str:
-        return data
-
-
-HANDLERS = [
-    echo,
-    roomy,
-    tight,
-    rate_close,
-    rate_drop,
-    idle,
-    push,
-    push_untimed,
-    SizedListener,
-    RateListener,
-    DroppingListener,
-    IdleListener,
-]
+HANDLERS = [echo, roomy, tight, rate_close, idle, push, push_untimed, SizedListener]
 
 
 @pytest.fixture
@@ -196,7 +138,7 @@ async def test_app_max_message_size_closes_1009_and_spares_other_connections(
             await offender.send_message("x" * APP_MAX)  # at the limit: answered
             assert await offender.get_message() == "x" * APP_MAX
             await offender.send_message("x" * (APP_MAX + 1))
-            messages, close = await closed_by_server(offender)
+            messages, close = await read_until_close(offender)
             assert messages == []
             assert (close.code, close.reason) == (1009, "message too big: 1025 bytes > 1024")
             await bystander.send_message("still here")
@@ -209,7 +151,7 @@ async def test_max_message_size_counts_utf8_bytes_not_characters(server: LiveSer
             await ws.send_message("é" * 512)  # 512 characters, 1024 bytes: fits
             assert await ws.get_message() == "é" * 512
             await ws.send_message("é" * 513)  # 1026 bytes
-            _, close = await closed_by_server(ws)
+            _, close = await read_until_close(ws)
     assert (close.code, close.reason) == (1009, "message too big: 1026 bytes > 1024")
 
 
@@ -218,7 +160,7 @@ async def test_binary_frames_count_against_max_message_size_too(server: LiveServ
     with trio.fail_after(DEADLINE):
         async with server.connect("/echo") as ws:
             await ws.send_message(b"\x00" * (APP_MAX + 7))
-            _, close = await closed_by_server(ws)
+            _, close = await read_until_close(ws)
     assert (close.code, close.reason) == (1009, "message too big: 1031 bytes > 1024")
 
 
@@ -230,14 +172,14 @@ async def test_handler_max_message_size_wins_over_the_app_in_both_directions(
             await ws.send_message("r" * 4096)  # over the App's 1024, within the handler's
             assert await ws.get_message() == "r" * 4096
             await ws.send_message("r" * 4097)
-            _, close = await closed_by_server(ws)
+            _, close = await read_until_close(ws)
         assert (close.code, close.reason) == (1009, "message too big: 4097 bytes > 4096")
 
         async with server.connect("/tight") as ws:
             await ws.send_message("t" * 16)
             assert await ws.get_message() == "t" * 16
             await ws.send_message("t" * 17)  # far under the App's 1024
-            _, close = await closed_by_server(ws)
+            _, close = await read_until_close(ws)
         assert (close.code, close.reason) == (1009, "message too big: 17 bytes > 16")
 
 
@@ -251,7 +193,7 @@ async def test_rate_limit_close_policy_closes_1008_on_the_first_excess_message(
                 await ws.send_message(f"m{n}")
                 assert await ws.get_message() == f"m{n}"
             await ws.send_message("one too many")
-            messages, close = await closed_by_server(ws)
+            messages, close = await read_until_close(ws)
             assert messages == []
             assert (close.code, close.reason) == (1008, "rate limit exceeded")
             # Every connection has its own bucket.
@@ -260,61 +202,16 @@ async def test_rate_limit_close_policy_closes_1008_on_the_first_excess_message(
                 assert await other.get_message() == f"o{n}"
 
 
-async def test_rate_limit_drop_policy_drops_and_counts_then_answers_after_refill(
-    server: LiveServer,
-) -> None:
-    burst = 10
-    with trio.fail_after(DEADLINE):
-        async with server.connect("/rate-drop") as ws:
-            for n in range(burst):  # back to back: the bucket holds 3
-                await ws.send_message(f"burst {n}")
-            await trio.sleep(0.6)  # (3, 0.5): the bucket is full again
-            for n in range(3):
-                await ws.send_message(f"later {n}")
-            replies: list[str | bytes] = []
-            while not replies or replies[-1] != "later 2":
-                replies.append(await ws.get_message())
-            stats = seen.sockets["/rate-drop"].statistics()
-            await trio.sleep(0.25)  # the bucket refills at 6 tokens per second
-            await ws.send_message("still open")
-            assert await ws.get_message() == "still open"
-    answered = replies[:-3]
-    assert replies[-3:] == ["later 0", "later 1", "later 2"]
-    assert answered[:3] == ["burst 0", "burst 1", "burst 2"]
-    # In order, no duplicates: a subsequence of what was sent.
-    assert answered == sorted(answered, key=lambda r: int(str(r).split()[1]))
-    dropped = burst - len(answered)
-    assert dropped >= 5, answered  # a loaded machine may spread the burst a little
-    assert stats.rate_limited_messages == dropped
-    assert stats.messages_in == burst + 3
-
-
 # --------------------------------------------------------------------- idle_timeout
 async def test_idle_timeout_closes_1001(server: LiveServer) -> None:
     with trio.fail_after(DEADLINE):
         async with server.connect("/idle") as ws:
             started = trio.current_time()
-            messages, close = await closed_by_server(ws)
+            messages, close = await read_until_close(ws)
             waited = trio.current_time() - started
     assert messages == []
     assert (close.code, close.reason) == (1001, "idle timeout")
     assert 0.25 <= waited < 2.0, waited
-
-
-async def test_every_inbound_message_resets_the_idle_timeout(server: LiveServer) -> None:
-    with trio.fail_after(DEADLINE):
-        async with server.connect("/idle") as ws:
-            started = trio.current_time()
-            for n in range(10):  # 1 s of activity: more than three idle timeouts
-                await ws.send_message(f"alive {n}")
-                assert await ws.get_message() == f"alive {n}"
-                await trio.sleep(0.1)
-            assert trio.current_time() - started > 0.9
-            quiet_since = trio.current_time()
-            _, close = await closed_by_server(ws)
-            quiet = trio.current_time() - quiet_since
-    assert (close.code, close.reason) == (1001, "idle timeout")
-    assert 0.1 <= quiet < 2.0, quiet
 
 
 # --------------------------------------------------------------------- class attributes
@@ -324,42 +221,8 @@ async def test_listener_class_attributes_set_max_message_size(server: LiveServer
             await ws.send_message("12345678")
             assert await ws.get_message() == "12345678"
             await ws.send_message("123456789")
-            _, close = await closed_by_server(ws)
+            _, close = await read_until_close(ws)
     assert (close.code, close.reason) == (1009, "message too big: 9 bytes > 8")
-
-
-async def test_listener_class_attributes_set_rate_limit(server: LiveServer) -> None:
-    with trio.fail_after(DEADLINE):
-        async with server.connect("/class/rate") as ws:
-            for n in range(2):
-                await ws.send_message(f"m{n}")
-                assert await ws.get_message() == f"m{n}"
-            await ws.send_message("m2")
-            _, close = await closed_by_server(ws)
-    assert (close.code, close.reason) == (1008, "rate limit exceeded")
-
-
-async def test_listener_class_attributes_set_the_drop_policy(server: LiveServer) -> None:
-    with trio.fail_after(DEADLINE):
-        async with server.connect("/class/drop") as ws:
-            for n in range(5):
-                await ws.send_message(f"m{n}")
-            assert await ws.get_message() == "m0"
-            assert await ws.get_message() == "m1"
-            with trio.move_on_after(0.3):  # the other three were dropped, not queued
-                pytest.fail(f"unexpected reply {await ws.get_message()!r}")
-            stats = seen.sockets["/class/drop"].statistics()
-    assert stats.rate_limited_messages == 3
-    assert stats.messages_in == 5
-
-
-async def test_listener_class_attributes_set_idle_timeout(server: LiveServer) -> None:
-    with trio.fail_after(DEADLINE):
-        async with server.connect("/class/idle") as ws:
-            await ws.send_message("hello")
-            assert await ws.get_message() == "hello"
-            _, close = await closed_by_server(ws)
-    assert (close.code, close.reason) == (1001, "idle timeout")
 
 
 async def test_app_level_limits_reach_class_listeners_without_their_own() -> None:
@@ -377,7 +240,7 @@ async def test_app_level_limits_reach_class_listeners_without_their_own() -> Non
             await ws.send_message("four")
             assert await ws.get_message() == "four"
             await ws.send_message("fives")
-            _, close = await closed_by_server(ws)
+            _, close = await read_until_close(ws)
     assert (close.code, close.reason) == (1009, "message too big: 5 bytes > 4")
 
 

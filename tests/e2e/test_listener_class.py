@@ -10,14 +10,13 @@ import pytest
 import trio
 from e2e_helpers import FixedWebSocket, User
 
-from helpers import ask, ask_json, close_of, response_headers
+from helpers import DEADLINE, ask, ask_json, close_of, response_headers
 from wsactors import DTO, App, Provide, Router, WebSocket, WebSocketListener
 from wsactors.testing import LiveServer
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("live_engine")]
 
 #: Deadline of every test (seconds).
-TIMEOUT = 10
 
 
 async def accept_with_header(socket: WebSocket) -> None:
@@ -43,7 +42,7 @@ async def test_sync_class_listener() -> None:
             events.append(data)
             return data
 
-    with trio.fail_after(TIMEOUT):
+    with trio.fail_after(DEADLINE):
         async with LiveServer(App([Handler])) as server:
             async with server.connect("/") as ws:
                 assert await ask(ws, "a") == "a"
@@ -73,7 +72,7 @@ async def test_async_class_listener() -> None:
             events.append(data)
             return data.upper()
 
-    with trio.fail_after(TIMEOUT):
+    with trio.fail_after(DEADLINE):
         async with LiveServer(App([Handler])) as server:
             async with server.connect("/") as ws:
                 assert await ws.get_message() == "welcome"
@@ -94,7 +93,7 @@ async def test_each_connection_has_its_own_instance() -> None:
             self.count += 1
             return {"data": data, "count": self.count}
 
-    with trio.fail_after(TIMEOUT):
+    with trio.fail_after(DEADLINE):
         async with (
             LiveServer(App([Counter])) as server,
             server.connect("/") as first,
@@ -117,7 +116,7 @@ async def test_self_socket_is_set_before_on_connect() -> None:
         def on_receive(self, data: str, socket: WebSocket) -> dict[str, bool]:
             return {"before_connect": self.seen, "same": self.socket is socket}
 
-    with trio.fail_after(TIMEOUT):
+    with trio.fail_after(DEADLINE):
         async with LiveServer(App([Handler])) as server, server.connect("/") as ws:
             assert await ask_json(ws, "x") == {"before_connect": True, "same": True}
 
@@ -135,7 +134,7 @@ async def test_on_receive_and_hooks_ask_for_dependencies() -> None:
             return f"{greeting} {who}: {data}"
 
     app = App([Router("/chat", [Handler], dependencies={"who": lambda: "router-level"})])
-    with trio.fail_after(TIMEOUT):
+    with trio.fail_after(DEADLINE):
         async with LiveServer(app) as server, server.connect("/chat/lobby") as ws:
             assert await ws.get_message() == "router-level joined lobby"
             assert await ask(ws, "x") == "hello router-level: x"
@@ -150,7 +149,7 @@ async def test_receive_mode_attribute() -> None:
         def on_receive(self, data: bytes, socket: WebSocket) -> dict[str, Any]:
             return {"got": data.decode(), "dropped": socket.statistics().dropped_frames}
 
-    with trio.fail_after(TIMEOUT):
+    with trio.fail_after(DEADLINE):
         async with LiveServer(App([Handler])) as server, server.connect("/") as ws:
             await ws.send_message("dropped")
             assert await ask_json(ws, b"kept") == {"got": "kept", "dropped": 1}
@@ -164,7 +163,7 @@ async def test_send_mode_attribute() -> None:
         def on_receive(self, data: str) -> str:
             return data
 
-    with trio.fail_after(TIMEOUT):
+    with trio.fail_after(DEADLINE):
         async with LiveServer(App([Handler])) as server, server.connect("/") as ws:
             assert await ask(ws, "é") == "é".encode()
 
@@ -187,7 +186,7 @@ async def test_websocket_class_attribute_beats_app_level() -> None:
         async def receive_data(self, mode: Any = "text") -> str | bytes:
             return f"app:{(await super().receive_data(mode))!s}"
 
-    with trio.fail_after(TIMEOUT):
+    with trio.fail_after(DEADLINE):
         async with LiveServer(App([Handler, Plain], websocket_class=Tagging)) as server:
             async with server.connect("/own") as ws:
                 assert await ask(ws, "x") == "Fixed response"
@@ -203,7 +202,7 @@ async def test_connection_accept_handler_attribute() -> None:
         def on_receive(self, data: str) -> str:
             return data
 
-    with trio.fail_after(TIMEOUT):
+    with trio.fail_after(DEADLINE):
         async with (
             LiveServer(App([Handler])) as server,
             server.connect("/", subprotocols=["proto.a", "proto.b"]) as ws,
@@ -223,7 +222,7 @@ async def test_dto_attributes() -> None:
         def on_receive(self, data: User) -> User:
             return User(name=data.name, id=data.id + 1, email="hidden")
 
-    with trio.fail_after(TIMEOUT):
+    with trio.fail_after(DEADLINE):
         async with LiveServer(App([Handler])) as server, server.connect("/") as ws:
             reply = await ask_json(ws, '{"name": "ann", "id": 41}')
             # id was never read (default 0, +1); email is never written.
@@ -242,7 +241,7 @@ async def test_on_disconnect_runs_when_on_receive_raises() -> None:
         def on_disconnect(self, socket: WebSocket) -> None:
             events.append("disconnect")
 
-    with trio.fail_after(TIMEOUT):
+    with trio.fail_after(DEADLINE):
         async with LiveServer(App([Handler])) as server:
             async with server.connect("/") as ws:
                 await ws.send_message("x")
@@ -264,7 +263,7 @@ async def test_sync_to_thread_and_staticmethod_accept_handler() -> None:
             # A worker thread: no Trio run here.
             return {"data": data, "in_trio": _in_trio()}
 
-    with trio.fail_after(TIMEOUT):
+    with trio.fail_after(DEADLINE):
         async with LiveServer(App([Handler])) as server, server.connect("/") as ws:
             headers = response_headers(ws)
             assert headers[b"x-static"] == b"yes"

@@ -23,6 +23,7 @@ import trio
 from e2e_helpers import FixedWebSocket, User
 
 from helpers import (
+    DEADLINE,
     ask,
     ask_json,
     close_after,
@@ -36,10 +37,9 @@ from wsactors import DTO, App, Router, WebSocket, WebSocketException, websocket_
 from wsactors.handlers import ListenerRouteHandler
 from wsactors.testing import LiveServer
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("live_engine")]
 
 #: Deadline of every test (seconds); nothing here should take more than a second.
-TIMEOUT = 10
 
 
 @dataclass
@@ -70,7 +70,7 @@ async def test_json_from_text_frame() -> None:
     async def handler(data: dict[str, int]) -> dict[str, int]:
         return {key: value * 2 for key, value in data.items()}
 
-    with trio.fail_after(TIMEOUT):
+    with trio.fail_after(DEADLINE):
         async with LiveServer(App([handler])) as server, server.connect("/") as ws:
             reply = await ask(ws, '{"a": 1, "b": 20}')
             assert isinstance(reply, str)
@@ -82,7 +82,7 @@ async def test_json_from_binary_frame_in_binary_mode() -> None:
     async def handler(data: dict[str, int]) -> dict[str, int]:
         return {key: value + 1 for key, value in data.items()}
 
-    with trio.fail_after(TIMEOUT):
+    with trio.fail_after(DEADLINE):
         async with LiveServer(App([handler])) as server, server.connect("/") as ws:
             reply = await ask(ws, b'{"a": 1}')
             assert isinstance(reply, str)  # send_mode stays "text"
@@ -94,7 +94,7 @@ async def test_unannotated_data_is_parsed_json() -> None:
     async def handler(data) -> dict[str, Any]:  # type: ignore[no-untyped-def]
         return {"type": type(data).__name__, "value": data}
 
-    with trio.fail_after(TIMEOUT):
+    with trio.fail_after(DEADLINE):
         async with LiveServer(App([handler])) as server, server.connect("/") as ws:
             assert await ask_json(ws, "[1, 2]") == {"type": "list", "value": [1, 2]}
             assert await ask_json(ws, '{"k": null}') == {
@@ -108,7 +108,7 @@ async def test_dict_of_str_in_and_out() -> None:
     def handler(data: dict[str, str]) -> dict[str, str]:
         return {key.upper(): value.upper() for key, value in data.items()}
 
-    with trio.fail_after(TIMEOUT):
+    with trio.fail_after(DEADLINE):
         async with LiveServer(App([handler])) as server, server.connect("/") as ws:
             assert await ask_json(ws, '{"a": "x", "b": "y"}') == {"A": "X", "B": "Y"}
 
@@ -119,7 +119,7 @@ async def test_dataclass_in_and_out() -> None:
         assert isinstance(data, Point)
         return Point(x=data.y, y=data.x)
 
-    with trio.fail_after(TIMEOUT):
+    with trio.fail_after(DEADLINE):
         async with LiveServer(App([handler])) as server, server.connect("/") as ws:
             assert await ask_json(ws, '{"x": 1, "y": 2}') == {"x": 2, "y": 1}
 
@@ -130,7 +130,7 @@ async def test_attrs_class_in_and_out() -> None:
         assert isinstance(data, Item)
         return Item(name=data.name.upper(), qty=data.qty + 1)
 
-    with trio.fail_after(TIMEOUT):
+    with trio.fail_after(DEADLINE):
         async with LiveServer(App([handler])) as server, server.connect("/") as ws:
             assert await ask_json(ws, '{"name": "pen"}') == {"name": "PEN", "qty": 2}
             assert await ask_json(ws, '{"name": "cup", "qty": 5}') == {
@@ -154,7 +154,7 @@ async def test_structured_replies() -> None:
         return Pair(left=data, right=7)
 
     app = App([as_dataclass, as_typeddict, as_namedtuple])
-    with trio.fail_after(TIMEOUT):
+    with trio.fail_after(DEADLINE):
         async with LiveServer(app) as server:
             async with server.connect("/dataclass") as ws:
                 assert await ask_json(ws, "abc") == {"x": 3, "y": 2}
@@ -184,7 +184,7 @@ async def test_validation_failure_closes_1007_naming_the_field(
         calls.append(data)
         return "ok"
 
-    with trio.fail_after(TIMEOUT):
+    with trio.fail_after(DEADLINE):
         closed = await close_after(App([handler]), payload)
     assert (closed.code, closed.reason) == (1007, reason)
     assert calls == []
@@ -206,14 +206,14 @@ def _ok_listener(data_type: Any) -> ListenerRouteHandler:
 
 
 async def test_wrong_json_type_in_dict_closes_1007() -> None:
-    with trio.fail_after(TIMEOUT):
+    with trio.fail_after(DEADLINE):
         closed = await close_after(App([_ok_listener(dict[str, str])]), '{"a": 1}')
     assert closed.code == 1007
     assert "expected str, got int" in (closed.reason or "")
 
 
 async def test_malformed_json_closes_1007() -> None:
-    with trio.fail_after(TIMEOUT):
+    with trio.fail_after(DEADLINE):
         closed = await close_after(App([_ok_listener(dict[str, Any])]), "{not json")
     assert closed.code == 1007
     assert (closed.reason or "").startswith("malformed JSON")
@@ -224,7 +224,7 @@ async def test_invalid_utf8_for_str_listener_in_binary_mode_closes_1007() -> Non
     async def handler(data: str) -> str:
         return data
 
-    with trio.fail_after(TIMEOUT):
+    with trio.fail_after(DEADLINE):
         async with LiveServer(App([handler])) as server, server.connect("/") as ws:
             # Valid UTF-8 in a binary frame is decoded for a `data: str` listener...
             assert await ask(ws, "héllo".encode()) == "héllo"
@@ -241,7 +241,7 @@ async def test_binary_mode_drops_text_frames() -> None:
     async def handler(data: bytes, socket: WebSocket) -> dict[str, Any]:
         return {"got": data.decode(), "dropped": socket.statistics().dropped_frames}
 
-    with trio.fail_after(TIMEOUT):
+    with trio.fail_after(DEADLINE):
         async with LiveServer(App([handler])) as server, server.connect("/") as ws:
             await ws.send_message("text is not for me")
             await ws.send_message(b"one")
@@ -257,7 +257,7 @@ async def test_text_mode_drops_binary_frames() -> None:
     async def handler(data: str, socket: WebSocket) -> dict[str, Any]:
         return {"got": data, "dropped": socket.statistics().dropped_frames}
 
-    with trio.fail_after(TIMEOUT):
+    with trio.fail_after(DEADLINE):
         async with LiveServer(App([handler])) as server, server.connect("/") as ws:
             await ws.send_message(b"bytes are not for me")
             await ws.send_message("one")
@@ -274,7 +274,7 @@ async def test_send_mode_binary_sends_bytes_frames() -> None:
     async def json_reply(data: str) -> dict[str, str]:
         return {"echo": data}
 
-    with trio.fail_after(TIMEOUT):
+    with trio.fail_after(DEADLINE):
         async with LiveServer(App([text_reply, json_reply])) as server:
             async with server.connect("/text") as ws:
                 assert await ask(ws, "héllo") == "HÉLLO".encode()
@@ -289,7 +289,7 @@ async def test_bytes_data_from_text_frame_is_utf8_encoded() -> None:
     async def handler(data: bytes) -> dict[str, str]:
         return {"type": type(data).__name__, "hex": data.hex()}
 
-    with trio.fail_after(TIMEOUT):
+    with trio.fail_after(DEADLINE):
         async with LiveServer(App([handler])) as server, server.connect("/") as ws:
             assert await ask_json(ws, "é!") == {"type": "bytes", "hex": "c3a921"}
 
@@ -311,7 +311,7 @@ async def _async_none_quiet(data: str) -> str | None:
 @pytest.mark.parametrize("fn", [_unannotated_quiet, _optional_quiet, _async_none_quiet])
 async def test_returning_none_sends_nothing(fn: Any) -> None:
     handler = websocket_listener("/")(fn)
-    with trio.fail_after(TIMEOUT):
+    with trio.fail_after(DEADLINE):
         async with LiveServer(App([handler])) as server, server.connect("/") as ws:
             await ws.send_message("quiet 1")
             await ws.send_message("quiet 2")
@@ -332,7 +332,7 @@ async def test_one_call_per_message_replies_in_order() -> None:
         return {"n": data}
 
     count = 200
-    with trio.fail_after(TIMEOUT):
+    with trio.fail_after(DEADLINE):
         async with LiveServer(App([handler])) as server, server.connect("/") as ws:
 
             async def send_all() -> None:
@@ -358,7 +358,7 @@ async def _async_echo(data: str) -> str:
 @pytest.mark.parametrize(("fn", "prefix"), [(_sync_echo, "sync"), (_async_echo, "async")])
 async def test_sync_and_async_listeners(fn: Any, prefix: str) -> None:
     handler = websocket_listener("/")(fn)
-    with trio.fail_after(TIMEOUT):
+    with trio.fail_after(DEADLINE):
         async with LiveServer(App([handler])) as server, server.connect("/") as ws:
             assert await ask(ws, "a") == f"{prefix} a"
             assert await ask(ws, "b") == f"{prefix} b"
@@ -378,14 +378,14 @@ async def test_sync_to_thread_does_not_block_other_connections() -> None:
     async def fast(data: str) -> str:
         return f"fast {data}"
 
-    with trio.fail_after(TIMEOUT):
+    with trio.fail_after(DEADLINE):
         async with (
             LiveServer(App([slow, fast])) as server,
             server.connect("/slow") as slow_ws,
             server.connect("/fast") as fast_ws,
         ):
             await slow_ws.send_message("x")
-            assert await trio.to_thread.run_sync(sleeping.wait, TIMEOUT)
+            assert await trio.to_thread.run_sync(sleeping.wait, DEADLINE)
             started = trio.current_time()
             assert await ask(fast_ws, "y") == "fast y"
             assert trio.current_time() - started < 0.5
@@ -420,7 +420,7 @@ async def test_on_connect_and_on_disconnect_run_once_in_order() -> None:
         disconnected.set()
 
     handler = _recording_listener(events, on_connect=on_connect, on_disconnect=on_disconnect)
-    with trio.fail_after(TIMEOUT):
+    with trio.fail_after(DEADLINE):
         async with LiveServer(App([handler])) as server:
             async with server.connect("/") as ws:
                 assert await ws.get_message() == "welcome"
@@ -442,7 +442,7 @@ async def test_on_disconnect_runs_when_listener_raises() -> None:
         events.append("disconnect")
 
     handler = _recording_listener(events, on_connect=on_connect, on_disconnect=on_disconnect)
-    with trio.fail_after(TIMEOUT):
+    with trio.fail_after(DEADLINE):
         async with LiveServer(App([handler])) as server:
             async with server.connect("/") as ws:
                 assert await ask(ws, "fine") == "fine"
@@ -463,7 +463,7 @@ async def test_on_disconnect_runs_when_on_connect_raises() -> None:
         events.append("disconnect")
 
     handler = _recording_listener(events, on_connect=on_connect, on_disconnect=on_disconnect)
-    with trio.fail_after(TIMEOUT):
+    with trio.fail_after(DEADLINE):
         closed = await close_after(App([handler]))
     assert (closed.code, closed.reason) == (1011, "Internal Server Error")
     assert events == ["connect", "disconnect"]
@@ -480,7 +480,7 @@ async def test_connection_accept_handler_sets_header_and_subprotocol() -> None:
     async def handler(data: str, socket: WebSocket) -> str:
         return f"{socket.accepted_subprotocol}: {data}"
 
-    with trio.fail_after(TIMEOUT):
+    with trio.fail_after(DEADLINE):
         async with (
             LiveServer(App([handler])) as server,
             server.connect("/", subprotocols=["chat.v1", "chat.v2"]) as ws,
@@ -510,7 +510,7 @@ async def test_connection_lifespan_wraps_the_loop() -> None:
         events.append(data)
         return data
 
-    with trio.fail_after(TIMEOUT):
+    with trio.fail_after(DEADLINE):
         async with LiveServer(App([handler])) as server:
             async with server.connect("/") as ws:
                 assert await ws.get_message() == "hello from lifespan"
@@ -529,7 +529,7 @@ async def test_socket_access_close_on_goodbye() -> None:
             await socket.close()
         return data
 
-    with trio.fail_after(TIMEOUT):
+    with trio.fail_after(DEADLINE):
         async with LiveServer(App([handler])) as server, server.connect("/") as ws:
             assert await ask(ws, "hello") == "hello"
             await ws.send_message("goodbye")
@@ -558,7 +558,7 @@ class BracketWebSocket(WebSocket):
 
 async def test_custom_websocket_class_seed_example() -> None:
     app = App([echo_listener("/")], websocket_class=FixedWebSocket)
-    with trio.fail_after(TIMEOUT):
+    with trio.fail_after(DEADLINE):
         async with LiveServer(app) as server, server.connect("/") as ws:
             assert await ask(ws, "anything") == "Fixed response"
             assert await ask(ws, "else") == "Fixed response"
@@ -571,7 +571,7 @@ async def test_custom_websocket_class_closest_layer_wins() -> None:
         [top, Router("/r", [routed, own], websocket_class=_tagging("router"))],
         websocket_class=_tagging("app"),
     )
-    with trio.fail_after(TIMEOUT):
+    with trio.fail_after(DEADLINE):
         async with LiveServer(app) as server:
             async with server.connect("/top") as ws:
                 assert await ask(ws, "x") == "app:x"
@@ -588,7 +588,7 @@ async def test_custom_websocket_class_overriding_send_data() -> None:
 
     binary = echo_listener("/binary", send_mode="binary")
     app = App([handler, binary], websocket_class=BracketWebSocket)
-    with trio.fail_after(TIMEOUT):
+    with trio.fail_after(DEADLINE):
         async with LiveServer(app) as server:
             async with server.connect("/") as ws:
                 assert await ask(ws, "x") == '[{"echo":"x"}]'
@@ -602,7 +602,7 @@ async def test_dto_exclude_never_reads_the_field() -> None:
     async def handler(data: User) -> dict[str, Any]:
         return {"id": data.id, "name": data.name, "email": data.email}
 
-    with trio.fail_after(TIMEOUT):
+    with trio.fail_after(DEADLINE):
         async with LiveServer(App([handler])) as server, server.connect("/") as ws:
             reply = await ask(ws, '{"id": 99, "name": "ann", "email": "a@x"}')
             assert json.loads(reply) == {"id": 0, "name": "ann", "email": "a@x"}
@@ -615,7 +615,7 @@ async def test_dto_rename_reads_and_writes_wire_names() -> None:
     async def handler(data: User) -> User:
         return User(name=data.name.upper(), id=data.id + 1, email=data.email)
 
-    with trio.fail_after(TIMEOUT):
+    with trio.fail_after(DEADLINE):
         async with LiveServer(App([handler])) as server, server.connect("/") as ws:
             reply = await ask(ws, '{"userName": "ann", "id": 1}')
             assert json.loads(reply) == {"userName": "ANN", "id": 2, "email": ""}
@@ -631,7 +631,7 @@ async def test_return_dto_excludes_a_field_from_replies() -> None:
     async def handler(data: str) -> User:
         return User(name=data, id=7, email="secret@example.com")
 
-    with trio.fail_after(TIMEOUT):
+    with trio.fail_after(DEADLINE):
         async with LiveServer(App([handler])) as server, server.connect("/") as ws:
             assert await ask_json(ws, "bob") == {"name": "bob", "id": 7}
 
@@ -642,7 +642,7 @@ async def test_accept_handler_error_accepts_then_closes_1011() -> None:
         raise RuntimeError("accept handler failed")
 
     handler = echo_listener("/", connection_accept_handler=accept)
-    with trio.fail_after(TIMEOUT):
+    with trio.fail_after(DEADLINE):
         closed = await close_after(App([handler]))
     assert (closed.code, closed.reason) == (1011, "Internal Server Error")
 
@@ -652,7 +652,7 @@ async def test_accept_handler_deny_is_an_http_response() -> None:
         await socket.deny(403, b"members only")
 
     handler = echo_listener("/", connection_accept_handler=accept)
-    with trio.fail_after(TIMEOUT):
+    with trio.fail_after(DEADLINE):
         async with LiveServer(App([handler])) as server:
             rejected = await rejection(server, "/")
     assert rejected.status_code == 403
@@ -674,7 +674,7 @@ async def test_websocket_exception_closes_with_its_code(where: str) -> None:
     async def handler(data: str) -> str:
         raise WebSocketException(reason="not now", code=4000)
 
-    with trio.fail_after(TIMEOUT):
+    with trio.fail_after(DEADLINE):
         async with LiveServer(App([handler])) as server:
             async with server.connect("/") as ws:
                 if where == "listener":
@@ -689,7 +689,7 @@ async def test_error_in_sync_to_thread_listener_closes_1011() -> None:
     def handler(data: str) -> str:
         raise ValueError("thread failed")
 
-    with trio.fail_after(TIMEOUT):
+    with trio.fail_after(DEADLINE):
         closed = await close_after(App([handler]), "x")
     assert (closed.code, closed.reason) == (1011, "Internal Server Error")
 
@@ -713,7 +713,7 @@ async def test_connection_lifespan_gets_dependencies_and_cleans_up_on_error() ->
             raise RuntimeError("listener failed")
         return f"{resource}: {data}"
 
-    with trio.fail_after(TIMEOUT):
+    with trio.fail_after(DEADLINE):
         async with LiveServer(App([handler])) as server:
             async with server.connect("/") as ws:
                 assert await ws.get_message() == "lifespan has db"
@@ -734,7 +734,7 @@ async def test_structured_data_types_in() -> None:
     async def as_optional(data: Optional[Point]) -> str:  # noqa: UP045
         return "none" if data is None else f"{data.x},{data.y}"
 
-    with trio.fail_after(TIMEOUT):
+    with trio.fail_after(DEADLINE):
         async with LiveServer(App([as_list, as_optional])) as server:
             async with server.connect("/list") as ws:
                 assert await ask(ws, '[{"x": 1, "y": 2}, {"x": 3, "y": 4}]') == "10"
@@ -766,7 +766,7 @@ async def test_listener_busy_when_client_leaves_finishes_its_call() -> None:
         events.append(f"finish {data}")
         return data
 
-    with trio.fail_after(TIMEOUT):
+    with trio.fail_after(DEADLINE):
         async with LiveServer(App([handler])) as server:
             async with server.connect("/") as ws:
                 await ws.send_message("slow")
@@ -789,7 +789,7 @@ async def test_server_shutdown_closes_1001_and_runs_on_disconnect_once() -> None
             task_status.started(server)
             await stop.wait()
 
-    with trio.fail_after(TIMEOUT):
+    with trio.fail_after(DEADLINE):
         async with trio.open_nursery() as nursery:
             # The server runs in its own task, so it can stop while the client is open.
             server = await nursery.start(serve)

@@ -23,7 +23,7 @@ from wsactors import App, WebSocket, websocket, websocket_listener
 from wsactors.handlers import WebSocketRouteHandler
 
 # The native engine's own guarantees: each test builds its server with engine="native".
-pytestmark = pytest.mark.engine("native")
+pytestmark = [pytest.mark.engine("native"), pytest.mark.usefixtures("live_engine")]
 
 
 @pytest.fixture(autouse=True)

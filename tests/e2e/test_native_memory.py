@@ -16,7 +16,7 @@ from wsproto.events import Ping
 from helpers import live_tasks
 from wsactors import App
 
-pytestmark = pytest.mark.engine("native")
+pytestmark = [pytest.mark.engine("native"), pytest.mark.usefixtures("live_engine")]
 
 
 async def _a_ping(client: RawClient) -> bool:

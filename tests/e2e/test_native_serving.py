@@ -29,7 +29,7 @@ from wsactors import App, WebSocket, websocket
 from wsactors.testing import LiveServer, open_client
 
 # The native engine's own guarantees: each test builds its server with engine="native".
-pytestmark = pytest.mark.engine("native")
+pytestmark = [pytest.mark.engine("native"), pytest.mark.usefixtures("live_engine")]
 FIXTURES = Path(__file__).parent / "fixtures"
 
 

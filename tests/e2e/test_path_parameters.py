@@ -14,10 +14,11 @@ import trio
 from wsproto import ConnectionType, WSConnection
 from wsproto.events import AcceptConnection, RejectConnection, Request, TextMessage
 
+from helpers import DEADLINE
 from wsactors import App, websocket_listener
 from wsactors.testing import LiveServer
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("live_engine")]
 
 
 @websocket_listener("/files/{name:path}")
@@ -59,7 +60,7 @@ async def first_reply(port: int, target: str) -> str | int:
     ],
 )
 async def test_what_a_path_parameter_receives(target: str, arrives: str) -> None:
-    with trio.fail_after(10):
+    with trio.fail_after(DEADLINE):
         async with LiveServer(App([files])) as server:
             assert await first_reply(server.port, target) == repr(arrives)
 
@@ -67,6 +68,6 @@ async def test_what_a_path_parameter_receives(target: str, arrives: str) -> None
 @pytest.mark.parametrize("target", ["/files", "/files/", "/x/../files/y"])
 async def test_no_rest_or_dots_before_the_prefix_do_not_match(target: str) -> None:
     # ".." is not resolved before matching either: "/x/../files/y" is no /files/ path.
-    with trio.fail_after(10):
+    with trio.fail_after(DEADLINE):
         async with LiveServer(App([files])) as server:
             assert await first_reply(server.port, target) == 404

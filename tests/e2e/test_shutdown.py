@@ -23,12 +23,12 @@ from typing import TYPE_CHECKING, cast
 import pytest
 import trio
 from hypercorn.middleware import ProxyFixMiddleware
-from trio_websocket import CloseReason, ConnectionClosed, WebSocketConnection
+from trio_websocket import CloseReason
 from wsproto import ConnectionType, WSConnection
 from wsproto.events import AcceptConnection, RejectConnection, RejectData, Request
 
 from cli_helpers import server_command
-from helpers import open_non_reader
+from helpers import DEADLINE, open_non_reader, read_until_close
 from wsactors import App, Provide, WebSocket, websocket, websocket_listener, websocket_stream
 from wsactors.testing import LiveServer, open_client
 
@@ -39,27 +39,18 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.e2e
 
-DEADLINE = 15.0
+# Longer than the graceful_timeout (10 s) and stop_timeout (12 s) some servers below
+# get: a drain that did not do the work shows as a slow stop, not as this timeout.
+STOP_DEADLINE = DEADLINE + 5.0
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
 # --------------------------------------------------------------------- clients
-async def closed_by_server(ws: WebSocketConnection) -> CloseReason:
-    """Read (and drop) messages until the server's close frame; return the close."""
-    while True:
-        try:
-            await ws.get_message()
-        except ConnectionClosed as closed:
-            reason = closed.reason
-            assert reason is not None
-            return reason
-
-
 async def raw_handshake(server: LiveServer, path: str) -> tuple[int, bytes]:
     """The HTTP status and body the server answers a handshake for ``path`` with."""
     conn = WSConnection(ConnectionType.CLIENT)
     status, body = 0, b""
-    with trio.fail_after(DEADLINE):
+    with trio.fail_after(STOP_DEADLINE):
         async with await trio.open_tcp_stream(server.host, server.port) as stream:
             await stream.send_all(conn.send(Request(host=server.host, target=path)))
             while chunk := await stream.receive_some(65536):
@@ -169,15 +160,16 @@ class Clients:
                 await ws.send_message("hello")
                 assert await ws.get_message() == "hello"
             task_status.started()
-            self.closes[path] = await closed_by_server(ws)
+            _, self.closes[path] = await read_until_close(ws)
             self.closed_at[path] = trio.current_time()
 
 
 # --------------------------------------------------------------------- LiveServer exit
+@pytest.mark.usefixtures("live_engine")
 async def test_leaving_live_server_closes_everyone_1001_and_runs_cleanups_first() -> None:
     clients = Clients()
     app = App(HANDLERS, shutdown_timeout=5.0)
-    with trio.fail_after(DEADLINE):
+    with trio.fail_after(STOP_DEADLINE):
         async with trio.open_nursery() as nursery:
             async with LiveServer(app, graceful_timeout=10.0, stop_timeout=12.0) as server:
                 for path in ("/listener", "/stream", "/raw"):
@@ -198,6 +190,7 @@ async def test_leaving_live_server_closes_everyone_1001_and_runs_cleanups_first(
     assert all(at <= stopped for at in clients.closed_at.values())
 
 
+@pytest.mark.usefixtures("live_engine")
 async def test_a_handshake_during_the_drain_gets_503() -> None:
     clients = Clients()
     app = App(HANDLERS)
@@ -208,7 +201,7 @@ async def test_a_handshake_during_the_drain_gets_503() -> None:
         await on_disconnect_started.wait()
         answers.append(await raw_handshake(server, "/raw"))
 
-    with trio.fail_after(DEADLINE):
+    with trio.fail_after(STOP_DEADLINE):
         async with trio.open_nursery() as nursery, LiveServer(app, graceful_timeout=10.0) as server:
             await nursery.start(clients.hold, server, "/listener")
             nursery.start_soon(knock_while_draining, server)
@@ -218,10 +211,11 @@ async def test_a_handshake_during_the_drain_gets_503() -> None:
 
 
 # --------------------------------------------------------------------- App.drain()
+@pytest.mark.usefixtures("live_engine")
 async def test_drain_closes_1001_runs_cleanups_and_then_refuses_with_503() -> None:
     clients = Clients()
     app = App(HANDLERS, shutdown_timeout=5.0)
-    with trio.fail_after(DEADLINE):
+    with trio.fail_after(STOP_DEADLINE):
         async with trio.open_nursery() as nursery, LiveServer(app) as server:
             for path in ("/listener", "/stream", "/raw"):
                 await nursery.start(clients.hold, server, path)
@@ -238,12 +232,13 @@ async def test_drain_closes_1001_runs_cleanups_and_then_refuses_with_503() -> No
     assert {c.reason for c in clients.closes.values()} == {"Going Away"}
 
 
+@pytest.mark.usefixtures("live_engine")
 async def test_drain_is_bounded_by_shutdown_timeout_when_a_handler_ignores_the_stop(
     live_engine: str,
 ) -> None:
     clients = Clients()
     app = App(HANDLERS, shutdown_timeout=0.5)
-    with trio.fail_after(DEADLINE):
+    with trio.fail_after(STOP_DEADLINE):
         async with trio.open_nursery() as nursery, LiveServer(app) as server:
             await nursery.start(clients.hold, server, "/raw")
             await nursery.start(clients.hold, server, "/stubborn", False)
@@ -278,6 +273,7 @@ async def burst() -> AsyncGenerator[bytes, None]:
         events.append("burst finally")
 
 
+@pytest.mark.usefixtures("live_engine")
 async def test_drain_finalizes_a_stream_parked_at_its_yield_by_a_slow_client() -> None:
     # A client that reads nothing: the outbox and the TCP buffers fill, the stream's
     # send blocks, and the generator waits at its `yield` (not in an await of its own,
@@ -285,7 +281,7 @@ async def test_drain_finalizes_a_stream_parked_at_its_yield_by_a_slow_client() -
     app = App([burst], shutdown_timeout=0.5, close_timeout=0.5)
     # Leaving the block closes the client's socket first, which lets the stalled
     # write, and so the server, finish (see the xfail below).
-    with trio.fail_after(DEADLINE):
+    with trio.fail_after(STOP_DEADLINE):
         async with LiveServer(app) as server, await open_non_reader(server, "/burst"):
             await trio.sleep(0.5)
             assert events == []
@@ -296,6 +292,7 @@ async def test_drain_finalizes_a_stream_parked_at_its_yield_by_a_slow_client() -
 # ASGI middleware around the App: the native engine serves an App itself
 # (App.serve_connection), so there is nothing to wrap (docs/engines.md).
 @pytest.mark.engine("hypercorn", reason="ASGI middleware applies on hypercorn only")
+@pytest.mark.usefixtures("live_engine")
 async def test_a_wrapped_app_is_drained_when_given_the_apps_drain() -> None:
     # serve_async drains an app that has a drain() method; middleware hides it
     # (docs/deployment.md): hand the App's drain to the wrapper.
@@ -306,7 +303,7 @@ async def test_a_wrapped_app_is_drained_when_given_the_apps_drain() -> None:
         "ASGIApp", ProxyFixMiddleware(cast("ASGIFramework", app), mode="legacy", trusted_hops=1)
     )
     wrapped.drain = app.drain  # type: ignore[attr-defined]
-    with trio.fail_after(DEADLINE):
+    with trio.fail_after(STOP_DEADLINE):
         async with trio.open_nursery() as nursery:
             async with LiveServer(wrapped, graceful_timeout=10.0) as server:
                 await nursery.start(clients.hold, server, "/raw")
@@ -357,7 +354,7 @@ async def test_server_stop_is_bounded_even_with_a_client_that_never_reads(
 ) -> None:
     app = App([firehose], shutdown_timeout=0.5, close_timeout=0.5)
     took = math.inf
-    with trio.fail_after(DEADLINE + CLIENT_GIVES_UP):
+    with trio.fail_after(STOP_DEADLINE + CLIENT_GIVES_UP):
         async with trio.open_nursery() as nursery:
             # Whatever happens, the client leaves after CLIENT_GIVES_UP seconds, which
             # ends the stalled write: the test is bounded either way.
@@ -390,14 +387,14 @@ def _cli_missing() -> bool:
 @pytest.mark.skipif(_cli_missing(), reason="the `wsactors run` command line is not written yet")
 async def test_sigterm_drains_wsactors_run_and_exits_0(tmp_path: Path) -> None:
     command = [sys.executable, "-m", "wsactors", "run", "drain_app:app", "--port", "0"]
-    with trio.fail_after(DEADLINE):
+    with trio.fail_after(STOP_DEADLINE):
         async with server_command(command, FIXTURES, output=tmp_path / "server.log") as server:
             async with open_client("127.0.0.1", server.port, "/echo") as ws:
                 await ws.send_message("before the signal")
                 assert await ws.get_message() == "before the signal"
                 server.process.send_signal(signal.SIGTERM)
                 signalled = trio.current_time()
-                close = await closed_by_server(ws)
+                _, close = await read_until_close(ws)
             returncode = await server.process.wait()
             took = trio.current_time() - signalled
     text = server.output.read_text()

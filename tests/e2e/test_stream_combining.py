@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 import trio
 
-from helpers import read_until_close, receive_json
+from helpers import DEADLINE, read_until_close, receive_json
 from wsactors import (
     App,
     WebSocket,
@@ -32,9 +32,8 @@ from wsactors import (
 )
 from wsactors.testing import LiveServer
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("live_engine")]
 
-DEADLINE = 5.0
 PING = {"message": "ping"}
 
 
@@ -175,7 +174,7 @@ async def test_code_after_the_users_nursery_runs_when_the_client_leaves() -> Non
     connections = 10
     probe = Probe()
 
-    with trio.fail_after(3 * DEADLINE):
+    with trio.fail_after(2 * DEADLINE):  # ten connections, one after the other
         async with LiveServer(raw_handler_app(probe)) as server:
             for _ in range(connections):
                 probe.ended = trio.Event()

@@ -22,7 +22,7 @@ import pytest
 import trio
 from trio_websocket import Endpoint, WebSocketConnection
 
-from helpers import read_until_close, wait_until
+from helpers import DEADLINE, read_until_close, wait_until
 from wsactors import (
     DTO,
     App,
@@ -36,9 +36,7 @@ from wsactors import (
 )
 from wsactors.testing import LiveServer
 
-pytestmark = pytest.mark.e2e
-
-DEADLINE = 5.0
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("live_engine")]
 
 
 @dataclass

@@ -22,15 +22,14 @@ from typing import Any, NamedTuple, TypedDict
 import pytest
 import trio
 
-from helpers import ask, ask_json, close_after, close_of
+from helpers import DEADLINE, ask, ask_json, close_after, close_of
 from wsactors import App, WebSocketException, websocket_listener
 from wsactors.handlers import ListenerRouteHandler
 from wsactors.testing import LiveServer
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("live_engine")]
 
 #: Deadline of every test (seconds).
-TIMEOUT = 10
 
 
 class Colour(enum.Enum):
@@ -85,7 +84,7 @@ def _logs(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
 # ---------------------------------------------------------------- field types
 async def test_stdlib_field_types_arrive_typed_and_go_back_in_their_json_forms() -> None:
     seen: list[Order] = []
-    with trio.fail_after(TIMEOUT):
+    with trio.fail_after(DEADLINE):
         async with LiveServer(_order_app(seen)) as server, server.connect("/") as ws:
             reply = await ask_json(ws, json.dumps(ORDER))
     assert seen == [
@@ -120,7 +119,7 @@ async def test_a_bad_stdlib_field_closes_1007_naming_the_field(
     field: str, value: Any, reason: str
 ) -> None:
     seen: list[Order] = []
-    with trio.fail_after(TIMEOUT):
+    with trio.fail_after(DEADLINE):
         closed = await close_after(_order_app(seen), json.dumps({**ORDER, field: value}))
     assert (closed.code, closed.reason) == (1007, reason)
     assert seen == []
@@ -131,7 +130,7 @@ async def test_a_decimal_also_arrives_as_a_json_number() -> None:
     async def handler(data: decimal.Decimal) -> str:
         return repr(data)
 
-    with trio.fail_after(TIMEOUT):
+    with trio.fail_after(DEADLINE):
         async with LiveServer(App([handler])) as server, server.connect("/") as ws:
             assert await ask(ws, "0.1") == "Decimal('0.1')"
             assert await ask(ws, '"2.50"') == "Decimal('2.50')"
@@ -174,7 +173,7 @@ def _ok_listener(data_type: Any) -> ListenerRouteHandler:
 async def test_a_wrong_json_shape_closes_1007_naming_the_shape(
     data_type: Any, payload: str, reason: str
 ) -> None:
-    with trio.fail_after(TIMEOUT):
+    with trio.fail_after(DEADLINE):
         closed = await close_after(App([_ok_listener(data_type)]), payload)
     assert (closed.code, closed.reason) == (1007, reason)
 
@@ -192,7 +191,7 @@ async def test_json_nested_100000_deep_closes_1007_with_one_info_line(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.INFO, logger="wsactors")
-    with trio.fail_after(TIMEOUT):
+    with trio.fail_after(DEADLINE):
         closed = await close_after(_echo_any(), "[" * 100_000 + "]" * 100_000)
     assert (closed.code, closed.reason) == (1007, "JSON nested too deeply")
     # One line says why (the connection's summary line also repeats the reason).
@@ -206,7 +205,7 @@ async def test_json_nested_100000_deep_closes_1007_with_one_info_line(
 
 
 async def test_nesting_is_accepted_up_to_100_levels_and_refused_beyond() -> None:
-    with trio.fail_after(TIMEOUT):
+    with trio.fail_after(DEADLINE):
         async with LiveServer(_echo_any()) as server, server.connect("/") as ws:
             deepest = "[" * 100 + "]" * 100
             assert await ask(ws, deepest) == deepest
@@ -216,7 +215,7 @@ async def test_nesting_is_accepted_up_to_100_levels_and_refused_beyond() -> None
 
 
 async def test_an_integer_of_more_than_4300_digits_closes_1007() -> None:
-    with trio.fail_after(TIMEOUT):
+    with trio.fail_after(DEADLINE):
         async with LiveServer(_echo_any()) as server, server.connect("/") as ws:
             longest = "9" * 4300
             assert await ask(ws, f"[{longest}]") == f"[{longest}]"
@@ -236,7 +235,7 @@ async def test_a_reply_holding_infinity_closes_1011_and_logs_the_value(
     caplog: pytest.LogCaptureFixture, payload: str, named: str
 ) -> None:
     caplog.set_level(logging.INFO, logger="wsactors")
-    with trio.fail_after(TIMEOUT):
+    with trio.fail_after(DEADLINE):
         # 1e999 is valid JSON that Python reads as float("inf"); echoing it back as
         # `Infinity` would be invalid JSON.
         closed = await close_after(_echo_any(), payload)
@@ -252,7 +251,7 @@ async def test_a_returned_nan_closes_1011() -> None:
     async def handler(data: str) -> dict[str, float]:
         return {"ratio": float("nan")}
 
-    with trio.fail_after(TIMEOUT):
+    with trio.fail_after(DEADLINE):
         closed = await close_after(App([handler]), "go")
     assert closed.code == 1011
 
@@ -263,7 +262,7 @@ async def test_an_absent_optional_list_query_parameter_is_none() -> None:
     async def handler(data: str, tags: list[str] | None = None) -> dict[str, Any]:
         return {"tags": tags}
 
-    with trio.fail_after(TIMEOUT):
+    with trio.fail_after(DEADLINE):
         async with LiveServer(App([handler])) as server:
             async with server.connect("/") as ws:
                 assert await ask_json(ws, "hi") == {"tags": None}
@@ -277,6 +276,6 @@ async def test_websocket_exception_with_litestar_detail_keyword_closes_with_it()
     async def handler(data: str) -> str:
         raise WebSocketException(detail="members only", code=4001)
 
-    with trio.fail_after(TIMEOUT):
+    with trio.fail_after(DEADLINE):
         closed = await close_after(App([handler]), "hello")
     assert (closed.code, closed.reason) == (4001, "members only")

@@ -16,13 +16,11 @@ import pytest
 import trio
 from e2e_helpers import boom, custom, deny, returns
 
-from helpers import http_get, read_until_close, rejection, response_headers
+from helpers import DEADLINE, http_get, read_until_close, rejection, response_headers
 from wsactors import App, WebSocket, websocket
 from wsactors.testing import LiveServer
 
-pytestmark = pytest.mark.e2e
-
-DEADLINE = 10.0
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("live_engine")]
 
 
 # --------------------------------------------------------------------- the app
@@ -72,7 +70,7 @@ async def items(socket: WebSocket, id: int, verbose: bool = False, tag: str = "n
     await socket.send_json({"id": id, "id_type": type(id).__name__, "verbose": verbose, "tag": tag})
 
 
-# returns, boom, custom and deny come from e2e_helpers.py: test_testclient_app.py has them too.
+# returns, boom, custom and deny come from e2e_helpers.py: testing/test_testclient_app.py too.
 HANDLERS = [echo, chat, returns, boom, custom, long_reason, deny, push, items]
 
 
@@ -175,7 +173,7 @@ async def test_fifty_concurrent_connections_echo_correctly(server: LiveServer) -
             replies.append(await ws.get_message())
             results[n] = replies
 
-    with trio.fail_after(DEADLINE * 2):
+    with trio.fail_after(2 * DEADLINE):  # fifty clients at once
         async with trio.open_nursery() as nursery:
             for n in range(50):
                 nursery.start_soon(client, n)

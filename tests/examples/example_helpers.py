@@ -2,9 +2,9 @@
 
 Each example is a module that defines ``app``; :func:`load_example` imports it by
 file name (``docs/examples`` is not a package), and ``test_examples_covered.py``
-checks that every example is loaded by at least one test here. ``wait_until``, and
-``read_until_close`` behind :func:`server_close`, come from ``tests/helpers.py``, which
-the other test folders share.
+checks that every example is loaded by at least one test here. ``DEADLINE``,
+``wait_until``, and ``read_until_close`` behind :func:`server_close`, come from
+``tests/helpers.py``, which the other test folders share.
 """
 
 from __future__ import annotations
@@ -16,14 +16,11 @@ from types import ModuleType
 
 from trio_websocket import WebSocketConnection
 
-from helpers import read_until_close, wait_until
+from helpers import DEADLINE, read_until_close, wait_until
 
 __all__ = ["DEADLINE", "EXAMPLES_DIR", "load_example", "server_close", "wait_until"]
 
 EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "docs" / "examples"
-
-#: Seconds any one example test may take, servers included.
-DEADLINE = 10.0
 
 
 def load_example(name: str) -> ModuleType:

@@ -1,14 +1,17 @@
-"""Channels: channels_rooms, channels_subscribe."""
+"""Channels: channels_rooms (channels_subscribe needs no server: test_example_in_process.py)."""
 
 from __future__ import annotations
 
 import json
 
+import pytest
 import trio
 from example_helpers import DEADLINE, load_example
 
 from helpers import wait_until
 from wsactors.testing import LiveServer
+
+pytestmark = pytest.mark.usefixtures("live_engine")
 
 
 async def test_channels_rooms_reach_the_others_but_not_the_sender() -> None:
@@ -32,10 +35,3 @@ async def test_channels_rooms_reach_the_others_but_not_the_sender() -> None:
             # publishes it (disconnect_grace), before the server is stopped.
             await wait_until(lambda: app.channels.statistics().published == 3)
     assert app.channels.statistics().published == 3
-
-
-async def test_channels_subscribe_shows_the_gap_first() -> None:
-    main = load_example("channels_subscribe").main
-    with trio.fail_after(DEADLINE):
-        seen = await main()
-    assert seen == ["lost 2 of prices (overflow)", "prices: 12", "prices: 13"]

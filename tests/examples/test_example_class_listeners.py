@@ -8,6 +8,8 @@ from example_helpers import DEADLINE, load_example, wait_until
 
 from wsactors.testing import LiveServer
 
+pytestmark = pytest.mark.usefixtures("live_engine")
+
 
 async def test_sync_class_listener_keeps_state_per_connection(
     caplog: pytest.LogCaptureFixture,

@@ -17,6 +17,8 @@ from trio_websocket import ConnectionRejected
 from wsactors import App
 from wsactors.testing import LiveServer
 
+pytestmark = pytest.mark.usefixtures("live_engine")
+
 
 async def test_a_valid_order_is_answered() -> None:
     app = load_example("close_codes").app

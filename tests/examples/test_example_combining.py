@@ -10,10 +10,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 import trio
 from example_helpers import DEADLINE, load_example
 
 from wsactors.testing import LiveServer
+
+pytestmark = pytest.mark.usefixtures("live_engine")
 
 
 async def test_stream_and_receive_listener() -> None:

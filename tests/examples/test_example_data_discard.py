@@ -14,6 +14,8 @@ from trio_websocket import WebSocketConnection
 from wsactors import DataDiscardedWarning
 from wsactors.testing import LiveServer
 
+pytestmark = pytest.mark.usefixtures("live_engine")
+
 
 async def test_strict_stream_closes_with_1008_on_client_data() -> None:
     app = load_example("data_discard").app

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
 import trio
 from example_helpers import DEADLINE, load_example, wait_until
 
 from helpers import ask_json
 from wsactors.testing import LiveServer
+
+pytestmark = pytest.mark.usefixtures("live_engine")
 
 
 async def test_simple_dependency_is_injected_by_name() -> None:

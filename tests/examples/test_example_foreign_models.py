@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import trio
-from example_helpers import DEADLINE, load_example, server_close
+from example_helpers import load_example, server_close
 
+from helpers import DEADLINE
 from wsactors.testing import LiveServer
+
+pytestmark = pytest.mark.usefixtures("live_engine")
 
 
 async def test_receive_pydantic_validates_with_pydantic_and_sends_by_alias() -> None:

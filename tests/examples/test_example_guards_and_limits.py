@@ -11,6 +11,8 @@ from trio_websocket import ConnectionClosed, ConnectionRejected
 
 from wsactors.testing import LiveServer
 
+pytestmark = pytest.mark.usefixtures("live_engine")
+
 GOOD = "/chat?token=open-sesame"
 ORIGIN = [(b"origin", b"https://chat.example.com")]
 

@@ -14,7 +14,9 @@ from example_helpers import (
 )
 from trio_websocket import ConnectionRejected
 
-from wsactors.testing import LiveServer, TestClient
+from wsactors.testing import LiveServer
+
+pytestmark = pytest.mark.usefixtures("live_engine")
 
 
 async def test_getting_started_echo_and_parameters() -> None:
@@ -44,15 +46,6 @@ async def test_getting_started_unknown_path_is_a_404() -> None:
                 async with server.connect("/nowhere"):
                     pytest.fail("the handshake should have been rejected")
     assert rejected.value.status_code == 404
-
-
-async def test_an_app_can_be_served_again_after_a_shutdown() -> None:
-    app = load_example("low_level_echo").app
-    with trio.fail_after(DEADLINE):
-        for _ in range(2):
-            async with TestClient(app) as client, client.websocket_connect("/echo") as ws:
-                await ws.send_text("again")
-                assert await ws.receive_text() == "again"
 
 
 async def test_low_level_echo_keeps_frame_types() -> None:

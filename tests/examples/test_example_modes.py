@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
 import trio
 from example_helpers import DEADLINE, load_example
 
 from wsactors.testing import LiveServer
+
+pytestmark = pytest.mark.usefixtures("live_engine")
 
 
 async def test_receive_text_mode_drops_binary_frames() -> None:

@@ -9,6 +9,8 @@ from trio_websocket import ConnectionRejected
 
 from wsactors.testing import LiveServer
 
+pytestmark = pytest.mark.usefixtures("live_engine")
+
 
 @pytest.mark.parametrize(
     ("path", "file"),

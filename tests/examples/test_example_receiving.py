@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import trio
 from example_helpers import (
     DEADLINE,
@@ -12,6 +13,8 @@ from example_helpers import (
 )
 
 from wsactors.testing import LiveServer
+
+pytestmark = pytest.mark.usefixtures("live_engine")
 
 
 async def test_receive_json_echoes_the_parsed_object() -> None:

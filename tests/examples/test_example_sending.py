@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 import time
 
+import pytest
 import trio
 from example_helpers import DEADLINE, load_example
 
 from wsactors.testing import LiveServer
+
+pytestmark = pytest.mark.usefixtures("live_engine")
 
 
 async def test_sending_str() -> None:

@@ -14,6 +14,8 @@ from example_helpers import DEADLINE, load_example, server_close
 
 from wsactors.testing import LiveServer
 
+pytestmark = pytest.mark.usefixtures("live_engine")
+
 
 async def test_serving_example_over_plain_ws() -> None:
     app = load_example("serving").app

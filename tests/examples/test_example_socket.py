@@ -14,6 +14,8 @@ from trio_websocket import ConnectionRejected
 
 from wsactors.testing import LiveServer
 
+pytestmark = pytest.mark.usefixtures("live_engine")
+
 
 async def test_socket_access_reaches_the_client_address() -> None:
     app = load_example("socket_access").app

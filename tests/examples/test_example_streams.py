@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import trio
 from example_helpers import DEADLINE, load_example
 from trio_websocket import WebSocketConnection
 
 from wsactors.testing import LiveServer
+
+pytestmark = pytest.mark.usefixtures("live_engine")
 
 
 async def test_stream_basic_pushes_the_time_every_half_second() -> None:

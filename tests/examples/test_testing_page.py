@@ -1,4 +1,5 @@
-"""The samples of docs/testing.md: the in-process TestClient and a LiveServer.
+"""The samples of docs/testing.md that use the in-process TestClient (the LiveServer
+one is in test_testing_page_live.py: it runs once per engine, these run once).
 
 The docs include these functions by name, so keep each one self-contained.
 """
@@ -10,7 +11,7 @@ import trio
 from example_helpers import load_example
 
 from wsactors import WebSocketDisconnect
-from wsactors.testing import LiveServer, TestClient, WebSocketDenied
+from wsactors.testing import TestClient, WebSocketDenied
 
 
 async def test_echo_in_process() -> None:
@@ -45,13 +46,3 @@ async def test_denial_in_process() -> None:
                     pytest.fail("the handshake should have been denied")
             assert denied.value.status_code == 401
             assert denied.value.body == b"a valid token is required"
-
-
-async def test_echo_over_real_sockets() -> None:
-    echo_app = load_example("low_level_echo").app
-    with trio.fail_after(10):
-        async with LiveServer(echo_app) as server, server.connect("/echo") as ws:
-            await ws.send_message("hello")
-            assert await ws.get_message() == "hello"
-            await ws.send_message(b"\x00\x01")
-            assert await ws.get_message() == b"\x00\x01"

@@ -42,6 +42,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from trio_websocket import ConnectionClosed, WebSocketConnection
 
+from helpers import DEADLINE
 from wsactors import (
     App,
     WebSocket,
@@ -53,14 +54,21 @@ from wsactors import (
 from wsactors.testing import LiveServer, open_client
 
 # Deselected from the default run (pyproject addopts): `nox -s fuzz` runs it.
-pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.fuzz]
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.slow,
+    pytest.mark.fuzz,
+    pytest.mark.usefixtures("live_engine"),
+]
 
 MAX = 256  # max_message_size of every fuzzed endpoint
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "100"))
 # Shrinking a failure whose symptom is a timeout costs READ_TIMEOUT per attempt and
 # can take minutes, so it is opt-in; unshrunk examples are at most 8 operations.
 PHASES = tuple(Phase) if os.environ.get("FUZZ_SHRINK") else tuple(set(Phase) - {Phase.shrink})
-EXAMPLE_DEADLINE = 15.0
+# One example: its connections, up to 8 operations and the ending, each read bounded
+# by READ_TIMEOUT (below): half as long again as the usual bound.
+EXAMPLE_DEADLINE = 1.5 * DEADLINE
 # Each expected reply or close must come this fast (loopback: milliseconds). Short,
 # so that a failing example, which may wait for a close that never comes, costs
 # little while Hypothesis shrinks it.

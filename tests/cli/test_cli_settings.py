@@ -234,7 +234,7 @@ def test_the_docs_list_every_setting(capsys: pytest.CaptureFixture[str]) -> None
     assert cli.main(["run", "--help"]) == 0
     usage = capsys.readouterr().out.split("positional arguments")[0]
     assert set(re.findall(r"\[(--[a-z-]+)", usage)) == set(RUN_OPTIONS)
-    page = (Path(__file__).parents[1] / "docs" / "serving.md").read_text()
+    page = (Path(__file__).parents[2] / "docs" / "serving.md").read_text()
     for option in RUN_OPTIONS:
         assert f"`{option}" in page, option
 
@@ -255,7 +255,7 @@ def test_an_engine_maps_and_refuses_by_its_own_table() -> None:
 
 def test_the_docs_hypercorn_log_config_parses() -> None:
     # test_cli_serving.py runs hypercorn with it; this checks the file itself.
-    path = Path(__file__).parents[1] / "docs" / "examples" / "logging.toml"
+    path = Path(__file__).parents[2] / "docs" / "examples" / "logging.toml"
     schema = tomllib.loads(path.read_text())
     assert schema["version"] == 1
     assert schema["loggers"]["wsactors"]["level"] == "INFO"

@@ -10,7 +10,7 @@ import pytest
 import trio
 import trio.testing
 
-from helpers import refusal
+from helpers import DEADLINE, refusal
 from wsactors.exceptions import WebSocketDisconnect
 from wsactors.testing import (
     APP_TO_CLIENT_BUFFER,
@@ -25,9 +25,6 @@ Message = dict[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 App = Callable[[Message, Receive, Send], Awaitable[None]]
-
-#: Seconds a test's client may take, from its start to its stop.
-DEADLINE = 5
 
 
 @asynccontextmanager

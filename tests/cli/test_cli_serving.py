@@ -17,8 +17,8 @@ import pytest
 import trio
 from trio_websocket import WebSocketConnection, open_websocket_url
 
-from cli_helpers import ECHO_APP, ServerProcess, close_code_after, server_command
-from helpers import open_non_reader
+from cli_helpers import ECHO_APP, PROCESS_DEADLINE, ServerProcess, close_code_after, server_command
+from helpers import DEADLINE, open_non_reader
 
 pytestmark = [
     pytest.mark.e2e,
@@ -27,9 +27,13 @@ pytestmark = [
 ]
 
 RUN = [sys.executable, "-m", "wsactors", "run"]
-LOGGING_TOML = Path(__file__).parents[1] / "docs" / "examples" / "logging.toml"
+LOGGING_TOML = Path(__file__).parents[2] / "docs" / "examples" / "logging.toml"
 #: The "accepted" line of wsactors.connection; the path may be quoted (repr).
 ACCEPTED = r"INFO +wsactors\.connection: accepted '?/echo"
+# A test starts a server process and stops it (PROCESS_DEADLINE) and talks to it.
+TEST_DEADLINE = PROCESS_DEADLINE + DEADLINE
+# Two processes: two workers, or the reloader restarting the server.
+SLOW_TEST_DEADLINE = TEST_DEADLINE + DEADLINE
 
 
 @pytest.fixture
@@ -55,7 +59,7 @@ async def _echoed_under_the_limit(server: ServerProcess) -> AsyncIterator[WebSoc
 async def test_run_max_message_size_closes_1009_and_info_lines_show(app_dir: Path) -> None:
     # "echoapp" alone means echoapp:app.
     command = [*RUN, "echoapp", "--port", "0", "--max-message-size", "1024", "--log-level", "info"]
-    with trio.fail_after(30):
+    with trio.fail_after(TEST_DEADLINE):
         async with server_command(command, app_dir) as server:
             async with _echoed_under_the_limit(server):
                 pass
@@ -67,7 +71,7 @@ async def test_run_max_message_size_closes_1009_and_info_lines_show(app_dir: Pat
 
 async def test_run_access_log(app_dir: Path) -> None:
     command = [*RUN, "echoapp:app", "--port", "0", "--access-log"]
-    with trio.fail_after(30):
+    with trio.fail_after(TEST_DEADLINE):
         async with server_command(command, app_dir) as server:
             async with open_websocket_url(f"ws://127.0.0.1:{server.port}/echo") as ws:
                 await ws.send_message("hi")
@@ -78,7 +82,7 @@ async def test_run_access_log(app_dir: Path) -> None:
 
 async def test_run_read_timeout_drops_a_silent_client(app_dir: Path) -> None:
     command = [*RUN, "echoapp", "--port", "0", "--read-timeout", "0.5"]
-    with trio.fail_after(30):
+    with trio.fail_after(TEST_DEADLINE):
         async with server_command(command, app_dir) as server:
             # By hand: hypercorn drops the TCP connection without a close frame, and
             # trio-websocket 0.12 then leaks its socket (a ResourceWarning).
@@ -94,7 +98,7 @@ async def test_run_read_timeout_drops_a_silent_client(app_dir: Path) -> None:
 
 async def test_run_with_two_workers(app_dir: Path) -> None:
     command = [*RUN, "echoapp", "--port", "0", "--workers", "2"]
-    with trio.fail_after(40):
+    with trio.fail_after(SLOW_TEST_DEADLINE):
         async with server_command(command, app_dir) as server:
             for n in range(4):
                 async with open_websocket_url(f"ws://127.0.0.1:{server.port}/echo") as ws:
@@ -122,7 +126,7 @@ async def test_plain_hypercorn_with_the_docs_log_config_shows_info_lines(app_dir
         f"toml:{LOGGING_TOML}",
         "echoapp:app",
     ]
-    with trio.fail_after(30):
+    with trio.fail_after(TEST_DEADLINE):
         async with server_command(command, app_dir) as server:
             async with open_websocket_url(f"ws://127.0.0.1:{server.port}/echo") as ws:
                 await ws.send_message("hi")
@@ -138,7 +142,7 @@ async def test_plain_hypercorn_with_the_docs_log_config_shows_info_lines(app_dir
 async def test_run_reload_serves_the_changed_code(app_dir: Path) -> None:
     command = [*RUN, "echoapp", "--port", "0", "--reload"]
     url_of = "ws://127.0.0.1:{}/echo".format
-    with trio.fail_after(40):
+    with trio.fail_after(SLOW_TEST_DEADLINE):
         async with server_command(command, app_dir) as server:
             async with open_websocket_url(url_of(server.port)) as ws:
                 await ws.send_message("hi")
@@ -173,7 +177,7 @@ async def test_run_native_engine_applies_the_settings_and_reports_close_codes(
         "--ping-timeout",
         "5",
     ]
-    with trio.fail_after(30):
+    with trio.fail_after(TEST_DEADLINE):
         async with server_command(command, app_dir) as server:
             async with _echoed_under_the_limit(server) as ws:
                 await ws.aclose(code=4001, reason="bye")
@@ -198,7 +202,7 @@ async def test_run_native_engine_refuses_what_it_cannot_honour(
     app_dir: Path, option: list[str], needle: str
 ) -> None:
     command = [*RUN, "echoapp", "--engine", "native", "--port", "0", *option]
-    with trio.fail_after(30):
+    with trio.fail_after(TEST_DEADLINE):
         done = await trio.run_process(command, cwd=app_dir, capture_stderr=True, check=False)
     assert done.returncode == 2
     assert needle in done.stderr.decode()

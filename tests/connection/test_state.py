@@ -1,7 +1,7 @@
-"""Sans-I/O tests of the connection state machine (``wsactors.protocol``).
+"""Sans-I/O tests of the connection state machine (``wsactors.connection.state``).
 
 No sockets, no Trio: ``ConnectionState`` is plain code (``final_events`` and
-``deciding_error`` are in test_final_events.py). The *wire* state (``state``) moves
+``deciding_error`` are in test_endings.py). The *wire* state (``state``) moves
 only on ``hand_over`` (the sender gave an event to the transport) and ``peer_left``;
 ``queued`` moves only the *requested* state, which is what the application's calls
 check.

@@ -1,6 +1,6 @@
 """The key ``@websocket`` behaviours through the in-process ``TestClient``.
 
-The same App shapes as ``test_websocket_e2e.py``, without sockets: the client
+The same App shapes as ``tests/e2e/test_websocket_e2e.py``, without sockets: the client
 drives the App over ASGI in the test's own Trio run. Every wait is bounded by the
 client's timeout or an explicit ``fail_after``.
 """
@@ -14,11 +14,9 @@ import trio
 from e2e_helpers import boom, custom, deny, returns
 from native_helpers import echo, events
 
-from helpers import refusal
+from helpers import DEADLINE, refusal
 from wsactors import App, WebSocket, WebSocketDisconnect, websocket
 from wsactors.testing import TestClient, TestClientTimeout, WebSocketDenied
-
-DEADLINE = 5.0
 
 
 @websocket("/chat")
@@ -44,7 +42,7 @@ async def items(socket: WebSocket, id: int, verbose: bool = False) -> None:
     await socket.send_json({"id": id, "verbose": verbose})
 
 
-# returns, boom, custom and deny come from e2e_helpers.py: test_websocket_e2e.py has them too.
+# returns, boom, custom and deny come from e2e_helpers.py: e2e/test_websocket_e2e.py too.
 HANDLERS = [echo, chat, returns, boom, custom, close, deny, never, items]
 
 

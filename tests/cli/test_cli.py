@@ -22,6 +22,8 @@ import trio
 from trio_websocket import open_websocket_url
 
 import wsactors
+from cli_helpers import PROCESS_DEADLINE
+from helpers import DEADLINE
 from wsactors.cli.apps import AppImportError, import_app
 from wsactors.cli.main import main
 from wsactors.demo.app import StaticFiles
@@ -142,7 +144,7 @@ async def test_run_reports_a_port_in_use(tmp_path: Path) -> None:
         taken.listen()
         port = taken.getsockname()[1]
         command = [sys.executable, "-m", "wsactors", "run", "wsactors.demo.app:app"]
-        with trio.fail_after(15):
+        with trio.fail_after(PROCESS_DEADLINE):
             result = await trio.run_process(
                 [*command, "--port", str(port)],
                 capture_stdout=True,
@@ -194,9 +196,9 @@ class DemoProcess:
         return await trio.Path(self.output).read_text()
 
     async def stop(self, signum: signal.Signals) -> int:
-        """Send ``signum``; return the exit code, failing if it takes over 10 s."""
+        """Send ``signum``; return the exit code, failing after PROCESS_DEADLINE."""
         self.process.send_signal(signum)
-        with trio.fail_after(10):
+        with trio.fail_after(PROCESS_DEADLINE):
             return await self.process.wait()
 
 
@@ -211,7 +213,7 @@ async def demo_command(tmp_path: Path, engine: str = "hypercorn") -> AsyncIterat
             command, stdout=sink, stderr=subprocess.STDOUT, cwd=tmp_path
         )
     try:
-        with trio.fail_after(15):
+        with trio.fail_after(PROCESS_DEADLINE):
             await wait_until_listening(process, port, output)
         yield DemoProcess(process, port, output)
     finally:
@@ -234,7 +236,7 @@ async def test_demo_command_serves_and_stops_on_signal(
 ) -> None:
     async with demo_command(tmp_path, engine) as server:
         base = f"http://127.0.0.1:{server.port}"
-        with trio.fail_after(10):
+        with trio.fail_after(DEADLINE):
             status, content_type, page = await trio.to_thread.run_sync(fetch, f"{base}/")
             missing, _, _ = await trio.to_thread.run_sync(fetch, f"{base}/nope")
         assert (status, missing) == (200, 404)
@@ -242,7 +244,7 @@ async def test_demo_command_serves_and_stops_on_signal(
         assert 'id="message"' in page
         assert 'id="send"' in page
 
-        with trio.fail_after(10):
+        with trio.fail_after(DEADLINE):
             async with open_websocket_url(f"ws://127.0.0.1:{server.port}/ws/echo") as ws:
                 await ws.send_message("text frame")
                 assert await ws.get_message() == "text frame"
@@ -291,7 +293,7 @@ async def test_demo_command_stops_with_a_connection_open(tmp_path: Path) -> None
     # The serve() path drains: an open connection gets a close frame with 1001
     # "Going Away" (RFC 6455 section 7.4.1) and does not hold the shutdown up.
     async with demo_command(tmp_path) as server:
-        with trio.fail_after(15):
+        with trio.fail_after(PROCESS_DEADLINE):
             stream = await open_raw_websocket(server.port, "/ws/echo")
             async with stream:
                 returncode = await server.stop(signal.SIGINT)

@@ -14,8 +14,9 @@ from typing import Any, cast
 
 import pytest
 import trio
-from trio_websocket import ConnectionClosed, WebSocketConnection
+from trio_websocket import WebSocketConnection
 
+from helpers import DEADLINE, read_until_close
 from wsactors import App, WebSocket, WebSocketDisconnect
 from wsactors.demo import chat
 from wsactors.demo.app import StaticFiles, create_app
@@ -26,8 +27,6 @@ from wsactors.testing import LiveServer, TestClient
 Message = dict[str, Any]
 
 #: Deadline of each step over real sockets (seconds); nothing here may hang.
-TIMEOUT = 10
-
 STATS_FIELDS = {
     "messages_in",
     "messages_out",
@@ -83,14 +82,15 @@ async def call_http(app: StaticFiles, path: str, method: str = "GET") -> list[Me
         sent.append(message)
 
     scope = {"type": "http", "method": method, "path": path, "headers": []}
-    with trio.fail_after(5):
+    with trio.fail_after(DEADLINE):
         await app(scope, receive, send)
     return sent
 
 
+@pytest.mark.usefixtures("live_engine")
 async def test_page_is_served_at_root(demo_app: App) -> None:
     async with LiveServer(demo_app) as server:
-        with trio.fail_after(10):
+        with trio.fail_after(DEADLINE):
             status, headers, body = await http_request(server.host, server.port, "/")
     assert status == 200
     assert headers["content-type"] == "text/html; charset=utf-8"
@@ -115,9 +115,10 @@ async def test_page_is_served_at_root(demo_app: App) -> None:
     assert "://" not in page  # everything comes from this server: no CDN
 
 
+@pytest.mark.usefixtures("live_engine")
 async def test_script_and_stylesheet_are_served_with_their_types(demo_app: App) -> None:
     async with LiveServer(demo_app) as server:
-        with trio.fail_after(10):
+        with trio.fail_after(DEADLINE):
             js_status, js_headers, script = await http_request(server.host, server.port, "/app.js")
             css_status, css_headers, _ = await http_request(server.host, server.port, "/style.css")
     assert (js_status, css_status) == (200, 200)
@@ -128,18 +129,20 @@ async def test_script_and_stylesheet_are_served_with_their_types(demo_app: App) 
 
 
 @pytest.mark.parametrize("path", ["/missing", "/app.js/extra", "/static/app.js"])
+@pytest.mark.usefixtures("live_engine")
 async def test_unknown_path_is_404(demo_app: App, path: str) -> None:
     async with LiveServer(demo_app) as server:
-        with trio.fail_after(10):
+        with trio.fail_after(DEADLINE):
             status, headers, body = await http_request(server.host, server.port, path)
     assert status == 404
     assert headers["content-type"].startswith("text/plain")
     assert body == b"Not Found"
 
 
+@pytest.mark.usefixtures("live_engine")
 async def test_echo_over_real_sockets_keeps_frame_types(demo_app: App) -> None:
     async with LiveServer(demo_app) as server:
-        with trio.fail_after(10):
+        with trio.fail_after(DEADLINE):
             async with server.connect("/ws/echo") as ws:
                 await ws.send_message("hello, wsactors")
                 text = await ws.get_message()
@@ -208,8 +211,8 @@ def test_missing_index_fails_at_construction() -> None:
 
 
 async def receive_json(ws: WebSocketConnection) -> Any:
-    """The next message, parsed as JSON (bounded by TIMEOUT)."""
-    with trio.fail_after(TIMEOUT):
+    """The next message, parsed as JSON (bounded by DEADLINE)."""
+    with trio.fail_after(DEADLINE):
         message = await ws.get_message()
     assert isinstance(message, str)
     return json.loads(message)
@@ -217,14 +220,9 @@ async def receive_json(ws: WebSocketConnection) -> Any:
 
 async def closed_with(ws: WebSocketConnection) -> tuple[int, str | None]:
     """Read until the server closes the connection; return its close code and reason."""
-    with trio.fail_after(TIMEOUT):
-        while True:
-            try:
-                await ws.get_message()
-            except ConnectionClosed as closed:
-                reason = closed.reason
-                assert reason is not None
-                return reason.code, reason.reason
+    with trio.fail_after(DEADLINE):
+        _, close = await read_until_close(ws)
+    return close.code, close.reason
 
 
 @asynccontextmanager
@@ -247,6 +245,7 @@ async def ask_stats(ws: WebSocketConnection) -> dict[str, int]:
     return cast(dict[str, int], reply["stats"])
 
 
+@pytest.mark.usefixtures("live_engine")
 async def test_chat_join_and_leave_notices(demo_app: App) -> None:
     async with LiveServer(demo_app) as server, server.connect("/ws/chat/lobby?name=ann") as ann:
         own = await receive_json(ann)
@@ -263,6 +262,7 @@ async def test_chat_join_and_leave_notices(demo_app: App) -> None:
     assert (left["room"], left["name"], left["online"]) == ("lobby", "bob", 1)
 
 
+@pytest.mark.usefixtures("live_engine")
 async def test_chat_broadcasts_within_a_room_only(demo_app: App) -> None:
     async with (
         LiveServer(demo_app) as server,
@@ -288,6 +288,7 @@ async def test_chat_broadcasts_within_a_room_only(demo_app: App) -> None:
     assert (first["type"], first["room"], first["text"]) == ("message", "other", "anyone?")
 
 
+@pytest.mark.usefixtures("live_engine")
 async def test_chat_ignores_blank_text_and_false_stats(demo_app: App) -> None:
     async with LiveServer(demo_app) as server, chat_client(server, "lobby") as ws:
         await ws.send_message(json.dumps({"name": "x", "text": "   "}))
@@ -308,6 +309,7 @@ async def test_chat_ignores_blank_text_and_false_stats(demo_app: App) -> None:
         ("{}", "fits none of ChatIn, StatsRequest; as ChatIn: name: required field missing"),
     ],
 )
+@pytest.mark.usefixtures("live_engine")
 async def test_invalid_chat_payload_closes_1007_and_others_see_the_leave(
     demo_app: App, payload: str, reason: str
 ) -> None:
@@ -327,6 +329,7 @@ async def test_invalid_chat_payload_closes_1007_and_others_see_the_leave(
     assert echoed["text"] == "still here"
 
 
+@pytest.mark.usefixtures("live_engine")
 async def test_chat_statistics_grow(demo_app: App) -> None:
     async with LiveServer(demo_app) as server, chat_client(server, "lobby") as ws:
         first = await ask_stats(ws)
@@ -344,6 +347,7 @@ async def test_chat_statistics_grow(demo_app: App) -> None:
     assert second["dropped_frames"] == 0
 
 
+@pytest.mark.usefixtures("live_engine")
 async def test_clock_ticks_every_second(demo_app: App) -> None:
     async with LiveServer(demo_app) as server, server.connect("/ws/clock") as ws:
         ticks = [await receive_json(ws) for _ in range(3)]
@@ -356,6 +360,7 @@ async def test_clock_ticks_every_second(demo_app: App) -> None:
     assert all(moment.utcoffset() is not None for moment in times)
 
 
+@pytest.mark.usefixtures("live_engine")
 async def test_clock_closes_1008_when_the_client_sends(demo_app: App) -> None:
     async with LiveServer(demo_app) as server, server.connect("/ws/clock") as ws:
         await receive_json(ws)
@@ -366,6 +371,7 @@ async def test_clock_closes_1008_when_the_client_sends(demo_app: App) -> None:
     assert "allow_data_discard" in reason
 
 
+@pytest.mark.usefixtures("live_engine")
 async def test_json_box_answers_points(demo_app: App) -> None:
     async with LiveServer(demo_app) as server, server.connect("/ws/json") as ws:
         await ws.send_message('{"x": 3, "y": -4}')
@@ -386,6 +392,7 @@ async def test_json_box_answers_points(demo_app: App) -> None:
         ("{", "malformed JSON"),
     ],
 )
+@pytest.mark.usefixtures("live_engine")
 async def test_json_box_invalid_payload_closes_1007(
     demo_app: App, payload: str, reason: str
 ) -> None:
@@ -453,6 +460,7 @@ def test_rooms_count_members_and_forget_empty_rooms() -> None:
     assert rooms.leave("never", a) == 0
 
 
+@pytest.mark.usefixtures("live_engine")
 async def test_a_client_that_stops_reading_holds_up_nobody(demo_app: App) -> None:
     async with (
         LiveServer(demo_app) as server,
@@ -460,7 +468,7 @@ async def test_a_client_that_stops_reading_holds_up_nobody(demo_app: App) -> Non
         # Never read from: its queues fill, then its backlog drops the oldest.
         server.connect("/ws/chat/lobby?name=stuck") as stuck,
     ):
-        with trio.fail_after(TIMEOUT):
+        with trio.fail_after(DEADLINE):
             assert (await receive_json(ann))["name"] == "stuck"
             for n in range(200):
                 await ann.send_message(json.dumps({"name": "ann", "text": f"{n} " + "x" * 900}))

@@ -1,4 +1,5 @@
-"""Sans-I/O tests of ``wsactors.events.encode_headers``: header validation at the call."""
+"""Sans-I/O tests of ``wsactors.connection.events.encode_headers``: header validation at
+the call."""
 
 from __future__ import annotations
 

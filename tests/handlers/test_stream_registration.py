@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 import trio
 
+from helpers import DEADLINE
 from wsactors import App, ImproperlyConfiguredError, Router, websocket_stream
 from wsactors.testing import TestClient
 
@@ -79,7 +80,7 @@ async def test_valid_modes_build_and_send_frames_of_that_type(
 
     key = "text" if mode == "text" else "bytes"
     # In process (TestClient), still no sockets: the mode decides the frame type.
-    with trio.fail_after(5):
+    with trio.fail_after(DEADLINE):
         async with TestClient(App([stream])) as client, client.websocket_connect("/") as ws:
             message = await ws.receive()
     assert message["type"] == "websocket.send"

@@ -1,4 +1,5 @@
-"""Sans-I/O tests of the close-code table (``wsactors.closes``): no sockets, no Trio."""
+"""Sans-I/O tests of the close-code table (``wsactors.connection.closes``): no sockets,
+no Trio."""
 
 from __future__ import annotations
 

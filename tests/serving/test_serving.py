@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import trio
 
+from helpers import DEADLINE
 from wsactors.serving.hypercorn import hypercorn_config, serve_async
 from wsactors.testing import LiveServer
 
@@ -23,7 +24,7 @@ Message = dict[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
-SRC = Path(__file__).resolve().parents[1] / "src"
+SRC = Path(__file__).resolve().parents[2] / "src"
 
 
 class EchoApp:
@@ -129,7 +130,7 @@ async def test_serve_async_reports_port_and_stops_on_trigger(
     app = EchoApp()
     stop = trio.Event()
     caplog.set_level(logging.INFO, logger="wsactors.serving")
-    with trio.fail_after(10):
+    with trio.fail_after(DEADLINE):
         async with trio.open_nursery() as nursery:
             config = hypercorn_config("127.0.0.1", 0, graceful_timeout=0.5)
             binds = await nursery.start(
@@ -203,8 +204,10 @@ def test_serve_blocks_until_sigterm(tmp_path: Path) -> None:
 
 
 @pytest.mark.e2e
+@pytest.mark.engine("hypercorn", reason="a raw ASGI app: the native engine serves an App only")
+@pytest.mark.usefixtures("live_engine")
 async def test_live_server_echo_over_trio_websocket() -> None:
-    with trio.fail_after(10):
+    with trio.fail_after(DEADLINE):
         async with LiveServer(EchoApp()) as server:
             assert server.host == "127.0.0.1"
             assert server.port > 0
@@ -219,26 +222,32 @@ async def test_live_server_echo_over_trio_websocket() -> None:
 
 
 @pytest.mark.e2e
+@pytest.mark.engine("hypercorn", reason="a raw ASGI app: the native engine serves an App only")
+@pytest.mark.usefixtures("live_engine")
 async def test_live_server_http_404() -> None:
-    with trio.fail_after(10):
+    with trio.fail_after(DEADLINE):
         async with LiveServer(EchoApp()) as server:
             assert await http_status(server.host, server.port, "/missing") == b"HTTP/1.1 404 "
 
 
 @pytest.mark.e2e
+@pytest.mark.engine("hypercorn", reason="a raw ASGI app: the native engine serves an App only")
+@pytest.mark.usefixtures("live_engine")
 async def test_live_server_close_before_accept_is_http_403() -> None:
-    with trio.fail_after(10):
+    with trio.fail_after(DEADLINE):
         async with LiveServer(EchoApp()) as server:
             status = await http_status(server.host, server.port, "/deny", WEBSOCKET_UPGRADE)
             assert status == b"HTTP/1.1 403 "
 
 
 @pytest.mark.e2e
+@pytest.mark.engine("hypercorn", reason="a raw ASGI app: the native engine serves an App only")
+@pytest.mark.usefixtures("live_engine")
 async def test_live_server_stops_cleanly() -> None:
     app = EchoApp()
     parent = trio.lowlevel.current_task()
     nurseries_before = len(parent.child_nurseries)
-    with trio.fail_after(5):
+    with trio.fail_after(DEADLINE):
         async with LiveServer(app) as server, server.connect("/") as ws:
             await ws.send_message("ping")
             assert await ws.get_message() == "ping"
