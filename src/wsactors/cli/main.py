@@ -149,14 +149,43 @@ def _cmd_run(args: argparse.Namespace) -> int:
         module_name, attribute = split_import_string(args.app)
     except AppImportError as exc:
         return _usage_error("run", str(exc))
+    processes = args.engine == "hypercorn" and (settings.workers > 1 or settings.reload)
+    if args.metrics_port is not None:
+        refused = _serve_metrics(app, args, settings.workers, processes)
+        if refused is not None:
+            return _usage_error("run", f"--metrics-port: {refused}")
     # Only once there is something to serve: every refusal above is one line on
     # stderr, and a refused command leaves the process's logging as it was.
     _configure_logging(settings)
-    if args.engine == "hypercorn" and (settings.workers > 1 or settings.reload):
+    if processes:
         return _serve_processes(
             f"{module_name}:{attribute}", args.host, args.port, options, settings
         )
     return _serve(app, args.host, args.port, options)
+
+
+def _serve_metrics(
+    app: ASGIApp, args: argparse.Namespace, workers: int, processes: bool
+) -> str | None:
+    """Serve ``app``'s metrics on ``--metrics-port``; the reason why not, if refused.
+
+    hypercorn's worker processes import the App anew: they read the listener from
+    the environment they inherit (``wsactors.metrics.http.LISTEN_ENV``); forked
+    native workers inherit the App itself.
+    """
+    from ..app import App
+    from ..exceptions import ImproperlyConfiguredError
+    from ..metrics.http import LISTEN_ENV
+
+    if not isinstance(app, App):
+        return f"{args.app} is not a wsactors App"
+    try:
+        app.serve_metrics_on(args.metrics_port, args.host, tries=workers)
+    except ImproperlyConfiguredError as exc:
+        return str(exc)
+    if processes:
+        os.environ[LISTEN_ENV] = f"{args.host}:{args.metrics_port}:{workers}"
+    return None
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:

@@ -140,6 +140,13 @@ def _add_server_settings(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="restart when a loaded source file changes (development only)",
     )
+    add(
+        "--metrics-port",
+        type=_port,
+        metavar="PORT",
+        help="serve Prometheus metrics on this port of --host (a wsactors App; needs"
+        " wsactors[metrics]); with --workers N, the workers take PORT to PORT+N-1",
+    )
 
 
 def build_parser(*, run: Handler, demo: Handler) -> argparse.ArgumentParser:
