@@ -21,7 +21,7 @@ from wsactors import App, Channels, ChannelStatistics, Gap, Message, websocket
 from wsactors.actors.registry import LiveConnections
 from wsactors.exceptions import ImproperlyConfiguredError
 from wsactors.metrics import AppMetrics, Histogram
-from wsactors.metrics.http import LISTEN_ENV, listen_from_environ
+from wsactors.metrics.http import LISTEN_ENV, listen_from_environ, serve_metrics_port
 from wsactors.metrics.prometheus import exposition
 from wsactors.metrics.tally import close_label
 
@@ -187,3 +187,38 @@ def test_worker_processes_read_the_listener_from_the_environment(
     app = App([handler])
     assert app.metrics is not None
     assert app.metrics.listen == ("127.0.0.1", 9300, 3)
+
+
+async def _raw(port: int, request: bytes) -> bytes:
+    stream = await trio.open_tcp_stream("127.0.0.1", port)
+    async with stream:
+        await stream.send_all(request)
+        response = b""
+        while chunk := await stream.receive_some():
+            response += chunk
+    return response
+
+
+async def test_the_metrics_listener_takes_the_first_free_port_and_answers_scrapes() -> None:
+    app = App([], metrics_port=0)
+    assert app.metrics is not None
+    with trio.fail_after(TIMEOUT):
+        taken = (await trio.open_tcp_listeners(0, host="127.0.0.1"))[0]
+        first = taken.socket.getsockname()[1]
+        async with taken, trio.open_nursery() as nursery:
+            url = await nursery.start(serve_metrics_port, app.metrics, "127.0.0.1", first, 20)
+            port = int(url.removeprefix("http://127.0.0.1:").removesuffix("/metrics"))
+            assert first < port < first + 20  # the first port was taken
+            got = await _raw(port, b"GET /anything HTTP/1.1\r\nHost: x\r\n\r\n")
+            head = await _raw(port, b"HEAD /metrics HTTP/1.1\r\n\r\n")
+            post = await _raw(port, b"POST /metrics HTTP/1.1\r\n\r\n")
+            junk = await _raw(port, b"nonsense\r\n\r\n")
+            nursery.cancel_scope.cancel()
+    assert got.startswith(b"HTTP/1.1 200 OK\r\n")
+    assert b"\r\nConnection: close\r\n" in got
+    assert b"wsactors_connections_open" in got
+    assert head.startswith(b"HTTP/1.1 200 OK\r\n")
+    assert head.endswith(b"\r\n\r\n")  # no body
+    assert post.startswith(b"HTTP/1.1 405")
+    assert b"Allow: GET, HEAD" in post
+    assert junk.startswith(b"HTTP/1.1 400")

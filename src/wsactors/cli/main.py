@@ -157,6 +157,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
     # Only once there is something to serve: every refusal above is one line on
     # stderr, and a refused command leaves the process's logging as it was.
     _configure_logging(settings)
+    if processes and args.metrics_port is not None:
+        # The workers bind before hypercorn configures their logging: said here.
+        last = args.metrics_port + settings.workers - 1
+        logger.info("metrics served by the workers on ports %d-%d", args.metrics_port, last)
     if processes:
         return _serve_processes(
             f"{module_name}:{attribute}", args.host, args.port, options, settings
@@ -179,6 +183,8 @@ def _serve_metrics(
 
     if not isinstance(app, App):
         return f"{args.app} is not a wsactors App"
+    if processes and args.metrics_port == 0:
+        return "give a port: hypercorn's worker processes take PORT to PORT+N-1"
     try:
         app.serve_metrics_on(args.metrics_port, args.host, tries=workers)
     except ImproperlyConfiguredError as exc:

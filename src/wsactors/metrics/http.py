@@ -80,13 +80,14 @@ async def send_metrics(
 
 
 async def _bind(host: str, port: int, tries: int) -> tuple[list[trio.SocketListener], int]:
-    """Listeners on the first free port of ``port .. port + tries - 1``.
+    """Listeners on the first free port of ``port .. port + tries - 1`` (port 0:
+    one the system picks).
 
     Raises:
         OSError: none of them is free (or another error binding).
     """
     last: OSError | None = None
-    for candidate in range(port, port + max(tries, 1)):
+    for candidate in range(port, port + max(tries, 1)) if port else (0,):
         try:
             listeners = await trio.open_tcp_listeners(candidate, host=host)
         except OSError as exc:
@@ -111,7 +112,8 @@ async def serve_metrics_port(
     """Serve the exposition on ``host`` and the first free port from ``port`` on.
 
     ``tries`` > 1 lets the worker processes of one server take consecutive ports
-    (``wsactors run --workers N --metrics-port P``: P to P+N-1, one each).
+    (``wsactors run --workers N --metrics-port P``: P to P+N-1, one each; with
+    port 0 each picks a free one, which it logs).
 
     Args:
         metrics: The App's metrics.
