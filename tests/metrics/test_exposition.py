@@ -222,3 +222,21 @@ async def test_the_metrics_listener_takes_the_first_free_port_and_answers_scrape
     assert post.startswith(b"HTTP/1.1 405")
     assert b"Allow: GET, HEAD" in post
     assert junk.startswith(b"HTTP/1.1 400")
+
+
+def test_unmatched_handshakes_are_only_denials() -> None:
+    app = App([], metrics=True)
+    assert app.metrics is not None
+    app.metrics.denied("unmatched", "native", 404)
+    scraped = Scrape.parse(exposition(app.metrics)[0].decode())
+    assert (
+        scraped.value(
+            "wsactors_handshakes_denied_total", route="unmatched", engine="native", status="404"
+        )
+        == 1
+    )
+    assert scraped.label_values("route") == {"unmatched"}
+    assert scraped.total("wsactors_connections_open") == 0
+    assert ("wsactors_connections_open", (("engine", "native"), ("route", "unmatched"))) not in (
+        scraped.samples
+    )

@@ -23,6 +23,7 @@ from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector, CollectorRegistry
 
 from .collect import AppMetrics, Snapshot
+from .tally import UNMATCHED
 
 __all__ = ["AppCollector", "exposition", "registry_of"]
 
@@ -100,12 +101,14 @@ def _connection_families(snapshot: Snapshot) -> Iterator[Metric]:
     )
     for route in snapshot.routes:
         labels = (route.route, route.engine)
+        for status, count in sorted(route.denials.items()):
+            denied.add_metric((*labels, str(status)), count)
+        if route.route == UNMATCHED:
+            continue  # handshakes that matched no route: denied, never connections
         open_.add_metric(labels, route.open)
         opened.add_metric(labels, route.opened)
         for (code, by), count in sorted(route.closes.items()):
             closed.add_metric((*labels, code, by), count)
-        for status, count in sorted(route.denials.items()):
-            denied.add_metric((*labels, str(status)), count)
         messages_in.add_metric(labels, route.messages_in)
         messages_out.add_metric(labels, route.messages_out)
         bytes_in.add_metric(labels, route.bytes_in)
