@@ -75,8 +75,8 @@ async def serve_native_async(
     Raises:
         TypeError: ``app`` is not a wsactors App.
         OSError: the address could not be bound.
-        wsactors.lifespan.driver.LifespanError: the App's startup failed (the
-            class ``wsactors.testing`` re-exports).
+        wsactors.testing.LifespanError: the App's startup failed (the lifespan
+            driver's own error, which ``wsactors.testing`` re-exports).
         wsactors.lifespan.driver.LifespanTimeout: the App did not answer the
             lifespan startup within ``startup_timeout``.
 
