@@ -207,6 +207,7 @@ RUN_OPTIONS = (
     "--keyfile",
     "--access-log",
     "--reload",
+    "--metrics-port",
 )
 
 
