@@ -27,8 +27,8 @@ from wsactors.testing import LiveServer
 
 if TYPE_CHECKING:
     from wsactors.handlers.listener import ListenerRouteHandler
-    from wsactors.types import ASGIApp
     from wsactors.testing import TestClient
+    from wsactors.types import ASGIApp
 
 E = TypeVar("E", bound=BaseException)
 
