@@ -227,3 +227,18 @@ def redis(session: nox.Session) -> None:
     session.run(
         "pytest", "-m", "redis", "-p", "no:cacheprovider", "tests/channels", *session.posargs
     )
+
+
+@nox.session(default=False)
+def prometheus(session: nox.Session) -> None:
+    """The metrics scraped by a real Prometheus server (tests/metrics, about 15 s).
+
+    Needs Debian's ``prometheus`` (``apt-get install prometheus``); each test starts
+    its own on 127.0.0.1 and a free port, with a configuration it writes. With
+    ``CI=true`` a missing binary fails the session instead of skipping its tests.
+    Installs only what these tests import, to stay quick.
+    """
+    session.install("-e", ".[metrics,testing]", "pytest>=8", "pytest-trio>=0.8")
+    session.run(
+        "pytest", "-m", "prometheus", "-p", "no:cacheprovider", "tests/metrics", *session.posargs
+    )

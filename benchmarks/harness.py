@@ -86,6 +86,19 @@ CONFIGURATIONS = (
         "benchmarks.servers.wsactors_native_listener",
         ("wsactors", "websockets"),
     ),
+    # The same @websocket App with App(metrics=True): metrics on vs off, per engine.
+    Configuration(
+        "wsactors-websocket-metrics",
+        "wsactors @websocket, metrics on, hypercorn-trio",
+        "benchmarks.servers.wsactors_metrics",
+        ("wsactors", "prometheus_client"),
+    ),
+    Configuration(
+        "wsactors-native-metrics",
+        "wsactors @websocket, metrics on, native engine",
+        "benchmarks.servers.wsactors_native_metrics",
+        ("wsactors", "websockets", "prometheus_client"),
+    ),
     Configuration(
         "websockets-trio",
         "websockets' Trio server",

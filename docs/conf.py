@@ -102,11 +102,14 @@ def _public_signatures(
     return_annotation: str | None,
 ) -> tuple[str | None, str | None] | None:
     """Show the private async iterator that ``WebSocket.iter_*`` return as what it
-    is to users: an ``AsyncIterator``."""
+    is to users: an ``AsyncIterator``; and a dataclass field's ``default_factory``
+    (``<factory>``, which is not Python and breaks the signature's parsing) as ``...``."""
     private = "wsactors.socket.websocket._Stream"
+    if signature and "<factory>" in signature:
+        signature = signature.replace("<factory>", "...")
     if return_annotation and private in return_annotation:
-        return signature, return_annotation.replace(private, "collections.abc.AsyncIterator")
-    return None
+        return_annotation = return_annotation.replace(private, "collections.abc.AsyncIterator")
+    return signature, return_annotation
 
 
 def setup(app: Sphinx) -> None:

@@ -34,7 +34,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("routing",),
     ("handlers",),
     ("channels",),
-    ("asyncapi", "lifespan"),
+    ("asyncapi", "lifespan", "metrics"),
     ("app",),
     ("server",),
     ("serving",),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import os
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple, Unpack, cast
 
@@ -29,6 +30,8 @@ from .connection.limits import LimitOptions, RuntimeConfig, checked_limits
 from .exceptions import ImproperlyConfiguredError
 from .lifespan.hooks import Hook, LifespanContext, run_lifespan
 from .lifespan.host import Host
+from .metrics import UNMATCHED, AppMetrics
+from .metrics.http import listen_from_environ, listening, send_metrics
 from .routing.denials import SHUTTING_DOWN, not_found, reject
 from .routing.origins import origin_refusal
 from .routing.paths import RouteTable
@@ -38,7 +41,7 @@ from .socket.datastructures import State
 from .socket.websocket import WebSocket
 from .transport.asgi import ASGITransport
 from .transport.base import Transport
-from .types import ASGIReceive, ASGISend
+from .types import ASGIApp, ASGIReceive, ASGISend
 
 if TYPE_CHECKING:
     from .channels import Channels
@@ -96,6 +99,15 @@ class App:
             a plain 404.
         asyncapi_path: If given, ``GET`` on this path answers :meth:`asyncapi`'s
             document as JSON (before ``http_app`` sees the request).
+        metrics: Count connections, closes, denials, messages, bytes, keepalive
+            round trips and Channels traffic, and answer Prometheus scrapes at
+            ``metrics_path`` (before ``http_app`` sees the request), on both
+            engines. Needs the ``metrics`` extra (``prometheus-client``);
+            docs/observability.md lists the metrics.
+        metrics_path: Where ``metrics=True`` answers scrapes.
+        metrics_port: Also (or, without ``metrics=True``, only) serve the metrics on
+            this port of 127.0.0.1, from the App's lifespan: see
+            :meth:`serve_metrics_on`.
         inbox_size, outbox_size: Per-connection queue lengths (messages).
         disconnect_grace, close_timeout, cleanup_timeout: Seconds; see
             ``docs/architecture.md``.
@@ -126,6 +138,9 @@ class App:
         forbid_unknown_fields: bool = False,
         http_app: Callable[..., Awaitable[None]] | None = None,
         asyncapi_path: str | None = None,
+        metrics: bool = False,
+        metrics_path: str = "/metrics",
+        metrics_port: int | None = None,
         inbox_size: int = 16,
         outbox_size: int = 16,
         disconnect_grace: float = 5.0,
@@ -180,6 +195,55 @@ class App:
             tuple(guards or ()),
         )
         register(self.routes, route_handlers, root)
+        #: The App's metrics (``metrics=True`` or a metrics port), else None.
+        self.metrics: AppMetrics | None = None
+        if metrics:
+            self._enable_metrics(metrics_path)
+        # `wsactors run --metrics-port` in worker processes that import the App anew.
+        listen = listen_from_environ(os.environ)
+        if metrics_port is not None:
+            self.serve_metrics_on(metrics_port)
+        elif listen is not None:
+            host, port, tries = listen
+            self.serve_metrics_on(port, host, tries=tries)
+
+    def _enable_metrics(self, path: str | None) -> AppMetrics:
+        if self.metrics is not None:
+            if path is not None:
+                self.metrics.path = path
+            return self.metrics
+        try:
+            import prometheus_client  # noqa: F401
+        except ImportError:
+            raise ImproperlyConfiguredError(
+                "metrics need prometheus-client: pip install 'wsactors[metrics]'"
+            ) from None
+        if path is not None and not path.startswith("/"):
+            raise ImproperlyConfiguredError(f"metrics_path must start with '/', got {path!r}")
+        self.metrics = AppMetrics(self, path)
+        metrics = self.metrics
+        self.lifespan.append(lambda app: listening(metrics))
+        return metrics
+
+    def serve_metrics_on(self, port: int, host: str = "127.0.0.1", *, tries: int = 1) -> None:
+        """Count metrics, and serve them on ``host:port`` of their own while the App runs.
+
+        A small HTTP responder in the App's lifespan (so in every worker process)
+        answers ``GET`` on any path with the Prometheus exposition; for Apps without
+        an HTTP side, or to keep metrics off the public port. ``wsactors run
+        --metrics-port`` calls it. Call it before the App starts serving.
+
+        Args:
+            port: The port; 0 picks a free one (``app.metrics.url`` says which).
+            host: The interface.
+            tries: Take the first free port of ``port .. port + tries - 1``: one
+                per worker process (``wsactors run --workers N``).
+
+        Raises:
+            ImproperlyConfiguredError: ``prometheus-client`` is not installed.
+        """
+        metrics = self._enable_metrics(None)
+        metrics.listen = (host, port, tries)
 
     # ------------------------------------------------------------------ ASGI
     async def __call__(self, scope: dict[str, Any], receive: ASGIReceive, send: ASGISend) -> None:
@@ -189,26 +253,57 @@ class App:
             # Until a handshake arrived on Trio: on asyncio, refused with 500.
             if not self._host.ready and await self._host.refuse_connection(scope, receive, send):
                 return
-            # No method in between: every await level is paid on each resume of the
+            # One method in between: every await level is paid on each resume of the
             # connection's task, i.e. on every message.
             transport = ASGITransport(
                 cast(WebsocketScope, scope),
                 cast(ASGIReceiveCallable, receive),
                 cast(ASGISendCallable, send),
             )
-            await self.serve_connection(scope, transport)
+            await self._serve(scope, transport, self.match(scope.get("path", "/")), "hypercorn")
         elif kind == "lifespan":
             if not await self._host.refuse_lifespan(receive, send):
                 await run_lifespan(self, receive, send)
         elif kind == "http":
-            if self.asyncapi_path is not None and scope.get("path") == self.asyncapi_path:
-                await self._serve_asyncapi(scope, receive, send)
-            elif self.http_app is not None:
-                await self.http_app(scope, receive, send)
-            else:
-                await not_found(send)
+            await self._serve_http(scope, receive, send)
         else:
             raise ValueError(f"unsupported ASGI scope type {kind!r}")
+
+    async def _serve_http(
+        self, scope: dict[str, Any], receive: ASGIReceive, send: ASGISend
+    ) -> None:
+        """An ``http`` request: the metrics, the AsyncAPI document, ``http_app``, or 404."""
+        path = scope.get("path")
+        metrics = self.metrics
+        if metrics is not None and metrics.path is not None and path == metrics.path:
+            await send_metrics(metrics, scope, receive, send)
+        elif self.asyncapi_path is not None and path == self.asyncapi_path:
+            await self._serve_asyncapi(scope, receive, send)
+        elif self.http_app is not None:
+            await self.http_app(scope, receive, send)
+        else:
+            await not_found(send)
+
+    @property
+    def plain_http(self) -> ASGIApp | None:
+        """What answers plain HTTP requests on the native engine: the App's own
+        ``http`` side when it has one (metrics, the AsyncAPI document, ``http_app``),
+        else None (the engine then answers 404, or 426 on a WebSocket route)."""
+        metrics = self.metrics
+        if (
+            self.http_app is None
+            and self.asyncapi_path is None
+            and (metrics is None or metrics.path is None)
+        ):
+            return None
+        return self._serve_http
+
+    def handshake_denied(self, matched: Match | None, status: int) -> None:
+        """Count a handshake the native engine denied itself (503 beyond
+        ``max_connections`` or while draining, 400/426 for a bad upgrade)."""
+        if self.metrics is not None:
+            route = matched.route.template.path if matched is not None else UNMATCHED
+            self.metrics.denied(route, "native", status)
 
     async def serve_connection(self, scope: dict[str, Any], transport: Transport) -> None:
         """Run one WebSocket connection over ``transport``: any engine's entry point.
@@ -220,7 +315,7 @@ class App:
         Cancellation:
             Cancelling closes the connection with 1001 (see ``supervise``).
         """
-        await self.serve_matched(scope, transport, self.match(scope.get("path", "/")))
+        await self._serve(scope, transport, self.match(scope.get("path", "/")), "custom")
 
     async def serve_matched(
         self, scope: dict[str, Any], transport: Transport, matched: Match | None
@@ -231,22 +326,36 @@ class App:
         Cancellation:
             As :meth:`serve_connection`.
         """
+        await self._serve(scope, transport, matched, "native")
+
+    async def _serve(
+        self, scope: dict[str, Any], transport: Transport, matched: Match | None, engine: str
+    ) -> None:
+        """Serve one connection; ``engine`` labels its metrics."""
         scope["app"] = self
         path = scope.get("path", "/")
+        metrics = self.metrics
         if matched is None:
             logger.info("no WebSocket route for %r: denied with 404", path)
+            if metrics is not None:
+                metrics.denied(UNMATCHED, engine, 404)
             await reject(transport, 404, b"Not Found")
             return
+        route, params = matched
+        tally = metrics.tally(route.template.path, engine) if metrics is not None else None
         if self._draining:
             logger.info("shutting down: %r denied with 503", path)
+            if tally is not None:
+                tally.denied(503)
             await reject(transport, 503, SHUTTING_DOWN.encode())
             return
         refusal = origin_refusal(scope, self.allowed_origins, self.require_origin)
         if refusal is not None:
             logger.info("%s for %r: denied with 403", refusal, path)
+            if tally is not None:
+                tally.denied(403)
             await reject(transport, 403, refusal.encode())
             return
-        route, params = matched
         websocket_class = route.websocket_class
 
         def make_socket(runtime: ConnectionRuntime) -> WebSocket:
@@ -263,6 +372,7 @@ class App:
             registry=self.connections,
             route_path=route.template.path,
             hints=route.hints,
+            observer=tally,
         )
 
     def asyncapi(

@@ -41,11 +41,14 @@ class EngineApp(Protocol[_M]):
     """What the native engine needs from an App (``wsactors.App`` is one).
 
     The engine matches the route once per handshake (:meth:`match`), answers the
-    drain's 503 while :attr:`draining`, and hands the match to :meth:`serve_matched`.
+    drain's 503 while :attr:`draining`, and hands the match to :meth:`serve_matched`;
+    it tells the App of the handshakes it denied itself (:meth:`handshake_denied`).
     """
 
-    #: An ASGI app for plain HTTP requests, or None (the engine answers 404).
-    http_app: ASGIApp | None
+    @property
+    def plain_http(self) -> ASGIApp | None:
+        """An ASGI app for plain HTTP requests, or None (the engine answers 404)."""
+        ...
 
     @property
     def draining(self) -> bool:
@@ -66,4 +69,9 @@ class EngineApp(Protocol[_M]):
 
     async def drain(self) -> bool:
         """Close every live connection with 1001 and wait for them (bounded)."""
+        ...
+
+    def handshake_denied(self, matched: _M | None, status: int) -> None:
+        """The engine answered a WebSocket handshake with HTTP ``status`` itself (for
+        the App's metrics; never blocks)."""
         ...

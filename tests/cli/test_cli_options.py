@@ -112,7 +112,7 @@ def test_default_help_names_each_engines_default(setting: str, text: str) -> Non
 def test_help_shows_a_default_for_every_server_setting(capsys: pytest.CaptureFixture[str]) -> None:
     run = build_parser(run=_unused, demo=_unused).parse_args(["run", "x:app"]).command_parser
     [group] = [group for group in run._action_groups if group.title.startswith("server settings")]
-    assert len(group._group_actions) == 15
+    assert len(group._group_actions) == 16  # the 15 engine settings and --metrics-port
     for action in group._group_actions:
         # Each help ends with its defaults: "(default: ...)" or "(X only, default ...)".
         assert re.search(r"\((default: |hypercorn only|native only)[^()]*\)$", action.help), action

@@ -216,6 +216,7 @@ RUN_OPTIONS = (
     "--open-timeout",
     "--close-timeout",
     "--max-request-size",
+    "--metrics-port",
 )
 
 

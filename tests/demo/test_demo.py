@@ -36,6 +36,7 @@ STATS_FIELDS = {
     "discarded_messages",
     "rate_limited_messages",
     "unsent_messages",
+    "send_waits",
     "channel_gaps",
     "channel_lost",
     "inbox_depth",

@@ -17,7 +17,8 @@ class ConnectionStatistics:
     Byte counts are payload bytes (UTF-8 for text frames), not wire bytes.
     ``channel_gaps`` counts the ``Gap`` items ``Channels.send_to`` met for this
     connection, ``channel_lost`` the messages they reported lost (a Gap of unknown
-    count, a broker reconnect, adds none).
+    count, a broker reconnect, adds none). ``send_waits`` counts the sends that
+    found the outbox full and waited for room (backpressure from a slow client).
     """
 
     messages_in: int
@@ -28,6 +29,7 @@ class ConnectionStatistics:
     discarded_messages: int
     rate_limited_messages: int
     unsent_messages: int
+    send_waits: int
     channel_gaps: int
     channel_lost: int
     inbox_depth: int
@@ -56,6 +58,7 @@ class Counters:
         "messages_in",
         "messages_out",
         "rate_limited_messages",
+        "send_waits",
         "unsent_messages",
     )
 
@@ -68,6 +71,7 @@ class Counters:
         self.discarded_messages = 0  # the data-discard rule (in the receiver)
         self.rate_limited_messages = 0  # receiver: rate_limit_policy="drop"
         self.unsent_messages = 0  # sender: queued, but the peer had left
+        self.send_waits = 0  # ConnectionRuntime.put: the outbox was full
         self.channel_gaps = 0  # Channels.send_to, through HandlerContext.count_gap
         self.channel_lost = 0  # the same
 
@@ -82,6 +86,7 @@ class Counters:
             discarded_messages=self.discarded_messages,
             rate_limited_messages=self.rate_limited_messages,
             unsent_messages=self.unsent_messages,
+            send_waits=self.send_waits,
             channel_gaps=self.channel_gaps,
             channel_lost=self.channel_lost,
             inbox_depth=mailbox.inbox_depth(),

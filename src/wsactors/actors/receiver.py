@@ -95,6 +95,9 @@ async def run_receiver(rt: ConnectionRuntime, transport: Transport) -> None:
                 latency = event.latency  # type: ignore[union-attr]
                 if latency is not None:
                     rt.latency = latency
+                    observer = rt.observer
+                    if observer is not None:
+                        observer.pong(latency)
             # Connect opens every connection; nothing to do with it.
     except (trio.BrokenResourceError, trio.ClosedResourceError):
         # The behaviour side of the inbox is gone: the connection is ending.

@@ -27,7 +27,28 @@ from .discard import DiscardRule
 from .mailbox import Mailbox
 from .watcher import Watcher
 
-__all__ = ["ConnectionRuntime", "HandlerContext"]
+__all__ = ["ConnectionObserver", "ConnectionRuntime", "HandlerContext"]
+
+
+class ConnectionObserver(Protocol):
+    """Told what a connection's counters cannot say: its end, its keepalive round trips.
+
+    The App's metrics implement it (:mod:`wsactors.metrics`); without metrics there
+    is none. Its methods are called synchronously from the connection's own tasks,
+    never per message, and must not block.
+    """
+
+    def pong(self, latency: float) -> None:
+        """A keepalive round trip, in seconds (transports that ping)."""
+        ...
+
+    def ended(self, rt: ConnectionRuntime, duration: float) -> None:
+        """The connection is over: every task has stopped and its counters are final.
+
+        Called in the same step as the connection leaves the App's
+        :class:`~wsactors.actors.registry.LiveConnections`.
+        """
+        ...
 
 
 class HandlerContext(Protocol):
@@ -74,6 +95,7 @@ class ConnectionRuntime:
         codec: The App's codec.
         path: The request path (for log lines).
         reader: The handler kind always reads (listeners).
+        observer: Told how the connection ends (the App's metrics), or None.
     """
 
     __slots__ = (
@@ -84,6 +106,7 @@ class ConnectionRuntime:
         "counters",
         "latency",
         "mailbox",
+        "observer",
         "path",
         "sender_done",
         "sender_scope",
@@ -101,6 +124,7 @@ class ConnectionRuntime:
         path: str,
         *,
         reader: bool = False,
+        observer: ConnectionObserver | None = None,
     ) -> None:
         self.capabilities = capabilities
         self.config = config
@@ -112,6 +136,7 @@ class ConnectionRuntime:
         self.watcher = Watcher(config.disconnect_grace, reader=reader)
         #: The last ping round trip, in seconds (transports that can ping).
         self.latency: float | None = None
+        self.observer = observer
         #: The close frame the transport accepted, once it did (for the log line).
         self.close_sent: Close | None = None
         #: Why the close frame could not be delivered, when it could not.
@@ -221,6 +246,7 @@ class ConnectionRuntime:
             try:
                 outbox.put_nowait(event)
             except trio.WouldBlock:
+                self.counters.send_waits += 1  # only on this slow path: no per-message cost
                 await outbox.put(event)
         except (trio.BrokenResourceError, trio.ClosedResourceError):
             raise self.state.disconnect_error() from None

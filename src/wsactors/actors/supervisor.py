@@ -44,7 +44,7 @@ from ..transport.base import Transport
 from .cleanups import Cleanups
 from .receiver import run_receiver
 from .registry import LiveConnections
-from .runtime import ConnectionRuntime
+from .runtime import ConnectionObserver, ConnectionRuntime
 from .sender import run_sender
 
 __all__ = ["supervise"]
@@ -67,6 +67,7 @@ async def supervise(
     registry: LiveConnections | None = None,
     route_path: str | None = None,
     hints: set[str] | None = None,
+    observer: ConnectionObserver | None = None,
 ) -> None:
     """Run one connection to its end.
 
@@ -84,6 +85,8 @@ async def supervise(
         registry: The App's live connections (for the graceful drain).
         route_path: The route's template, for hints (defaults to ``path``).
         hints: The hints already logged for the route: each is logged once per route.
+        observer: Told of keepalive round trips and of the connection's end (the
+            App's metrics), or None.
 
     Cancellation:
         If the server cancels the connection, the behaviour is cancelled, close
@@ -91,13 +94,19 @@ async def supervise(
         limits before ``Cancelled`` propagates.
     """
     rt = ConnectionRuntime(
-        transport.capabilities, transport.subprotocols, config, codec, path, reader=reader
+        transport.capabilities,
+        transport.subprotocols,
+        config,
+        codec,
+        path,
+        reader=reader,
+        observer=observer,
     )
     socket = make_socket(rt)
     stack = Cleanups()
     watcher = rt.watcher
     if registry is not None:
-        registry.add(watcher)
+        registry.add(rt)
     started = trio.current_time()
     try:
         async with trio.open_nursery() as nursery:
@@ -131,9 +140,14 @@ async def supervise(
     finally:
         # A no-op when it already ran; here for a failure while starting the actors.
         await _clean_up(stack, config.cleanup_timeout, path)
+        duration = trio.current_time() - started
+        # One step, no checkpoint between: a scrape sees the connection's counters
+        # either live or folded into the totals, never both or neither.
         if registry is not None:
-            registry.discard(watcher)
-        _log_closed(rt, trio.current_time() - started)
+            registry.discard(rt)
+        if observer is not None:
+            observer.ended(rt, duration)
+        _log_closed(rt, duration)
 
 
 def _log_outcome(path: str, error: Exception | None, decided: BaseException | None) -> None:

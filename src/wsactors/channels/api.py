@@ -300,4 +300,5 @@ class Channels:
             dropped=counters.dropped,
             reconnects=counters.reconnects,
             connected=self.backend.connected,
+            gaps=dict(counters.gaps),
         )

@@ -7,7 +7,7 @@ the memory backend makes ids of the same shape, so both compare the same way.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 __all__ = [
@@ -117,6 +117,9 @@ class ChannelStatistics:
         dropped: Messages lost to local overflow policies.
         reconnects: Times the backend lost its broker connection (0 in memory).
         connected: Whether the backend is connected to its broker now.
+        gaps: Gap items handed to local consumers, by reason (``"overflow"``,
+            ``"reconnect"``, ``"history_trimmed"``); one Gap may stand for many
+            lost messages (``dropped`` counts those of overflows).
     """
 
     topics: int = 0
@@ -126,6 +129,7 @@ class ChannelStatistics:
     dropped: int = 0
     reconnects: int = 0
     connected: bool = True
+    gaps: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -136,3 +140,5 @@ class ChannelCounters:
     delivered: int = 0
     dropped: int = 0
     reconnects: int = 0
+    #: Gap items handed to consumers, by reason (Gaps are rare: a dict is cheap).
+    gaps: dict[str, int] = field(default_factory=dict)

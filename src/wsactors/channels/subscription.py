@@ -193,6 +193,8 @@ class Subscription:
             self._counters.delivered += 1
         else:
             self._stats.gaps += 1
+            gaps = self._counters.gaps
+            gaps[item.reason] = gaps.get(item.reason, 0) + 1
         return item
 
     async def get(self) -> Item:

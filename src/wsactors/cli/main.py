@@ -184,10 +184,19 @@ def _cmd_run(args: argparse.Namespace) -> int:
                 f"--engine native serves a wsactors App, and {args.app} is a"
                 f" {type(app).__name__}: use --engine hypercorn for other ASGI apps",
             )
+    processes = args.engine == "hypercorn" and (settings.workers > 1 or settings.reload)
+    if args.metrics_port is not None:
+        refused = _serve_metrics(app, args, settings.workers, processes)
+        if refused is not None:
+            return usage_error(parser, f"--metrics-port: {refused}")
     # Only once there is something to serve: every refusal above is one line on
     # stderr, and a refused command leaves the process's logging as it was.
     _configure_logging(settings)
-    if args.engine == "hypercorn" and (settings.workers > 1 or settings.reload):
+    if processes and args.metrics_port is not None:
+        # The workers bind before hypercorn configures their logging: said here.
+        last = args.metrics_port + settings.workers - 1
+        logger.info("metrics served by the workers on ports %d-%d", args.metrics_port, last)
+    if processes:
         # Each worker imports the app itself; hypercorn's loader calls `name()`.
         call = "()" if args.factory else ""
         return _serve_processes(
@@ -202,6 +211,32 @@ def _print_address(binds: list[str]) -> None:
         url = urlsplit(bind)
         host, port = url.hostname or "", url.port or 0
         print(f"wsactors demo: open {_browser_url(host, port)}", flush=True)
+
+
+def _serve_metrics(
+    app: ASGIApp, args: argparse.Namespace, workers: int, processes: bool
+) -> str | None:
+    """Serve ``app``'s metrics on ``--metrics-port``; the reason why not, if refused.
+
+    hypercorn's worker processes import the App anew: they read the listener from
+    the environment they inherit (``wsactors.metrics.http.LISTEN_ENV``); forked
+    native workers inherit the App itself.
+    """
+    from ..app import App
+    from ..exceptions import ImproperlyConfiguredError
+    from ..metrics.http import LISTEN_ENV
+
+    if not isinstance(app, App):
+        return f"{args.app} is not a wsactors App"
+    if processes and args.metrics_port == 0:
+        return "give a port: hypercorn's worker processes take PORT to PORT+N-1"
+    try:
+        app.serve_metrics_on(args.metrics_port, args.host, tries=workers)
+    except ImproperlyConfiguredError as exc:
+        return str(exc)
+    if processes:
+        os.environ[LISTEN_ENV] = f"{args.host}:{args.metrics_port}:{workers}"
+    return None
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:

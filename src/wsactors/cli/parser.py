@@ -192,6 +192,14 @@ def _add_server_settings(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="restart when a loaded source file changes, for development",
     )
+    group.add_argument(
+        "--metrics-port",
+        type=_port,
+        metavar="PORT",
+        help="serve Prometheus metrics on this port of --host (a wsactors App; needs"
+        " wsactors[metrics]); with --workers N, the workers take PORT to PORT+N-1"
+        " (default: off, on both engines)",
+    )
 
 
 def build_parser(*, run: Handler, demo: Handler) -> argparse.ArgumentParser:

@@ -109,6 +109,7 @@ class ConnectionState:
         "closed_by_engine",
         "closed_by_peer",
         "current",
+        "denial_status",
         "peer_gone",
         "requested",
         "sendable",
@@ -138,6 +139,9 @@ class ConnectionState:
         #: Whether the peer is gone: nothing may be handed to the transport any more.
         self.peer_gone = False
         self.subprotocol: str | None = None
+        #: The HTTP status of the denial this side queued (a close before accept
+        #: reaches the client as 403), for the metrics of denied handshakes.
+        self.denial_status: int | None = None
         self._offered = offered_subprotocols
         self._http_denials = http_denials
 
@@ -231,9 +235,14 @@ class ConnectionState:
             self.subprotocol = event.subprotocol
         elif kind is Close:
             assert isinstance(event, Close)
+            if not self.accepted and self.denial_status is None:
+                self.denial_status = 403
             self._request(State.CLOSING if self.accepted else State.REJECTED)
             self._record_close(event.code, event.reason)
         elif kind is Deny:
+            assert isinstance(event, Deny)
+            if self.denial_status is None:
+                self.denial_status = event.status
             self._request(State.REJECTED)
             self._record_close(ABNORMAL, "")  # no WebSocket was ever opened
 

@@ -1,9 +1,10 @@
 """Plain HTTP on the native engine: one GET or HEAD per connection, then close.
 
-A request that is not a WebSocket upgrade goes to the App's ``http_app`` (the demo
-page, a health check) as one ASGI ``http`` request without a body, answered with
-``Connection: close``; without an ``http_app`` it gets a short 404 (or 426 on a
-WebSocket route), and other methods 405. Bodies, keep-alive and HTTP/2 are
+A request that is not a WebSocket upgrade goes to the App's HTTP side
+(``App.plain_http``: its metrics, its AsyncAPI document, its ``http_app`` such as
+the demo page or a health check) as one ASGI ``http`` request without a body,
+answered with ``Connection: close``; an App without one gets a short 404 (or 426
+on a WebSocket route), and other methods 405. Bodies, keep-alive and HTTP/2 are
 hypercorn's job.
 """
 

@@ -181,7 +181,7 @@ class NativeServer(Generic[_M]):
                 await serve_plain_http(
                     stream,
                     request,
-                    app.http_app,
+                    app.plain_http,
                     is_websocket_route=matched is not None,
                     tls=tls,
                     state=self.state,
@@ -193,6 +193,7 @@ class NativeServer(Generic[_M]):
             # The App's wording during the drain, so both engines answer alike.
             text = SHUTTING_DOWN if draining else "Too many connections"
             logger.info("%s: handshake for %r denied with 503", text, path)
+            app.handshake_denied(matched, 503)
             answer = simple_response(503, text, [("Retry-After", "1")])
             await self._send_bounded(stream, answer)
             return None
@@ -208,6 +209,7 @@ class NativeServer(Generic[_M]):
         if response.status_code != 101:
             # Not a valid WebSocket request (a missing key, a bad version): websockets'
             # own answer (400, 426...).
+            app.handshake_denied(matched, response.status_code)
             protocol.send_response(response)
             await self._send_bounded(stream, b"".join(protocol.data_to_send()))
             return None

@@ -109,6 +109,7 @@
     discarded_messages: "discarded messages",
     rate_limited_messages: "rate-limited messages",
     unsent_messages: "unsent messages",
+    send_waits: "sends that waited",
   };
 
   function showStats(stats) {
