@@ -27,7 +27,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("codec",),
     ("connection",),
     ("transport",),
-    ("types",),
+    ("types", "responses"),
     ("actors",),
     ("socket",),
     ("di",),

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from ..responses import send_response
+
 __all__ = ["send_document"]
 
 Message = dict[str, Any]
@@ -25,15 +27,7 @@ async def send_document(
         Nothing to clean up: a cancelled response is simply cut short.
     """
     method = scope.get("method", "GET")
-    allowed = method in ("GET", "HEAD")
-    payload = body if allowed else b"Method Not Allowed"
-    headers = [
-        (b"content-type", b"application/json" if allowed else b"text/plain; charset=utf-8"),
-        (b"content-length", str(len(payload)).encode("latin-1")),
-    ]
-    if not allowed:
-        headers.append((b"allow", b"GET, HEAD"))
-    await send(
-        {"type": "http.response.start", "status": 200 if allowed else 405, "headers": headers}
-    )
-    await send({"type": "http.response.body", "body": b"" if method == "HEAD" else payload})
+    if method in ("GET", "HEAD"):
+        await send_response(send, 200, body, content_type="application/json", method=method)
+    else:
+        await send_response(send, 405, b"Method Not Allowed", method=method)

@@ -24,6 +24,7 @@ from ..app import App
 from ..channels import Channels
 from ..di.injector import Provide
 from ..handlers import websocket
+from ..responses import send_response
 from ..socket.websocket import WebSocket
 from .chat import ChatListener, ChatRooms
 from .clock import live_clock
@@ -98,18 +99,11 @@ class StaticFiles:
             status, content_type, body = 404, "text/plain; charset=utf-8", b"Not Found"
         else:
             status, (content_type, body) = 200, found
-        headers = [
-            (b"content-type", content_type.encode("latin-1")),
-            (b"content-length", str(len(body)).encode("latin-1")),
-            # A demo is edited and reloaded: let the browser revalidate every time.
-            (b"cache-control", b"no-cache"),
-            (b"x-content-type-options", b"nosniff"),
-        ]
-        if status == 405:
-            headers.append((b"allow", b"GET, HEAD"))
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        # HEAD gets the headers of GET (with its Content-Length) and no body (RFC 9110 9.3.2).
-        await send({"type": "http.response.body", "body": b"" if method == "HEAD" else body})
+        # A demo is edited and reloaded: let the browser revalidate every time.
+        headers = [(b"cache-control", b"no-cache"), (b"x-content-type-options", b"nosniff")]
+        await send_response(
+            send, status, body, content_type=content_type, headers=headers, method=method
+        )
 
 
 @websocket("/ws/echo")

@@ -34,6 +34,8 @@ from typing import TYPE_CHECKING, Any
 
 import sniffio
 
+from ..responses import send_response
+
 if TYPE_CHECKING:
     from ..types import ASGIReceive, ASGISend
 
@@ -125,17 +127,7 @@ class Host:
         if message["type"] != "websocket.connect":
             return True  # the client left first
         if "websocket.http.response" in (scope.get("extensions") or {}):
-            await send(
-                {
-                    "type": "websocket.http.response.start",
-                    "status": 500,
-                    "headers": [
-                        (b"content-type", b"text/plain; charset=utf-8"),
-                        (b"content-length", str(len(_REFUSAL)).encode()),
-                    ],
-                }
-            )
-            await send({"type": "websocket.http.response.body", "body": _REFUSAL})
+            await send_response(send, 500, _REFUSAL, websocket=True)
         else:
             await send({"type": "websocket.close", "code": 1011})
         return True

@@ -18,6 +18,7 @@ from typing import Any, Final
 
 import trio
 
+from ..responses import send_response
 from .collect import AppMetrics
 
 __all__ = [
@@ -69,14 +70,7 @@ async def send_metrics(
         if bytes(name).lower() == b"accept":
             accept = bytes(value)
     status, content_type, body = metrics_response(metrics, method, accept.decode("latin-1"))
-    headers = [
-        (b"content-type", content_type.encode("latin-1")),
-        (b"content-length", str(len(body)).encode("latin-1")),
-    ]
-    if status == 405:
-        headers.append((b"allow", b"GET, HEAD"))
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": b"" if method == "HEAD" else body})
+    await send_response(send, status, body, content_type=content_type, method=method)
 
 
 async def _bind(host: str, port: int, tries: int) -> tuple[list[trio.SocketListener], int]:

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from ..connection.events import Connect
 from ..connection.state import ConnectionState
+from ..responses import send_response
 from ..transport.base import Transport
 
 if TYPE_CHECKING:
@@ -27,15 +28,4 @@ async def reject(transport: Transport, status: int, body: bytes) -> None:
 
 async def not_found(send: ASGISend) -> None:
     """Answer an ``http`` request with a plain-text 404 (no ``http_app`` given)."""
-    body = b"Not Found"
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 404,
-            "headers": [
-                (b"content-type", b"text/plain; charset=utf-8"),
-                (b"content-length", str(len(body)).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+    await send_response(send, 404, b"Not Found")
