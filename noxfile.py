@@ -97,7 +97,7 @@ def _requirement_name(requirement: str) -> str:
 
 @nox.session(default=False)
 def bench(session: nox.Session) -> None:
-    """Load benchmarks and microbenchmarks; results in artifacts/bench/ (about 5 minutes)."""
+    """Load benchmarks, instruction counts and microbenchmarks, in artifacts/bench/ (~10 min)."""
     requirements = group("bench")
     session.install(
         "-e", ".", *(r for r in requirements if _requirement_name(r) not in BENCH_REFERENCES)
@@ -107,6 +107,9 @@ def bench(session: nox.Session) -> None:
             # pip exits 1 when it cannot install; the harness then reports the reference skipped.
             session.run_install("python", "-m", "pip", "install", requirement, success_codes=[0, 1])
     session.run("python", "-m", "benchmarks", *session.posargs)
+    # Instructions per echo and per push under callgrind (about 5 minutes; skipped,
+    # with a line saying so, where valgrind is missing): artifacts/bench/instructions.json.
+    session.run("python", "-m", "benchmarks.instructions")
     # Channels fan-out (benchmarks/channels.py): memory, and Redis when redis-server is
     # on PATH; results in artifacts/bench/channels.json.
     session.install("-e", ".[redis]")
