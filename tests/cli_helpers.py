@@ -120,15 +120,52 @@ async def server_command(
             found = await ServerProcess(process, 0, output).wait_for_log(_BOUND.pattern)
         yield ServerProcess(process, int(found.group(1)), output)
     finally:
-        # Shielded: this cleanup must run even when the test's deadline expired.
-        for signum in (signal.SIGTERM, signal.SIGKILL):
-            if process.returncode is not None:
-                break
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signum)
-            with trio.move_on_after(5) as waiting:
-                waiting.shield = True
-                await process.wait()
+        await stop_process_group(process)
+
+
+async def stop_process_group(process: trio.Process) -> None:
+    """SIGTERM, then SIGKILL, to ``process``'s own process group, 5 s for each.
+
+    Cancellation:
+        Shielded: this cleanup runs even when the test's deadline expired.
+    """
+    for signum in (signal.SIGTERM, signal.SIGKILL):
+        if process.returncode is not None:
+            break
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signum)
+        with trio.move_on_after(5) as waiting:
+            waiting.shield = True
+            await process.wait()
+
+
+async def wait_until_listening(process: trio.Process, port: int, output: Path) -> None:
+    """Return once something accepts TCP connections on ``port``; fail if it exits.
+
+    Cancellation:
+        Stops waiting; the caller's deadline bounds it.
+    """
+    while True:
+        if process.poll() is not None:
+            log = await trio.Path(output).read_text()
+            pytest.fail(f"the server exited with {process.returncode}:\n{log}")
+        try:
+            stream = await trio.open_tcp_stream("127.0.0.1", port)
+        except OSError:
+            await trio.sleep(0.05)
+        else:
+            await stream.aclose()
+            return
+
+
+def assert_one_line_usage_error(err: str, message: str, command: str = "run") -> None:
+    """``err`` is the subcommand's usage, then one line: the error, naming ``message``
+    (no traceback)."""
+    error = err.splitlines()[-1]
+    assert err.startswith(f"usage: wsactors {command} ")
+    assert error.startswith(f"wsactors {command}: error: ")
+    assert message in error
+    assert "Traceback" not in err
 
 
 async def close_code_after(port: int, path: str, message: str) -> int | None:

@@ -11,7 +11,16 @@ from dataclasses import dataclass
 import trio
 from prometheus_client.parser import text_string_to_metric_families
 
+from wsactors import WebSocket, websocket
 from wsactors.testing import LiveServer
+
+
+@websocket("/echo")
+async def echo(socket: WebSocket) -> None:
+    """The echo route both metrics test modules serve."""
+    await socket.accept()
+    async for message in socket.iter_messages():
+        await socket.send_message(message)
 
 
 @dataclass(frozen=True)

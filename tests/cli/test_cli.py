@@ -22,7 +22,7 @@ import trio
 from trio_websocket import open_websocket_url
 
 import wsactors
-from cli_helpers import PROCESS_DEADLINE
+from cli_helpers import PROCESS_DEADLINE, assert_one_line_usage_error, wait_until_listening
 from helpers import DEADLINE
 from wsactors.cli.apps import AppImportError, import_app
 from wsactors.cli.main import main
@@ -75,24 +75,6 @@ def test_a_module_alone_means_its_app_attribute() -> None:
     [
         ("bad", "could not import module 'bad': No module named 'bad'"),
         ("wsactors.routing", "module 'wsactors.routing' has no attribute 'app' (MODULE alone"),
-    ],
-)
-def test_run_with_a_module_alone_that_has_no_app(
-    import_string: str, message: str, capsys: pytest.CaptureFixture[str]
-) -> None:
-    assert main(["run", import_string]) == 2
-    err = capsys.readouterr().err
-    # The subcommand's usage, then one line: the error (no traceback).
-    error = err.splitlines()[-1]
-    assert err.startswith("usage: wsactors run ")
-    assert error.startswith("wsactors run: error: ")
-    assert message in error
-    assert "Traceback" not in err
-
-
-@pytest.mark.parametrize(
-    ("import_string", "message"),
-    [
         ("nosuchmodule:app", "could not import module 'nosuchmodule'"),
         ("wsactors.nosuchmodule:app", "could not import module 'wsactors.nosuchmodule'"),
         ("wsactors.demo:nope", "module 'wsactors.demo' has no attribute 'nope'"),
@@ -107,13 +89,7 @@ def test_run_with_a_bad_import_string(
     import_string: str, message: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["run", import_string]) == 2
-    err = capsys.readouterr().err
-    # The subcommand's usage, then one line: the error (no traceback).
-    error = err.splitlines()[-1]
-    assert err.startswith("usage: wsactors run ")
-    assert error.startswith("wsactors run: error: ")
-    assert message in error
-    assert "Traceback" not in err
+    assert_one_line_usage_error(capsys.readouterr().err, message)
 
 
 def test_import_app_finds_dotted_attributes() -> None:
@@ -166,21 +142,6 @@ def fetch(url: str) -> tuple[int, str, str]:
             return response.status, response.headers["content-type"], body.decode()
     except urllib.error.HTTPError as error:
         return error.code, error.headers["content-type"], error.read().decode()
-
-
-async def wait_until_listening(process: trio.Process, port: int, output: Path) -> None:
-    """Return once something accepts TCP connections on ``port``."""
-    while True:
-        if process.poll() is not None:
-            log = await trio.Path(output).read_text()
-            pytest.fail(f"the server exited with {process.returncode}:\n{log}")
-        try:
-            stream = await trio.open_tcp_stream("127.0.0.1", port)
-        except OSError:
-            await trio.sleep(0.05)
-        else:
-            await stream.aclose()
-            return
 
 
 @dataclass

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from hypercorn.config import Config
 
+from cli_helpers import assert_one_line_usage_error
 from wsactors import serve
 from wsactors.cli import main as cli
 from wsactors.cli.parser import build_parser
@@ -168,13 +169,7 @@ def test_run_refuses_settings_with_one_line(
     argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert cli.main(["run", "wsactors.demo.app:app", *argv]) == 2
-    err = capsys.readouterr().err
-    # The subcommand's usage, then one line: the error (no traceback).
-    error = err.splitlines()[-1]
-    assert err.startswith("usage: wsactors run ")
-    assert error.startswith("wsactors run: error: ")
-    assert message in error
-    assert "Traceback" not in err
+    assert_one_line_usage_error(capsys.readouterr().err, message)
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ import trio
 from trio_websocket import ConnectionClosed
 
 from helpers import http_get, http_request, rejection
-from metrics_helpers import Scrape, http_get_url, scrape, scrape_until
+from metrics_helpers import Scrape, echo, http_get_url, scrape, scrape_until
 from wsactors import App, NotAuthorizedError, WebSocket, websocket
 from wsactors.testing import LiveServer
 
@@ -25,13 +25,6 @@ OPEN = "wsactors_connections_open"
 OPENED = "wsactors_connections_opened_total"
 CLOSED = "wsactors_connections_closed_total"
 DENIED = "wsactors_handshakes_denied_total"
-
-
-@websocket("/echo")
-async def echo(socket: WebSocket) -> None:
-    await socket.accept()
-    async for message in socket.iter_messages():
-        await socket.send_message(message)
 
 
 @websocket("/bye")

@@ -19,19 +19,13 @@ import trio
 from prometheus_helpers import start_prometheus
 from trio_websocket import ConnectionClosed
 
+from metrics_helpers import echo
 from wsactors import App, WebSocket, websocket
 from wsactors.testing import LiveServer
 
 pytestmark = [pytest.mark.prometheus, pytest.mark.e2e, pytest.mark.slow]
 
 TIMEOUT = 90
-
-
-@websocket("/echo")
-async def echo(socket: WebSocket) -> None:
-    await socket.accept()
-    async for message in socket.iter_messages():
-        await socket.send_message(message)
 
 
 @websocket("/rooms/{room}")

@@ -8,7 +8,6 @@ log line saying what to run instead (wsactors/lifespan/host.py).
 
 from __future__ import annotations
 
-import contextlib
 import importlib.util
 import os
 import re
@@ -22,7 +21,13 @@ from pathlib import Path
 import pytest
 import trio
 
-from cli_helpers import ECHO_APP, ServerProcess, server_command
+from cli_helpers import (
+    ECHO_APP,
+    ServerProcess,
+    server_command,
+    stop_process_group,
+    wait_until_listening,
+)
 from wsactors.lifespan.host import WRONG_LOOP
 
 pytestmark = [
@@ -85,14 +90,7 @@ async def running(command: Sequence[str], cwd: Path) -> AsyncIterator[ServerProc
             )
         yield ServerProcess(process, int(found.group(1)), output)
     finally:
-        for signum in (signal.SIGTERM, signal.SIGKILL):
-            if process.returncode is not None:
-                break
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signum)
-            with trio.move_on_after(5) as waiting:
-                waiting.shield = True
-                await process.wait()
+        await stop_process_group(process)
 
 
 async def exited(command: Sequence[str], cwd: Path) -> tuple[int, str]:
@@ -233,23 +231,7 @@ async def running_quietly(command: Sequence[str], cwd: Path) -> AsyncIterator[Se
     server = ServerProcess(process, port, output)
     try:
         with trio.fail_after(20):
-            while True:
-                if process.poll() is not None:
-                    pytest.fail(f"exited with {process.returncode}:\n{await server.log()}")
-                try:
-                    stream = await trio.open_tcp_stream("127.0.0.1", port)
-                except OSError:
-                    await trio.sleep(0.05)
-                else:
-                    await stream.aclose()
-                    break
+            await wait_until_listening(process, port, output)
         yield server
     finally:
-        for signum in (signal.SIGTERM, signal.SIGKILL):
-            if process.returncode is not None:
-                break
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signum)
-            with trio.move_on_after(5) as waiting:
-                waiting.shield = True
-                await process.wait()
+        await stop_process_group(process)
