@@ -216,7 +216,7 @@ async def test_starting_a_task_after_the_end_raises_websocket_disconnect() -> No
 async def test_a_start_still_pending_when_the_connection_ends_raises_disconnect() -> None:
     """A task being started from outside the connection (another connection's
     handler, say) is cancelled with the connection; ``start`` says so."""
-    started_by_test: list[BaseException] = []
+    started_by_test: list[WebSocketDisconnect] = []
 
     async def slow(*, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         await trio.sleep_forever()  # never started
