@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVarTuple, Unpack
+from typing import Any
 
 import trio
 
@@ -42,8 +42,6 @@ from .watcher import Watcher
 __all__ = ["ConnectionTasks"]
 
 logger = logging.getLogger("wsactors.connection")
-
-_Args = TypeVarTuple("_Args")
 
 
 class _Status(trio.TaskStatus[Any]):
@@ -90,8 +88,9 @@ class ConnectionTasks:
         self._path = path
         self._timeout = cleanup_timeout
         self._nursery: trio.Nursery | None = None
-        # One scope per task not yet finished (started or still to run).
-        self._scopes: set[trio.CancelScope] = set()
+        # One scope per task not yet finished (started or still to run); made with
+        # the first task: most connections never start one (memory per idle one).
+        self._scopes: set[trio.CancelScope] | None = None
         self._ended = False
         self._idle: trio.Event | None = None
         #: The first exception a task ended with (it decides the close), or None.
@@ -104,12 +103,12 @@ class ConnectionTasks:
     @property
     def running(self) -> int:
         """How many tasks have not finished yet."""
-        return len(self._scopes)
+        return len(self._scopes) if self._scopes else 0
 
     def start_soon(
         self,
-        async_fn: Callable[[Unpack[_Args]], Awaitable[object]],
-        *args: *_Args,
+        async_fn: Callable[..., Awaitable[object]],
+        *args: object,
         name: object = None,
     ) -> None:
         """Run ``async_fn(*args)`` as a task of the connection (see the module's docstring).
@@ -161,16 +160,17 @@ class ConnectionTasks:
             is logged and left to the connection's nursery, which waits for it.
         """
         self._cancel_all()
+        if not self._scopes:
+            # Shielded, so not a cancellation point; and no scheduler round trip: the
+            # connection goes on ending (its close queued) before anyone else runs.
+            return
         with trio.move_on_after(self._timeout, shield=True) as bound:
-            if self._scopes:
-                self._idle = idle = trio.Event()
-                await idle.wait()
-            else:
-                await trio.lowlevel.checkpoint()
+            self._idle = idle = trio.Event()
+            await idle.wait()
         if bound.cancelled_caught:
             logger.warning(
                 "%d task(s) of %r did not end within %.1f s of being cancelled",
-                len(self._scopes),
+                self.running,
                 self._path,
                 self._timeout,
             )
@@ -189,18 +189,22 @@ class ConnectionTasks:
         if nursery is None or self._ended:
             raise self._over()
         scope = trio.CancelScope()
+        if self._scopes is None:
+            self._scopes = set()
         self._scopes.add(scope)
         return nursery, scope
 
     def _forget(self, scope: trio.CancelScope) -> None:
         scopes = self._scopes
+        if scopes is None:
+            return
         scopes.discard(scope)
         if not scopes and self._idle is not None:
             self._idle.set()
 
     def _cancel_all(self) -> None:
         self._ended = True
-        for scope in self._scopes:
+        for scope in self._scopes or ():
             scope.cancel()
 
     def _fail(self, error: Exception) -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, TypeVarTuple, Unpack
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import trio
 
@@ -35,7 +35,6 @@ __all__ = ["WebSocket"]
 logger = logging.getLogger("wsactors.connection")
 
 _T = TypeVar("_T")
-_Args = TypeVarTuple("_Args")
 
 _WANT: dict[str, type[str] | type[bytes]] = {"text": str, "binary": bytes}
 
@@ -366,29 +365,24 @@ class WebSocket(ScopeViews):
     # ------------------------------------------------------------------ the connection's tasks
     def start_soon(
         self,
-        async_fn: Callable[[Unpack[_Args]], Awaitable[object]],
-        *args: *_Args,
+        async_fn: Callable[..., Awaitable[object]],
+        *args: object,
         name: object = None,
     ) -> None:
         """Run ``async_fn(*args)`` as a task of this connection, beside its handler.
 
         The task runs in the connection's own nursery (as with Trio's
-        ``Nursery.start_soon``), from any handler kind, dependencies and hooks
-        included, before accept too (it must not send before the connection is
-        accepted). It is the connection's actor:
+        ``Nursery.start_soon``), started from any handler kind, dependencies and
+        hooks included, before accept too (it must not send before the connection
+        is accepted). It is one of the connection's actors:
 
-        - it is cancelled when the connection ends: when a listener's receive loop
-          ends (the client left, the connection closed), before ``on_disconnect``
-          (or a ``connection_lifespan``'s exit) runs; when any other handler
-          returns or raises. It gets ``cleanup_timeout`` seconds to finish;
         - if it raises, the connection ends as if the handler had raised it: the
           handler is cancelled, the other tasks too, the close is 1011 (or the
           :class:`~wsactors.WebSocketException`'s code), the error is logged once,
           ``on_disconnect`` still runs, and nothing is raised to the handler;
         - :class:`~wsactors.WebSocketDisconnect` (a send after the client left) ends
-          the task quietly; the connection is already ending.
-
-        A task that returns just ends; the connection goes on.
+          the task quietly; the connection is already ending;
+        - a task that returns just ends; the connection goes on.
 
         Args:
             async_fn: An async function; ``args`` are passed to it positionally.
@@ -398,6 +392,16 @@ class WebSocket(ScopeViews):
             WebSocketDisconnect: the connection has ended, or is ending (its tasks
                 were cancelled already: in ``on_disconnect``, or after a task
                 failed); its ``code`` is the connection's close code.
+
+        Cancellation:
+            Not a cancellation point (it only schedules the task). The task is
+            cancelled when the connection ends: when a listener's receive loop ends
+            (the client left, the connection closed), before ``on_disconnect`` (or a
+            ``connection_lifespan``'s exit) runs; when any other handler returns or
+            raises; with the connection when the server shuts down. Its ``finally``
+            blocks run then, and it has the App's ``cleanup_timeout`` to finish;
+            past that it is logged and the closing goes on (close frame, dependency
+            cleanup), but the connection is over only once the task has ended.
         """
         self._rt.tasks.start_soon(async_fn, *args, name=name)
 
