@@ -51,7 +51,7 @@ async def test_a_task_pushes_beside_the_handler_and_is_cancelled_when_it_returns
 
 
 async def test_a_failing_task_ends_the_connection_with_1011_logged_once(
-    caplog: pytest.LogCaptureFixture,
+    autojump_clock: trio.testing.MockClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     events: list[str] = []
 
@@ -72,13 +72,16 @@ async def test_a_failing_task_ends_the_connection_with_1011_logged_once(
         try:
             await trio.sleep_forever()
         finally:
-            events.append("handler cancelled")
+            # The siblings are cancelled with the handler, not after it ended.
+            with trio.CancelScope(shield=True):
+                await trio.sleep(1)
+            events.append("handler finished")
 
     with caplog.at_level(logging.INFO, logger="wsactors"):
         async with serving(handler) as conn:
             await conn.wait_done()  # nothing raised out of supervise()
     assert conn.transport.closes == [(1011, "Internal Server Error")]
-    assert sorted(events) == ["handler cancelled", "sibling cancelled"]
+    assert events == ["sibling cancelled", "handler finished"]
     [error] = errors(caplog)
     assert error.getMessage() == "error in a task of the WebSocket connection for '/ws'"
     assert error.exc_info is not None
