@@ -1,6 +1,9 @@
-"""Class-based listeners: listener_class_based, listener_class_based_async."""
+"""Class-based listeners: listener_class_based, listener_class_based_async,
+listener_class_tasks."""
 
 from __future__ import annotations
+
+import json
 
 import pytest
 import trio
@@ -55,3 +58,27 @@ async def test_async_class_listener_greets_then_echoes(
     # (docs/engines.md).
     code = 1006 if live_engine == "hypercorn" else 1000
     assert f"connection closed (code {code})" in _messages(caplog, module.__name__)
+
+
+async def test_class_listener_task_ticks_beside_the_loop_and_stops_first(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    module = load_example("listener_class_tasks")
+    with trio.fail_after(DEADLINE):
+        async with LiveServer(module.app) as server:
+            async with server.connect("/ticks") as ws:
+                assert json.loads(await ws.get_message()) == {"tick": 0}
+                await ws.send_message("0.01")  # the loop answers while the task ticks
+                seen = [json.loads(await ws.get_message())]
+                while seen[-1] != {"interval": 0.01}:  # a slow machine: a tick may come first
+                    seen.append(json.loads(await ws.get_message()))
+                # Faster from the next tick on: ticks arrive without asking, in order.
+                seen += [json.loads(await ws.get_message()) for _ in range(3)]
+                ticks = [message["tick"] for message in seen if "tick" in message]
+                assert len(ticks) >= 3
+                assert ticks == list(range(1, len(ticks) + 1))
+            await wait_until(lambda: "disconnected" in _messages(caplog, module.__name__))
+    lines = [r.getMessage() for r in caplog.records if r.name == module.__name__]
+    assert len(lines) == 2
+    assert lines[0].startswith("ticker stopped after ")
+    assert lines[1] == "disconnected; the ticker has already stopped"

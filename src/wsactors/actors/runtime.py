@@ -3,7 +3,8 @@
 :class:`ConnectionRuntime` is what the actors and the ``WebSocket`` handle share.
 Handler kinds see it only through :class:`HandlerContext` (``socket.context``), a
 narrow, documented view: the codec and limits, whether the connection was
-accepted, the data-discard rule, and settling the close before a hook runs.
+accepted, the data-discard rule, settling the close and ending the connection's own
+tasks before a hook runs.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from ..transport.base import Capabilities
 from .counters import ConnectionStatistics, Counters
 from .discard import DiscardRule
 from .mailbox import Mailbox
+from .tasks import ConnectionTasks
 from .watcher import Watcher
 
 __all__ = ["ConnectionObserver", "ConnectionRuntime", "HandlerContext"]
@@ -84,6 +86,13 @@ class HandlerContext(Protocol):
         """Count a loss a fan-out met on its way to this connection (``statistics()``)."""
         ...
 
+    async def end_tasks(self) -> None:
+        """Cancel the connection's own tasks (``socket.start_soon``) and wait for them.
+
+        Handler kinds call it before ``on_disconnect``; shielded and bounded.
+        """
+        ...
+
 
 class ConnectionRuntime:
     """Everything the actors of one connection share (one Trio thread: no locks).
@@ -111,6 +120,7 @@ class ConnectionRuntime:
         "sender_done",
         "sender_scope",
         "state",
+        "tasks",
         "undelivered",
         "watcher",
     )
@@ -146,6 +156,8 @@ class ConnectionRuntime:
         # long enough to send the final close; the supervisor ends it, bounded by
         # close_timeout, by closing the outbox or cancelling this scope.
         self.sender_scope = trio.CancelScope(shield=True)
+        #: The user's tasks (``socket.start_soon``); the supervisor gives them its nursery.
+        self.tasks = ConnectionTasks(self.watcher, self.state, path, config.cleanup_timeout)
 
     @property
     def accepted(self) -> bool:
@@ -270,6 +282,14 @@ class ConnectionRuntime:
         counters.channel_gaps += 1
         if lost:
             counters.channel_lost += lost
+
+    async def end_tasks(self) -> None:
+        """See :meth:`HandlerContext.end_tasks`.
+
+        Cancellation:
+            Shielded and bounded by ``cleanup_timeout`` (:meth:`ConnectionTasks.end`).
+        """
+        await self.tasks.end()
 
     def statistics(self) -> ConnectionStatistics:
         """A snapshot of the counters and queue depths."""

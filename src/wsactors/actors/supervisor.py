@@ -1,11 +1,14 @@
 """The supervisor: one Trio nursery per connection.
 
 It starts the receiver and the sender (and, when the transport cannot abort a
-stalled write, the watcher's send timer), runs the behaviour (the user's handler
-wrapped by its handler kind) in the watcher's cancel scope, and on the way out
-guarantees, in this order:
+stalled write, the watcher's send timer), lends its nursery to the connection's own
+tasks (``socket.start_soon``, :mod:`wsactors.actors.tasks`), runs the behaviour (the
+user's handler wrapped by its handler kind) in the watcher's cancel scope, and on the
+way out guarantees, in this order:
 
-1. the behaviour has stopped (it returned, raised, or was cancelled);
+1. the behaviour has stopped (it returned, raised, or was cancelled), and so have the
+   connection's own tasks (cancelled, within ``cleanup_timeout``); a task's failure
+   decides the close as the behaviour's would;
 2. the close the ending calls for is queued if still due, exactly once, never after
    the peer left (:func:`~wsactors.connection.endings.final_events`);
 3. the outbox is flushed (bounded by ``close_timeout``);
@@ -32,6 +35,7 @@ import trio
 
 from ..codec.codec import Codec
 from ..connection.closes import ABNORMAL
+from ..connection.endings import deciding_error
 from ..connection.limits import RuntimeConfig
 from ..connection.state import State
 from ..exceptions import (
@@ -117,6 +121,7 @@ async def supervise(
             nursery.start_soon(run_sender, rt, transport)
             if config.send_timeout is not None and not transport.capabilities.abortable_writes:
                 nursery.start_soon(watcher.time_sends, config.send_timeout)
+            rt.tasks.open(nursery)
             error: Exception | None = None
             server_cancelled = True
             try:
@@ -127,10 +132,19 @@ async def supervise(
                 server_cancelled = False
                 error = exc
             finally:
+                # Listeners ended them before on_disconnect; any other kind ends here.
+                # A task's failure stopped the behaviour through the watcher: its stop
+                # reason then decides the close, unless an earlier one did.
+                await rt.end_tasks()
                 decided = rt.ending(error, cancelled=server_cancelled)
                 _log_outcome(path, error, decided)
-                if error is not None and hints is not None:
-                    _hint_foreign_loop(route_path or path, error, hints)
+                failed = rt.tasks.error
+                if failed is not None:
+                    _log_outcome(path, failed, deciding_error(failed), from_task=True)
+                if hints is not None:
+                    for raised in (error, failed):
+                        if raised is not None:
+                            _hint_foreign_loop(route_path or path, raised, hints)
                 with trio.CancelScope(shield=True):
                     await _close_and_flush(rt, decided)
                 # Inside the nursery: a sender stuck in a write the server shields
@@ -150,8 +164,11 @@ async def supervise(
         _log_closed(rt, duration)
 
 
-def _log_outcome(path: str, error: Exception | None, decided: BaseException | None) -> None:
-    """One line for a behaviour that ended with an error (client values escaped)."""
+def _log_outcome(
+    path: str, error: Exception | None, decided: BaseException | None, *, from_task: bool = False
+) -> None:
+    """One line for a behaviour (or a task of the connection) that ended with an error
+    (client values escaped)."""
     if error is None or isinstance(decided, WebSocketDisconnect):
         return
     if isinstance(decided, InvalidMessageError):
@@ -161,7 +178,8 @@ def _log_outcome(path: str, error: Exception | None, decided: BaseException | No
     elif isinstance(decided, WebSocketException):
         logger.info("closing %r with %d: %r", path, decided.code, decided.reason)
     else:
-        logger.error("error in WebSocket handler for %r", path, exc_info=error)
+        where = "a task of the WebSocket connection" if from_task else "WebSocket handler"
+        logger.error("error in %s for %r", where, path, exc_info=error)
 
 
 def _hint_foreign_loop(route: str, error: BaseException, hints: set[str]) -> None:

@@ -2,9 +2,10 @@
 
 Per connection, in order (docs/listeners.md): dependencies resolved -> accept (the
 ``connection_accept_handler`` if given) -> ``on_connect`` -> one call per message, in
-arrival order, replies in the same order -> ``on_disconnect`` (always, once the
-connection was accepted, also after an error) -> yield-dependency cleanup (by the
-supervisor, after the close frame).
+arrival order, replies in the same order -> the connection's own tasks
+(``socket.start_soon``) cancelled -> ``on_disconnect`` (always, once the connection
+was accepted, also after an error) -> yield-dependency cleanup (by the supervisor,
+after the close frame).
 
 The loop reads through ``socket.receive_data(receive_mode)`` and replies through
 ``socket.send_data(reply, send_mode)``, so a custom ``websocket_class`` that
@@ -205,7 +206,10 @@ def build_listener_route(
         if lifespan_factory is not None:
             assert lifespan_kwargs is not None
             async with lifespan_factory(**lifespan_kwargs):
-                await message_loop(socket, fn, kwargs)
+                try:
+                    await message_loop(socket, fn, kwargs)
+                finally:
+                    await context.end_tasks()  # before the lifespan's exit, as on_disconnect
             return
         ended: BaseException | None = None
         try:
@@ -216,6 +220,8 @@ def build_listener_route(
             ended = exc
             raise
         finally:
+            # The connection's own tasks (socket.start_soon) end before on_disconnect.
+            await context.end_tasks()
             if on_disconnect is not None and disconnect_call is not None:
                 # Queue the close first, so on_disconnect sees the final close_code
                 # and "disconnected" whichever side ended the connection.

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import trio
@@ -360,6 +361,80 @@ class WebSocket(ScopeViews):
             As :meth:`send_message`.
         """
         await self.send_data(self._rt.codec.dumps(data), mode)
+
+    # ------------------------------------------------------------------ the connection's tasks
+    def start_soon(
+        self,
+        async_fn: Callable[..., Awaitable[object]],
+        *args: object,
+        name: object = None,
+    ) -> None:
+        """Run ``async_fn(*args)`` as a task of this connection, beside its handler.
+
+        The task runs in the connection's own nursery (as with Trio's
+        ``Nursery.start_soon``), started from any handler kind, dependencies and
+        hooks included, before accept too (it must not send before the connection
+        is accepted). It is one of the connection's actors:
+
+        - if it raises, the connection ends as if the handler had raised it: the
+          handler is cancelled, the other tasks too, the close is 1011 (or the
+          :class:`~wsactors.WebSocketException`'s code), the error is logged once,
+          ``on_disconnect`` still runs, and nothing is raised to the handler;
+        - :class:`~wsactors.WebSocketDisconnect` (a send after the client left) ends
+          the task quietly; the connection is already ending;
+        - a task that returns just ends; the connection goes on.
+
+        Args:
+            async_fn: An async function; ``args`` are passed to it positionally.
+            name: The task's name in Trio (default: the function's).
+
+        Raises:
+            WebSocketDisconnect: the connection has ended, or is ending (its tasks
+                were cancelled already: in ``on_disconnect``, or after a task
+                failed); its ``code`` is the connection's close code.
+
+        Cancellation:
+            Not a cancellation point (it only schedules the task). The task is
+            cancelled when the connection ends: when a listener's receive loop ends
+            (the client left, the connection closed), before ``on_disconnect`` (or a
+            ``connection_lifespan``'s exit) runs; when any other handler returns or
+            raises; with the connection when the server shuts down. Its ``finally``
+            blocks run then, and it has the App's ``cleanup_timeout`` to finish;
+            past that it is logged and the closing goes on (close frame, dependency
+            cleanup), but the connection is over only once the task has ended.
+        """
+        self._rt.tasks.start_soon(async_fn, *args, name=name)
+
+    async def start(
+        self, async_fn: Callable[..., Awaitable[object]], *args: object, name: object = None
+    ) -> Any:
+        """Run ``async_fn(*args, task_status=...)`` as a task of this connection, and
+        wait until it calls ``task_status.started(value)``; return ``value``.
+
+        As Trio's ``Nursery.start``: ``async_fn`` takes a keyword argument
+        ``task_status`` (``trio.TaskStatus``; default ``trio.TASK_STATUS_IGNORED``).
+        Once started, the task lives as one from :meth:`start_soon` does.
+
+        Args:
+            async_fn: An async function taking ``task_status``.
+            name: The task's name in Trio (default: the function's).
+
+        Returns:
+            What the task passed to ``task_status.started()`` (``None`` if nothing).
+
+        Raises:
+            WebSocketDisconnect: the connection has ended or is ending (as in
+                :meth:`start_soon`), also when it ended while the task was starting.
+            Exception: what the task raised before it called ``started()`` (as with
+                Trio); not caught, it ends the connection like any handler error.
+            RuntimeError: the task returned without calling ``started()``.
+
+        Cancellation:
+            Until the task has started, it runs under this call: cancelling the call
+            cancels the task too. Once started, it is cancelled with the connection
+            only.
+        """
+        return await self._rt.tasks.start(async_fn, *args, name=name)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.path!r} {self.connection_state}>"
