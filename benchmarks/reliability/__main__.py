@@ -24,7 +24,7 @@ from ._common import ARTIFACTS
 __all__ = ["BOUND", "main", "probes"]
 
 #: Seconds one probe may take, setup included.
-BOUND = 120.0
+BOUND = 60.0
 
 
 def probes() -> list[str]:
