@@ -77,6 +77,18 @@ def fuzz(session: nox.Session) -> None:
     session.run("pytest", "-m", "fuzz", "tests/fuzz", *session.posargs)
 
 
+@nox.session(default=False)
+def reliability(session: nox.Session) -> None:
+    """Bounded probes of the native engine's limits (benchmarks/reliability, ~2 min).
+
+    Each prints one figure and fails when it misses its goal; every probe runs, and
+    the session fails at the end if any missed (details: artifacts/reliability/).
+    Name probes after ``--`` to run only those (``-- ping_schedule``).
+    """
+    session.install("-e", ".")
+    session.run("python", "-m", "benchmarks.reliability", *session.posargs)
+
+
 @nox.session
 def docs(session: nox.Session) -> None:
     """Build the HTML docs; any warning or unresolved reference fails the build."""

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 import trio
-from native_helpers import DEADLINE, echo, events, hold, native
+from native_helpers import DEADLINE, RawClient, echo, events, hold, native
 from trio_websocket import ConnectionClosed
 
 import wsactors
@@ -62,6 +62,90 @@ async def test_an_oversized_request_is_refused_431() -> None:
                 while chunk := await stream.receive_some(4096):
                     answer += chunk
     assert answer.startswith(b"HTTP/1.1 431 ")
+
+
+KIB = 1024
+
+
+def sized_request(size: int, *, path: str = "/echo", line: int | None = None) -> bytes:
+    """A valid WebSocket handshake request of exactly ``size`` bytes: headers of
+    4 KiB lines (under websockets' own 8 KiB a line and 128 headers), or a request
+    line of ``line`` bytes."""
+    if line is not None:
+        path += "?q=" + "a" * (line - len(f"GET {path}?q= HTTP/1.1\r\n"))
+    head = (
+        f"GET {path} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+    ).encode()
+    lines: list[bytes] = []
+    left = size - len(head) - 2
+    while left > 0:
+        # 4 KiB lines; the last two share what is left so neither is too short.
+        take = 4 * KIB if left >= 5 * KIB else (left if left <= 4 * KIB else left // 2)
+        name = f"X-Pad-{len(lines)}: ".encode()
+        lines.append(name + b"a" * (take - len(name) - 2) + b"\r\n")
+        left -= take
+    request = head + b"".join(lines) + b"\r\n"
+    assert len(request) == size, (len(request), size)
+    return request
+
+
+async def answer_to(server: LiveServer, request: bytes, chunk: int | None) -> tuple[bytes, bytes]:
+    """Send ``request`` in one write or in writes of ``chunk`` bytes, reading at the
+    same time; return the answer's status line and, after a 101, the echo of a
+    text frame sent then."""
+    stream = await trio.open_tcp_stream(server.host, server.port)
+    stream.setsockopt(socket_module.IPPROTO_TCP, socket_module.TCP_NODELAY, 1)
+    answer = bytearray()
+
+    async def write() -> None:
+        with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
+            step = chunk or len(request)
+            for start in range(0, len(request), step):
+                await stream.send_all(request[start : start + step])
+                await trio.lowlevel.checkpoint()  # one segment per write
+
+    async def read() -> None:
+        with contextlib.suppress(trio.BrokenResourceError):
+            while b"\r\n\r\n" not in answer and (data := await stream.receive_some(4096)):
+                answer.extend(data)
+
+    async with stream:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(write)
+            nursery.start_soon(read)
+        status = bytes(answer).partition(b"\r\n")[0]
+        if b" 101 " not in status:
+            return status, b""
+        await stream.send_all(RawClient.frame(0x1, b"still here"))
+        echoed = await stream.receive_some(4096)
+    return status, echoed
+
+
+@pytest.mark.parametrize("chunk", [None, 512], ids=["one-write", "512-byte-writes"])
+@pytest.mark.parametrize("kib", [63, 64, 65, 70, 98, 126])
+async def test_max_request_size_bounds_the_request_however_it_arrives(
+    kib: int, chunk: int | None
+) -> None:
+    with trio.fail_after(DEADLINE):
+        async with native(App([echo])) as server:  # max_request_size: 64 KiB
+            status, echoed = await answer_to(server, sized_request(kib * KIB), chunk)
+    if kib <= 64:
+        assert status == b"HTTP/1.1 101 Switching Protocols"
+        assert echoed == b"\x81\x0astill here"
+    else:
+        assert status == b"HTTP/1.1 431 Request Header Fields Too Large"
+
+
+@pytest.mark.parametrize("chunk", [None, 512], ids=["one-write", "512-byte-writes"])
+async def test_a_request_line_over_max_request_size_is_refused_414(chunk: int | None) -> None:
+    with trio.fail_after(DEADLINE):
+        async with native(App([echo]), max_request_size=4096) as server:
+            status, _ = await answer_to(server, sized_request(6000, line=5000), chunk)
+            # A request line within the limit, headers over it: 431.
+            headers, _ = await answer_to(server, sized_request(6000, line=3000), chunk)
+    assert status.startswith(b"HTTP/1.1 414 ")
+    assert headers.startswith(b"HTTP/1.1 431 ")
 
 
 async def test_handshakes_beyond_max_connections_get_503() -> None:

@@ -165,7 +165,7 @@ def _add_server_settings(parser: argparse.ArgumentParser) -> None:
         setting="max_request_size",
         type=_count(1),
         metavar="BYTES",
-        help="answer 431 to a handshake whose request line and headers are larger",
+        help="answer 431 (414: the request line) to a request line and headers larger than this",
     )
     group.add_argument(
         "--workers",

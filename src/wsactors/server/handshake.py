@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import email.utils
 import http
+import logging
 from typing import Any, Final, NamedTuple, cast
 from urllib.parse import unquote
 
@@ -31,6 +32,8 @@ __all__ = [
     "simple_response",
     "websocket_scope",
 ]
+
+logger = logging.getLogger("wsactors.engine")
 
 _ASGI: Final = {"version": "3.0", "spec_version": "2.4"}
 # The scope's header names, shared by every connection for the usual headers (the
@@ -73,6 +76,12 @@ async def read_request(
 ) -> Opening | bytes:
     """Read until ``protocol`` parsed a request.
 
+    ``max_request_size`` bounds the request line and headers however they arrive:
+    no read goes past the first byte over it, so the handshake never holds more
+    than ``max_request_size + 1`` bytes (here, and as much in the parser's buffer),
+    and a request over it is answered 414 (its request line alone is over it) or
+    431, never 101. Both buffers are dropped once this returns.
+
     Returns:
         The request and what followed it; otherwise the bytes of the HTTP response
         to send before closing (431 or 414 for a request too large, 400 for a
@@ -80,10 +89,14 @@ async def read_request(
 
     Raises:
         trio.BrokenResourceError: the connection broke.
+
+    Cancellation:
+        Stops reading; nothing is sent.
     """
     seen = bytearray()
     while True:
-        data = await stream.receive_some(READ_SIZE)
+        # Never past the first byte over the limit (at least 1: over it, we returned).
+        data = await stream.receive_some(min(READ_SIZE, max_request_size + 1 - len(seen)))
         if not data:
             return b""
         seen += data
@@ -94,8 +107,8 @@ async def read_request(
             # parsed whatever came after it as frames already.
             end = seen.find(b"\r\n\r\n") + 4
             if end > max_request_size:
-                # A whole request that arrived in one read is limited too.
-                return simple_response(431, "Request Header Fields Too Large\n")
+                # The last byte of the request was the first over the limit.
+                return _too_large(seen, max_request_size)
             rest = bytes(seen[end:])
             return Opening(events[0], cast(list[Message | Frame], events[1:]), rest)
         if protocol.handshake_exc is not None:
@@ -103,7 +116,20 @@ async def read_request(
             answer = b"".join(protocol.data_to_send())
             return answer or simple_response(400, "Bad Request\n")
         if len(seen) > max_request_size:  # and still incomplete
-            return simple_response(431, "Request Header Fields Too Large\n")
+            return _too_large(seen, max_request_size)
+
+
+def _too_large(seen: bytearray, max_request_size: int) -> bytes:
+    """The answer to a request over ``max_request_size`` (RFC 9110 15.5.15, RFC 6585 5)."""
+    line_end = seen.find(b"\r\n")
+    if line_end == -1 or line_end + 2 > max_request_size:
+        status, text = 414, "URI Too Long\n"
+    else:
+        status, text = 431, "Request Header Fields Too Large\n"
+    logger.info(
+        "handshake request over max_request_size=%d bytes: answered %d", max_request_size, status
+    )
+    return simple_response(status, text)
 
 
 def simple_response(

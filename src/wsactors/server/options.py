@@ -33,8 +33,9 @@ class NativeOptions:
             get HTTP 503. ``None``: no limit.
         ssl_context: Serve TLS (``wss://``, ``https://``) with this context.
         max_fragments: Frames one message may span (1009 beyond).
-        max_request_size: Bytes the HTTP request line and headers may take (431
-            beyond; each line is also limited to 8 KiB, and headers to 128).
+        max_request_size: Bytes the HTTP request line and headers may take,
+            checked on every read (431 beyond, 414 when the request line alone is
+            over it; each line is also limited to 8 KiB, and headers to 128).
         default_max_message_size: The frame-level size limit when the route sets
             none.
         default_send_timeout: The write timeout when the route sets none.

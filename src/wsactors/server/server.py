@@ -25,7 +25,7 @@ from websockets.extensions.permessage_deflate import enable_server_permessage_de
 
 from ..routing.denials import SHUTTING_DOWN
 from ..transport.native.timers import Deadlines
-from ..transport.native.transport import NativeTransport, WireProtocol
+from ..transport.native.transport import READ_SIZE, NativeTransport, WireProtocol
 from ..types import EngineApp, Matched, Scope
 from .handshake import (
     Opening,
@@ -51,6 +51,34 @@ _ACCEPT_CAPACITY_ERRNOS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOMEM, e
 
 
 _M = TypeVar("_M", bound=Matched)
+
+#: How long, and for how many bytes, a refused request's connection is read (and
+#: discarded) after the answer, before it is closed: see :func:`_linger`.
+_LINGER_SECONDS = 1.0
+_LINGER_BYTES = 1 << 20
+
+
+async def _linger(stream: trio.abc.Stream, seconds: float) -> None:
+    """Half-close, then discard what the client still sends, bounded in time and size.
+
+    A request refused before it was read to its end (414/431 beyond
+    ``max_request_size``) leaves bytes unread; closing the socket over them sends a
+    reset, and the client's TCP stack may then drop the answer it has not read yet
+    (RFC 9112 section 9.6, "Tear-down"). Reading on for a moment, until the client
+    closes too, lets it see the answer.
+
+    Cancellation:
+        Stops reading; the caller closes the connection.
+    """
+    received = 0
+    with (
+        trio.move_on_after(seconds),
+        contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError, OSError),
+    ):
+        if isinstance(stream, trio.SocketStream):
+            await stream.send_eof()
+        while received < _LINGER_BYTES and (data := await stream.receive_some(READ_SIZE)):
+            received += len(data)
 
 
 class NativeServer(Generic[_M]):
@@ -171,6 +199,7 @@ class NativeServer(Generic[_M]):
         if isinstance(got, bytes):
             if got:
                 await self._send_bounded(stream, got)
+                await _linger(stream, min(options.close_timeout, _LINGER_SECONDS))
             return None
         request = got.request
         tls = options.ssl_context is not None

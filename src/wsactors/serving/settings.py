@@ -83,7 +83,7 @@ class ServerSettings:
         close_timeout: Seconds the closing handshake may take before the TCP
             connection is aborted.
         max_request_size: Bytes the HTTP request line and headers may take (431
-            beyond).
+            beyond, 414 when the request line alone is over it).
         log_level: Least severe level logged, one of :data:`LOG_LEVELS`.
         access_log: Log one line per request (the WebSocket handshakes).
         reload: Restart the server when a source file changes (development).
