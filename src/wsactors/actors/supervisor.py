@@ -5,7 +5,8 @@ stalled write, the watcher's send timer), runs the behaviour (the user's handler
 wrapped by its handler kind) in the watcher's cancel scope, and on the way out
 guarantees, in this order:
 
-1. the behaviour has stopped (it returned, raised, or was cancelled);
+1. the behaviour has stopped (it returned, raised, or was cancelled), and the
+   connection's subscriptions (``socket.subscribe``) have ended;
 2. the close the ending calls for is queued if still due, exactly once, never after
    the peer left (:func:`~wsactors.connection.endings.final_events`);
 3. the outbox is flushed (bounded by ``close_timeout``);
@@ -42,6 +43,7 @@ from ..exceptions import (
 )
 from ..transport.base import Transport
 from .cleanups import Cleanups
+from .feed import TopicHub
 from .receiver import run_receiver
 from .registry import LiveConnections
 from .runtime import ConnectionObserver, ConnectionRuntime
@@ -68,6 +70,7 @@ async def supervise(
     route_path: str | None = None,
     hints: set[str] | None = None,
     observer: ConnectionObserver | None = None,
+    topics: TopicHub | None = None,
 ) -> None:
     """Run one connection to its end.
 
@@ -87,6 +90,7 @@ async def supervise(
         hints: The hints already logged for the route: each is logged once per route.
         observer: Told of keepalive round trips and of the connection's end (the
             App's metrics), or None.
+        topics: The App's Channels (``socket.subscribe``), or None.
 
     Cancellation:
         If the server cancels the connection, the behaviour is cancelled, close
@@ -101,6 +105,8 @@ async def supervise(
         path,
         reader=reader,
         observer=observer,
+        transport=transport,
+        topics=topics,
     )
     socket = make_socket(rt)
     stack = Cleanups()
@@ -132,6 +138,8 @@ async def supervise(
                 if error is not None and hints is not None:
                     _hint_foreign_loop(route_path or path, error, hints)
                 with trio.CancelScope(shield=True):
+                    if rt.feed is not None:
+                        await rt.feed.end()  # nothing more is delivered
                     await _close_and_flush(rt, decided)
                 # Inside the nursery: a sender stuck in a write the server shields
                 # (a client that stopped reading) must not hold back the cleanup.
