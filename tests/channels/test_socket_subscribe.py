@@ -199,7 +199,7 @@ async def test_the_stalled_subscriber_sees_where_messages_were_lost(
 
 @pytest.mark.parametrize("options", [{"on_gap": "close"}, {"overflow": "close"}])
 async def test_a_stalled_subscriber_is_closed_with_1013(
-    make_channels: MakeChannels, options: dict[str, str]
+    make_channels: MakeChannels, options: dict[str, Any]
 ) -> None:
     channels = make_channels()
     with trio.fail_after(DEADLINE):
