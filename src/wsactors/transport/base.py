@@ -35,7 +35,7 @@ class Capabilities:
             denial falls back to close-before-accept (HTTP 403).
         abortable_writes: A stalled write can be aborted (the runtime then times
             writes out itself); otherwise a watcher times them from outside.
-        direct_writes: It implements :class:`DirectWrites` (the native engine):
+        direct_writes: It implements ``DirectWrites`` (the native engine):
             while the sender is idle, a text message may be written synchronously.
     """
 
