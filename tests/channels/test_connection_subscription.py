@@ -42,12 +42,12 @@ class FakeHub:
 class Writer:
     """A fake DirectWrites.send_now: answers as scripted, records what it wrote."""
 
-    def __init__(self, answer: WriteNow = WriteNow.WRITTEN) -> None:
+    def __init__(self, answer: int = WriteNow.WRITTEN) -> None:
         self.answer = answer
         self.written: list[SharedText] = []
 
-    def __call__(self, message: SharedText) -> WriteNow:
-        if self.answer is not WriteNow.REFUSED:
+    def __call__(self, message: SharedText) -> int:
+        if self.answer != WriteNow.REFUSED:
             self.written.append(message)
         return self.answer
 

@@ -28,7 +28,7 @@ rule: nothing after a close), and the lanes end with the connection
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol
+from typing import Final, Protocol
 
 import trio
 
@@ -41,6 +41,8 @@ from .mailbox import FLUSH, Flush
 from .queue import BoundedQueue
 
 __all__ = ["Feed", "Lane", "TopicHub"]
+
+PENDING: Final = WriteNow.PENDING
 
 #: Seconds ending a connection's subscriptions may take (a broker unsubscribe).
 END_TIMEOUT = 2.0
@@ -125,7 +127,7 @@ class Feed:
         state: ConnectionState,
         outbox: BoundedQueue[Outgoing | Flush],
         counters: Counters,
-        direct: Callable[[SharedText], WriteNow] | None,
+        direct: Callable[[SharedText], int] | None,
     ) -> None:
         self.hub = hub
         self.owner = owner
@@ -205,8 +207,8 @@ class Feed:
         if direct is not None and state.wire_open and outbox.consumer_waiting():
             # The sender is parked on an empty outbox: write under its ownership.
             written = direct(message)
-            if written is not WriteNow.REFUSED:
-                if written is WriteNow.PENDING:
+            if written:  # not REFUSED
+                if written == PENDING:
                     # The transport kept the rest: the sender writes it before
                     # anything else (this put hands FLUSH straight to it).
                     outbox.put_nowait(FLUSH)

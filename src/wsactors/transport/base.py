@@ -13,10 +13,9 @@ and no task wake-up. The ASGI transport has none.
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Final, Protocol
 
 from ..connection.events import Incoming, Outgoing
 
@@ -110,17 +109,21 @@ class SharedText:
         self.frame: bytes | None = None
 
 
-class WriteNow(enum.Enum):
-    """What :meth:`DirectWrites.send_now` did with a message."""
+class WriteNow:
+    """What :meth:`DirectWrites.send_now` did with a message: one of these ints.
 
-    #: Nothing was written: queue it for the sender as usual.
-    REFUSED = 0
+    Plain ints, not an Enum: this is the per-delivery path, and reading an Enum
+    member costs about 0.4 µs on Python 3.11.
+    """
+
+    #: Nothing was written: queue it for the sender as usual (false, the only one).
+    REFUSED: Final = 0
     #: All of it was written.
-    WRITTEN = 1
+    WRITTEN: Final = 1
     #: It is the transport's now, partly written: the rest is kept and goes out
     #: first with the next :meth:`Transport.send`, which the caller must cause
     #: (wake the sender) before anything else is written.
-    PENDING = 2
+    PENDING: Final = 2
 
 
 class DirectWrites(Protocol):
@@ -133,13 +136,14 @@ class DirectWrites(Protocol):
     sender's (the sender stays parked; nothing else of the connection runs).
     """
 
-    def send_now(self, message: SharedText) -> WriteNow:
+    def send_now(self, message: SharedText) -> int:
         """Write ``message`` as a text frame without blocking, if possible now.
 
-        Refuses (``REFUSED``) whenever it cannot write at once without breaking
-        order or framing: a write in progress or a kept rest, the connection not
-        open (before the 101 went out, after a close frame), compression or TLS
-        (the transport may refuse any call), or a socket error (the sender's
-        next write reports it). Never raises, never blocks, never checkpoints.
+        Returns a :class:`WriteNow` value. Refuses (``REFUSED``) whenever it
+        cannot write at once without breaking order or framing: a write in
+        progress or a kept rest, the connection not open (before the 101 went
+        out, after a close frame), compression or TLS (the transport may refuse
+        any call), or a socket error (the sender's next write reports it).
+        Never raises, never blocks, never checkpoints.
         """
         ...

@@ -56,7 +56,7 @@ async def read_all(sock: socket.socket, size: int) -> bytes:
 async def test_a_direct_write_that_fits_is_written_at_once(pair: Pair) -> None:
     wire, _, theirs = pair
     with trio.fail_after(DEADLINE):
-        assert wire.write_now(b"frame") is WriteNow.WRITTEN
+        assert wire.write_now(b"frame") == WriteNow.WRITTEN
         assert await read_all(theirs, 5) == b"frame"
 
 
@@ -64,19 +64,19 @@ async def test_the_rest_of_a_direct_write_goes_out_before_anything_queued_later(
     wire, protocol, theirs = pair
     big = bytes(range(256)) * 4096  # 1 MiB: more than the socket pair buffers
     with trio.fail_after(DEADLINE):
-        assert wire.write_now(big) is WriteNow.PENDING
+        assert wire.write_now(big) == WriteNow.PENDING
         # While a rest is kept, nothing else is written directly.
-        assert wire.write_now(b"other") is WriteNow.REFUSED
+        assert wire.write_now(b"other") == WriteNow.REFUSED
         protocol.writes.append(b"after")
         async with trio.open_nursery() as nursery:
             nursery.start_soon(partial(wire.flush, wait=True))
             got = await read_all(theirs, len(big) + 5)
     assert got == big + b"after"
-    assert wire.write_now(b"again") is WriteNow.WRITTEN
+    assert wire.write_now(b"again") == WriteNow.WRITTEN
 
 
 async def test_a_direct_write_waits_for_what_the_protocol_queued(pair: Pair) -> None:
     wire, protocol, _ = pair
     protocol.writes.append(b"pong")
-    assert wire.write_now(b"frame") is WriteNow.REFUSED
+    assert wire.write_now(b"frame") == WriteNow.REFUSED
     await trio.lowlevel.checkpoint()

@@ -253,7 +253,7 @@ class NativeTransport:
                     protocol.send_ping(event.data)
         await self._wire.flush(wait=True)
 
-    def send_now(self, message: SharedText) -> WriteNow:
+    def send_now(self, message: SharedText) -> int:
         """See :class:`~wsactors.transport.base.DirectWrites`: the message's shared
         frame (built once, by the first connection that writes it), written by the
         :class:`~wsactors.transport.native.wire.Wire` without blocking.

@@ -159,7 +159,7 @@ class Wire:
             if done is not None:
                 done.set()
 
-    def write_now(self, frame: bytes) -> WriteNow:
+    def write_now(self, frame: bytes) -> int:
         """Write ``frame`` (whole frames) now, without blocking; never raises.
 
         Only on plain TCP, and only when nothing else is being or waiting to be
@@ -168,7 +168,7 @@ class Wire:
         does not take at once is kept and sent first by the next :meth:`flush`
         (``PENDING``): the caller must make that flush happen (wake the writer).
         A socket error is ``REFUSED``: the next flush meets it and ends the
-        connection as usual.
+        connection as usual. Returns a :class:`~wsactors.transport.base.WriteNow`.
         """
         sock = self._socket
         if (
