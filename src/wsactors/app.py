@@ -373,6 +373,7 @@ class App:
             route_path=route.template.path,
             hints=route.hints,
             observer=tally,
+            topics=self.channels,
         )
 
     def asyncapi(

@@ -39,6 +39,8 @@ STATS_FIELDS = {
     "send_waits",
     "channel_gaps",
     "channel_lost",
+    "channel_messages",
+    "channel_backlog",
     "inbox_depth",
     "outbox_depth",
     "inbox_size",

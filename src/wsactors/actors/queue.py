@@ -78,6 +78,10 @@ class BoundedQueue(Generic[T]):
         """Items buffered now."""
         return len(self._items) - self._taken
 
+    def consumer_waiting(self) -> bool:
+        """Whether a getter is parked (then the buffer is empty)."""
+        return bool(self._getters)
+
     # ------------------------------------------------------------------ producer
     @enable_ki_protection
     def put_nowait(self, item: T) -> None:

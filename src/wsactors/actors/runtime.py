@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from typing import Protocol
+from typing import Protocol, cast
 
 import trio
 
@@ -22,9 +22,10 @@ from ..connection.events import Close, Outgoing
 from ..connection.limits import RuntimeConfig
 from ..connection.state import ConnectionState
 from ..exceptions import WebSocketDisconnect
-from ..transport.base import Capabilities
+from ..transport.base import Capabilities, DirectWrites, Transport
 from .counters import ConnectionStatistics, Counters
 from .discard import DiscardRule
+from .feed import Feed, TopicHub
 from .mailbox import Mailbox
 from .tasks import ConnectionTasks
 from .watcher import Watcher
@@ -105,6 +106,8 @@ class ConnectionRuntime:
         path: The request path (for log lines).
         reader: The handler kind always reads (listeners).
         observer: Told how the connection ends (the App's metrics), or None.
+        transport: The transport (only for its direct writes, see ``feed``).
+        topics: The App's Channels, for ``socket.subscribe``, or None.
     """
 
     __slots__ = (
@@ -113,6 +116,7 @@ class ConnectionRuntime:
         "codec",
         "config",
         "counters",
+        "feed",
         "latency",
         "mailbox",
         "observer",
@@ -121,6 +125,8 @@ class ConnectionRuntime:
         "sender_scope",
         "state",
         "tasks",
+        "topics",
+        "transport",
         "undelivered",
         "watcher",
     )
@@ -135,6 +141,8 @@ class ConnectionRuntime:
         *,
         reader: bool = False,
         observer: ConnectionObserver | None = None,
+        transport: Transport | None = None,
+        topics: TopicHub | None = None,
     ) -> None:
         self.capabilities = capabilities
         self.config = config
@@ -147,6 +155,10 @@ class ConnectionRuntime:
         #: The last ping round trip, in seconds (transports that can ping).
         self.latency: float | None = None
         self.observer = observer
+        self.transport = transport
+        self.topics = topics
+        #: The connection's subscriptions, from its first ``socket.subscribe``.
+        self.feed: Feed | None = None
         #: The close frame the transport accepted, once it did (for the log line).
         self.close_sent: Close | None = None
         #: Why the close frame could not be delivered, when it could not.
@@ -291,6 +303,27 @@ class ConnectionRuntime:
         """
         await self.tasks.end()
 
+    def open_feed(self, owner: object) -> Feed:
+        """The connection's :class:`Feed` (made on first use), ``owner`` its handle.
+
+        Raises:
+            RuntimeError: the App has no Channels.
+        """
+        feed = self.feed
+        if feed is None:
+            if self.topics is None:
+                raise RuntimeError(
+                    "socket.subscribe needs the App's Channels: App(..., channels=Channels())"
+                )
+            direct = None
+            if self.transport is not None and self.capabilities.direct_writes:
+                direct = cast(DirectWrites, self.transport).send_now
+            mailbox = self.mailbox
+            feed = Feed(self.topics, owner, self.state, mailbox.outbox, self.counters, direct)
+            self.feed = feed
+        return feed
+
     def statistics(self) -> ConnectionStatistics:
         """A snapshot of the counters and queue depths."""
-        return self.counters.snapshot(self.mailbox)
+        feed = self.feed
+        return self.counters.snapshot(self.mailbox, feed.backlog() if feed is not None else 0)

@@ -5,6 +5,13 @@ one batch (a transport that owns its socket joins the frames into one write). Th
 state machine's transition for each event is applied as it is handed over
 (:meth:`~wsactors.connection.state.ConnectionState.hand_over`), so exactly one close frame
 is ever sent, and nothing after the peer left.
+
+Deliveries of the connection's subscriptions (:mod:`wsactors.actors.feed`) reach
+it as ``Send`` events in the outbox, or bypass it: while it is parked on an empty
+outbox, a delivery may be written directly by the transport, under its ownership.
+A direct write the socket took only in part wakes it with ``FLUSH``: it then lets
+the transport write the rest before anything else. Whenever it has made room, it
+pulls backlogged deliveries into the outbox (``Feed.refill``).
 """
 
 from __future__ import annotations
@@ -13,6 +20,7 @@ import trio
 
 from ..connection.events import Close, Outgoing, Send
 from ..transport.base import Transport
+from .mailbox import Flush
 from .runtime import ConnectionRuntime
 
 __all__ = ["run_sender"]
@@ -36,13 +44,16 @@ async def run_sender(rt: ConnectionRuntime, transport: Transport) -> None:
     try:
         with rt.sender_scope:
             while True:
+                feed = rt.feed
+                if feed is not None and feed.waiting:
+                    feed.refill()
                 # Take what is queued without a scheduler round trip; park only when
                 # the outbox is empty. Woken by one event, send it alone: trying for
                 # more would raise WouldBlock (costly) on every echo; while behind
                 # (the outbox non-empty), join everything queued into one batch.
                 behind = True
                 try:
-                    event: Outgoing = outbox.get_nowait()
+                    event: Outgoing | Flush = outbox.get_nowait()
                 except trio.WouldBlock:
                     behind = False
                     try:
@@ -53,8 +64,12 @@ async def run_sender(rt: ConnectionRuntime, transport: Transport) -> None:
                     break
                 batch: list[Outgoing] = []
                 close: Close | None = None
+                flush = False
                 while True:
-                    if state.hand_over(event):
+                    if isinstance(event, Flush):
+                        # A direct write left a rest: the transport writes it now.
+                        flush = not state.peer_gone
+                    elif state.hand_over(event):
                         batch.append(event)
                         if type(event) is Close:
                             close = event
@@ -66,7 +81,7 @@ async def run_sender(rt: ConnectionRuntime, transport: Transport) -> None:
                         event = outbox.get_nowait()
                     except (trio.WouldBlock, trio.EndOfChannel):
                         break
-                if not batch:
+                if not batch and not flush:
                     continue
                 if timed:
                     # The transport cannot abort a stalled write: the watcher times it.

@@ -8,7 +8,8 @@ way out guarantees, in this order:
 
 1. the behaviour has stopped (it returned, raised, or was cancelled), and so have the
    connection's own tasks (cancelled, within ``cleanup_timeout``); a task's failure
-   decides the close as the behaviour's would;
+   decides the close as the behaviour's would; the connection's subscriptions
+   (``socket.subscribe``) have ended;
 2. the close the ending calls for is queued if still due, exactly once, never after
    the peer left (:func:`~wsactors.connection.endings.final_events`);
 3. the outbox is flushed (bounded by ``close_timeout``);
@@ -46,6 +47,7 @@ from ..exceptions import (
 )
 from ..transport.base import Transport
 from .cleanups import Cleanups
+from .feed import TopicHub
 from .receiver import run_receiver
 from .registry import LiveConnections
 from .runtime import ConnectionObserver, ConnectionRuntime
@@ -72,6 +74,7 @@ async def supervise(
     route_path: str | None = None,
     hints: set[str] | None = None,
     observer: ConnectionObserver | None = None,
+    topics: TopicHub | None = None,
 ) -> None:
     """Run one connection to its end.
 
@@ -91,6 +94,7 @@ async def supervise(
         hints: The hints already logged for the route: each is logged once per route.
         observer: Told of keepalive round trips and of the connection's end (the
             App's metrics), or None.
+        topics: The App's Channels (``socket.subscribe``), or None.
 
     Cancellation:
         If the server cancels the connection, the behaviour is cancelled, close
@@ -105,6 +109,8 @@ async def supervise(
         path,
         reader=reader,
         observer=observer,
+        transport=transport,
+        topics=topics,
     )
     socket = make_socket(rt)
     stack = Cleanups()
@@ -146,6 +152,8 @@ async def supervise(
                         if raised is not None:
                             _hint_foreign_loop(route_path or path, raised, hints)
                 with trio.CancelScope(shield=True):
+                    if rt.feed is not None:
+                        await rt.feed.end()  # nothing more is delivered
                     await _close_and_flush(rt, decided)
                 # Inside the nursery: a sender stuck in a write the server shields
                 # (a client that stopped reading) must not hold back the cleanup.

@@ -1,18 +1,27 @@
-"""``Channels``: publish to topics, subscribe to them, stream them into sockets."""
+"""``Channels``: publish to topics, subscribe to them, stream them into sockets.
+
+They also implement :class:`~wsactors.actors.feed.TopicHub` for the App's
+connections: ``socket.subscribe`` calls :meth:`Channels.attach`, which gives the
+connection a :class:`~wsactors.channels.connection.ConnectionSubscription` per
+topic (no task), and ``socket.unsubscribe`` and the connection's end call
+:meth:`Channels.detach`.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import AsyncExitStack, asynccontextmanager
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
 
 import trio
 
+from ..actors.feed import Feed
 from ..codec.codec import Codec
 from ..connection.closes import Why
 from .backend import Backend
+from .connection import ConnectionSubscription
 from .hub import Hub, owner_key
 from .items import OVERFLOWS, ChannelStatistics, Gap, Message, Overflow
 from .memory import MemoryBackend
@@ -30,6 +39,8 @@ LEAVE_TIMEOUT = 2.0
 
 
 def _checked(max_backlog: int, overflow: str) -> None:
+    if not isinstance(max_backlog, int):
+        raise ValueError(f"max_backlog must be an int, got {max_backlog!r}")
     if max_backlog < 1:
         raise ValueError(f"max_backlog must be at least 1, got {max_backlog}")
     if overflow not in OVERFLOWS:
@@ -218,6 +229,102 @@ class Channels:
                     async with self._watch_lock:
                         for topic in gone:
                             await self.backend.unwatch(topic)
+
+    # ------------------------------------------------------------------ connections
+    async def attach(
+        self,
+        feed: Feed,
+        topics: tuple[str, ...],
+        *,
+        history: int,
+        max_backlog: int | None,
+        overflow: str | None,
+        on_gap: str,
+    ) -> None:
+        """Subscribe a connection to ``topics`` (``socket.subscribe``).
+
+        Each topic the connection has no subscription of gets one, registered
+        before this returns; with ``history`` its kept messages are replayed first.
+
+        Raises:
+            RuntimeError: the Channels are not running.
+            ValueError: bad options.
+            Exception: the backend could not subscribe (Redis unreachable).
+
+        Cancellation:
+            If cancelled (or failing), the topics it added are removed again.
+        """
+        self._require_running()
+        backlog = self.max_backlog if max_backlog is None else max_backlog
+        policy = self.overflow if overflow is None else overflow
+        _checked(backlog, policy)
+        if not isinstance(history, int) or history < 0:
+            raise ValueError(f"history must be 0 or more, got {history!r}")
+        holding = history > 0 and self.history > 0
+        hub = self._hub
+        added: list[ConnectionSubscription] = []
+        new: list[str] = []
+        for topic in dict.fromkeys(topics):
+            if topic in feed.lanes:
+                continue
+            sub = ConnectionSubscription(
+                topic,
+                feed,
+                max_backlog=backlog,
+                overflow=policy,  # type: ignore[arg-type]  # checked above
+                on_gap=on_gap,
+                counters=hub.counters,
+                dumps=self.codec.dumps,
+                holding=holding,
+            )
+            feed.lanes[topic] = sub
+            added.append(sub)
+            new += hub.add(sub)
+        try:
+            async with self._watch_lock:
+                for topic in new:
+                    await self.backend.watch(topic)
+            if holding:
+                for sub in added:
+                    sub.replay(await self.backend.history(sub.topic, min(history, backlog)))
+        except BaseException:
+            await self.detach(feed, tuple(sub.topic for sub in added))
+            raise
+        if not added:
+            await trio.lowlevel.checkpoint()
+        for sub in added:
+            if sub.holding:
+                sub.release()
+
+    async def detach(self, feed: Feed, topics: tuple[str, ...]) -> None:
+        """End a connection's subscriptions of ``topics`` (``socket.unsubscribe``).
+
+        They end at once; the backend stops receiving a topic nobody here still
+        subscribes to (shielded, bounded by ``LEAVE_TIMEOUT``; a failure is logged).
+
+        Cancellation:
+            Shielded: it runs when a connection ends.
+        """
+        gone: list[str] = []
+        for topic in dict.fromkeys(topics):
+            sub = feed.lanes.pop(topic, None)
+            if isinstance(sub, ConnectionSubscription):
+                sub.close()
+                gone += self._hub.remove(sub)
+        await self._leave(gone)
+
+    async def _leave(self, topics: Iterable[str]) -> None:
+        """Stop the backend receiving ``topics``; shielded and bounded, failures logged."""
+        with trio.CancelScope(shield=True), trio.move_on_after(LEAVE_TIMEOUT):
+            await trio.lowlevel.checkpoint()
+            if self._stack is None:
+                return  # stopped: the backend holds no subscription any more
+            try:
+                async with self._watch_lock:
+                    for topic in topics:
+                        await self.backend.unwatch(topic)
+            except Exception as exc:
+                logger.warning("could not unsubscribe from the broker: %r", exc)
 
     async def send_to(
         self,

@@ -2,17 +2,21 @@
 
 Backends hand every message to :meth:`Hub.dispatch` once per process; the hub
 offers it to each local subscription without awaiting any of them (offers never
-block), so one slow subscriber holds up nobody.
+block), so one slow subscriber holds up nobody. A subscription is a
+:class:`~wsactors.channels.subscription.Subscription` (``channels.subscribe``,
+read by a task) or a
+:class:`~wsactors.channels.connection.ConnectionSubscription`
+(``socket.subscribe``, delivered straight into the connection).
 """
 
 from __future__ import annotations
 
 import uuid
+from typing import Protocol
 
 from .items import ChannelCounters, GapReason, Message, id_key
-from .subscription import Subscription
 
-__all__ = ["Hub", "owner_key"]
+__all__ = ["Hub", "Member", "owner_key"]
 
 
 #: Tells this process's exclude tokens from another's (ids repeat across processes).
@@ -24,18 +28,41 @@ def owner_key(owner: object) -> str:
     return f"{_PROCESS}.{id(owner):x}"
 
 
+class Member(Protocol):
+    """A subscription as the hub sees it."""
+
+    topics: tuple[str, ...]
+    #: What ``publish(..., exclude=)`` names to skip it.
+    owner: object
+    #: ``owner_key(owner)``, set by :meth:`Hub.add` (compared on every dispatch).
+    exclude_key: str
+
+    def offer(self, message: Message) -> None:
+        """Take ``message`` without blocking."""
+        ...
+
+    def gap(self, topic: str, reason: GapReason, count: int | None = None) -> None:
+        """Messages of ``topic`` were lost here."""
+        ...
+
+    def close(self) -> None:
+        """The Channels are stopping (or the subscription ends)."""
+        ...
+
+
 class Hub:
     """Local subscriptions by topic."""
 
     def __init__(self) -> None:
         self.counters = ChannelCounters()
-        self.topics: dict[str, set[Subscription]] = {}
-        self._subscriptions: set[Subscription] = set()
+        self.topics: dict[str, set[Member]] = {}
+        self._subscriptions: set[Member] = set()
         #: Per topic, the newest id dispatched here: where a refill starts.
         self.last_ids: dict[str, str] = {}
 
-    def add(self, subscription: Subscription) -> list[str]:
+    def add(self, subscription: Member) -> list[str]:
         """Register ``subscription``; return the topics that had no subscriber before."""
+        subscription.exclude_key = owner_key(subscription.owner)
         self._subscriptions.add(subscription)
         new = []
         for topic in subscription.topics:
@@ -46,7 +73,7 @@ class Hub:
             members.add(subscription)
         return new
 
-    def remove(self, subscription: Subscription) -> list[str]:
+    def remove(self, subscription: Member) -> list[str]:
         """Unregister ``subscription``; return the topics that have no subscriber now."""
         self._subscriptions.discard(subscription)
         gone = []
@@ -73,7 +100,7 @@ class Hub:
             if last is None or id_key(message.id) > id_key(last):
                 self.last_ids[message.topic] = message.id
         for subscription in self.topics.get(message.topic, ()):
-            if exclude is None or owner_key(subscription.owner) != exclude:
+            if exclude is None or subscription.exclude_key != exclude:
                 subscription.offer(message)
 
     def gap(self, topic: str, reason: GapReason, count: int | None = None) -> None:

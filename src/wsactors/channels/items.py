@@ -10,6 +10,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from ..transport.base import SharedText
+
 __all__ = [
     "ChannelCounters",
     "ChannelStatistics",
@@ -43,14 +45,17 @@ class Message:
         topic: The topic it was published to.
         raw: The JSON text, encoded once by the publisher; ``send_to`` sends it as is.
         id: Its history id (``"ms-seq"``), or None when the Channels keep no history.
+        shared: ``raw`` as the subscribed connections send it (encoded and framed
+            once for all of them), made by the first one; None until then.
     """
 
-    __slots__ = ("id", "raw", "topic")
+    __slots__ = ("id", "raw", "shared", "topic")
 
     def __init__(self, topic: str, raw: str, id: str | None = None) -> None:
         self.topic = topic
         self.raw = raw
         self.id = id
+        self.shared: SharedText | None = None
 
     @property
     def data(self) -> Any:

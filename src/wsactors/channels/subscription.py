@@ -51,6 +51,8 @@ class Subscription:
         self.overflow = overflow
         #: Publishing with ``exclude=owner`` skips this subscription.
         self.owner = owner
+        #: ``owner_key(owner)``, set by the hub when it registers the subscription.
+        self.exclude_key = ""
         self._counters = counters
         self._items: deque[Item] = deque()
         self._messages = 0  # Messages in _items (Gaps do not count toward the bound)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 import trio
 
@@ -435,6 +435,65 @@ class WebSocket(ScopeViews):
             only.
         """
         return await self._rt.tasks.start(async_fn, *args, name=name)
+
+    # ------------------------------------------------------------------ subscriptions
+    async def subscribe(
+        self,
+        *topics: str,
+        history: int = 0,
+        max_backlog: int | None = None,
+        overflow: Literal["drop_oldest", "drop_newest", "close"] | None = None,
+        on_gap: Literal["notify", "close"] = "notify",
+    ) -> None:
+        """Deliver the App's Channels' messages of ``topics`` to this client, with no task.
+
+        From the moment this returns, every message published to one of
+        ``topics`` (in this process, or through Redis) is sent to the client as the
+        publisher's JSON text, unless published with ``exclude=`` this socket. Each
+        topic gets its own backlog of ``max_backlog`` messages (default: the
+        Channels') for when the client is slower than the publishers, with the
+        ``overflow`` policy (default: the Channels'); every loss is a Gap, sent as
+        ``{"type": "gap", "topic", "reason", "count"}`` (``on_gap="notify"``) or
+        closing with 1013 "Try Again Later" (``on_gap="close"``, and always with
+        ``overflow="close"``). Topics already subscribed keep their subscription.
+        The subscriptions end with the connection, or with :meth:`unsubscribe`.
+
+        Args:
+            topics: One or more topics.
+            history: First replay up to this many kept messages of each topic (with
+                ``Channels(history=...)``).
+            max_backlog, overflow: This subscription's bound and policy.
+            on_gap: ``"notify"`` or ``"close"``.
+
+        Raises:
+            RuntimeError: the App has no Channels, or they are not running.
+            ProtocolError: called before accept.
+            WebSocketDisconnect: the connection is closing or closed.
+            ValueError: no topic, or a bad option.
+            Exception: the backend could not subscribe (Redis unreachable).
+
+        Cancellation:
+            If cancelled, nothing was subscribed.
+        """
+        await self._rt.open_feed(self).subscribe(
+            topics, history=history, max_backlog=max_backlog, overflow=overflow, on_gap=on_gap
+        )
+
+    async def unsubscribe(self, *topics: str) -> None:
+        """End this connection's subscriptions of ``topics`` (others are ignored).
+
+        Messages already queued for the client still go out; nothing published
+        after this returns does.
+
+        Cancellation:
+            The subscriptions end at once; only the broker's unsubscribe (Redis)
+            is left undone by a cancellation, shielded and bounded.
+        """
+        feed = self._rt.feed
+        if feed is None:
+            await trio.lowlevel.checkpoint()
+            return
+        await feed.unsubscribe(topics)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.path!r} {self.connection_state}>"

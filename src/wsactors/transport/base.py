@@ -4,17 +4,22 @@ A transport carries one connection. The receiver actor is the only caller of
 :meth:`Transport.receive`, the sender actor the only caller of
 :meth:`Transport.send`, so an implementation needs no locks. Events are those of
 :mod:`wsactors.connection.events`.
+
+A transport may also offer *direct writes* (:class:`DirectWrites`,
+``Capabilities.direct_writes``): a synchronous, non-blocking write of a text
+message while the sender actor is idle, so that a fan-out delivery costs a write
+and no task wake-up. The ASGI transport has none.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Final, Protocol
 
 from ..connection.events import Incoming, Outgoing
 
-__all__ = ["Capabilities", "Transport"]
+__all__ = ["Capabilities", "DirectWrites", "SharedText", "Transport", "WriteNow"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,12 +34,15 @@ class Capabilities:
             denial falls back to close-before-accept (HTTP 403).
         abortable_writes: A stalled write can be aborted (the runtime then times
             writes out itself); otherwise a watcher times them from outside.
+        direct_writes: It implements ``DirectWrites`` (the native engine):
+            while the sender is idle, a text message may be written synchronously.
     """
 
     peer_close_codes: bool = False
     ping: bool = False
     http_denials: bool = False
     abortable_writes: bool = False
+    direct_writes: bool = False
 
 
 class Transport(Protocol):
@@ -74,5 +82,68 @@ class Transport(Protocol):
 
         Cancellation:
             Returns promptly; the connection is dropped anyway.
+        """
+        ...
+
+
+class SharedText:
+    """A text message that many connections send: encoded once, framed once.
+
+    Channels make one per published message and give the same object to every
+    subscribed connection. A transport that frames messages itself may cache the
+    frame here (:attr:`frame`): server frames are unmasked (RFC 6455 section 5.1),
+    so the uncompressed frame of a message is the same bytes for every connection.
+
+    Attributes:
+        text: The message.
+        data: Its UTF-8 bytes.
+        frame: The uncompressed, unmasked RFC 6455 text frame of ``data``, once a
+            transport built it; None until then.
+    """
+
+    __slots__ = ("data", "frame", "text")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.data = text.encode()
+        self.frame: bytes | None = None
+
+
+class WriteNow:
+    """What :meth:`DirectWrites.send_now` did with a message: one of these ints.
+
+    Plain ints, not an Enum: this is the per-delivery path, and reading an Enum
+    member costs about 0.4 µs on Python 3.11.
+    """
+
+    #: Nothing was written: queue it for the sender as usual (false, the only one).
+    REFUSED: Final = 0
+    #: All of it was written.
+    WRITTEN: Final = 1
+    #: It is the transport's now, partly written: the rest is kept and goes out
+    #: first with the next :meth:`Transport.send`, which the caller must cause
+    #: (wake the sender) before anything else is written.
+    PENDING: Final = 2
+
+
+class DirectWrites(Protocol):
+    """A transport's synchronous write, for the sender's idle moments.
+
+    The runtime calls :meth:`send_now` only while the sender actor is idle: parked
+    on an empty outbox, with no write of its own in progress. The write happens
+    "under the sender's ownership": it is the one writer at that moment, so the
+    rule "one writer per socket" holds, and the bytes go out in order with the
+    sender's (the sender stays parked; nothing else of the connection runs).
+    """
+
+    def send_now(self, message: SharedText) -> int:
+        """Write ``message`` as a text frame without blocking, if possible now.
+
+        Returns a :class:`WriteNow` value. Refuses (``REFUSED``) whenever it
+        cannot write at once without breaking order or framing: a write in
+        progress or a kept rest, the connection not open (before the 101 went
+        out, after a close frame), compression or TLS (the transport may refuse
+        any call), or a socket error (the sender's next write reports it).
+        Never raises, never blocks, never checkpoints.
         """
         ...

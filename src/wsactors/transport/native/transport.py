@@ -24,6 +24,8 @@ Who does what (so no lock is needed):
   by one from a buffer bounded by that read;
 - the sender actor calls :meth:`NativeTransport.send`: it turns a batch of events
   into frames and writes them all with one ``send_all``;
+- the runtime may call :meth:`NativeTransport.send_now` while the sender is idle
+  (a direct write of a shared frame, see :class:`~wsactors.transport.base.DirectWrites`);
 - the server's timer (:class:`~wsactors.transport.native.timers.Deadlines`) calls
   :meth:`NativeTransport.on_deadline`: keepalive pings, a late pong (1011), a write
   stalled past ``send_timeout`` (abort).
@@ -56,11 +58,11 @@ from ...connection.events import (
     Ping,
     Send,
 )
-from ..base import Capabilities
+from ..base import Capabilities, SharedText, WriteNow
 from .handshake import accepted_response, denied_response
 from .intake import ABORTED, DROPPED, FrameIntake
 from .keepalive import Keepalive
-from .rfc6455 import CONNECTING, OPEN
+from .rfc6455 import CONNECTING, OPEN, text_frame
 from .timers import Action, Deadlines, Entry
 from .wire import READ_SIZE, SendTimeoutError, Wire
 from .wireprotocol import WireProtocol
@@ -74,7 +76,11 @@ __all__ = [
 ]
 
 NATIVE_CAPABILITIES: Final = Capabilities(
-    peer_close_codes=True, ping=True, http_denials=True, abortable_writes=True
+    peer_close_codes=True,
+    ping=True,
+    http_denials=True,
+    abortable_writes=True,
+    direct_writes=True,
 )
 
 
@@ -246,6 +252,22 @@ class NativeTransport:
                 if protocol.state is OPEN and protocol.held is None:
                     protocol.send_ping(event.data)
         await self._wire.flush(wait=True)
+
+    def send_now(self, message: SharedText) -> int:
+        """See :class:`~wsactors.transport.base.DirectWrites`: the message's shared
+        frame (built once, by the first connection that writes it), written by the
+        :class:`~wsactors.transport.native.wire.Wire` without blocking.
+
+        Refused while the connection is not open, while a failure is held, and with
+        permessage-deflate (each connection compresses with its own context).
+        """
+        protocol = self._protocol
+        if protocol.state is not OPEN or protocol.held is not None or protocol.extensions:
+            return WriteNow.REFUSED
+        frame = message.frame
+        if frame is None:
+            frame = message.frame = text_frame(message.data)
+        return self._wire.write_now(frame)
 
     def _accept(self, event: Accept) -> None:
         protocol = self._protocol

@@ -7,12 +7,22 @@ a write stalled past ``send_timeout`` is aborted, aborts (a TCP reset), and
 completes the closing handshake once the runtime is done (:meth:`Wire.finish`).
 It is a part of :class:`~wsactors.transport.native.transport.NativeTransport`,
 which decides when to read and write and what a closed wire means for the runtime.
+
+Direct writes (:meth:`Wire.write_now`, the transport's
+:class:`~wsactors.transport.base.DirectWrites`): a synchronous, non-blocking write
+of ready frame bytes, for a writer that is idle. It writes only when no write is
+in progress, no rest is kept and the protocol has nothing queued, so bytes never
+interleave; what the socket does not take is kept as the *rest*, and every later
+write (:meth:`Wire.flush`, by whichever task) sends the rest first. This is the
+one place that writes outside :meth:`Wire.flush`; a sans-I/O core can offer the
+same by treating the rest as the head of its output buffer.
 """
 
 from __future__ import annotations
 
 import contextlib
 import math
+import os
 import socket as _socket
 import struct
 from typing import Final
@@ -20,6 +30,7 @@ from typing import Final
 import trio
 from websockets.protocol import SEND_EOF
 
+from ..base import WriteNow
 from .rfc6455 import CLOSED, CONNECTING, OPEN
 from .sockio import read_socket, write_socket
 from .timers import Deadlines, Timed
@@ -57,6 +68,7 @@ class Wire:
         "_eof_sent",
         "_protocol",
         "_read_full",
+        "_rest",
         "_socket",
         "_stream",
         "_timed",
@@ -83,6 +95,8 @@ class Wire:
         self._eof_sent = False  # the protocol asked for the end of the stream
         self._writing = False
         self._write_done: trio.Event | None = None
+        # What a direct write (write_now) left unwritten: the next flush sends it first.
+        self._rest: bytes | None = None
         self._write_started: float | None = None  # when the write in progress began
         self.stalled = False
         self.peer_broke = False
@@ -131,6 +145,11 @@ class Wire:
             protocol = self._protocol
             while True:
                 chunks = protocol.data_to_send()
+                rest = self._rest
+                if rest is not None:
+                    # A direct write's unwritten end goes before anything queued since.
+                    self._rest = None
+                    chunks.insert(0, rest)
                 if not chunks:
                     break
                 await self._write(chunks)
@@ -139,6 +158,37 @@ class Wire:
             done, self._write_done = self._write_done, None
             if done is not None:
                 done.set()
+
+    def write_now(self, frame: bytes) -> int:
+        """Write ``frame`` (whole frames) now, without blocking; never raises.
+
+        Only on plain TCP, and only when nothing else is being or waiting to be
+        written: no write in progress, no rest kept, nothing queued by the
+        protocol (otherwise ``REFUSED``, and nothing was written). What the socket
+        does not take at once is kept and sent first by the next :meth:`flush`
+        (``PENDING``): the caller must make that flush happen (wake the writer).
+        A socket error is ``REFUSED``: the next flush meets it and ends the
+        connection as usual. Returns a :class:`~wsactors.transport.base.WriteNow`.
+        """
+        sock = self._socket
+        if (
+            sock is None
+            or self._writing
+            or self.closed
+            or self._rest is not None
+            or self._protocol.writes
+        ):
+            return WriteNow.REFUSED
+        try:
+            sent = os.write(sock.fileno(), frame)
+        except BlockingIOError:
+            sent = 0
+        except OSError:
+            return WriteNow.REFUSED
+        if sent == len(frame):
+            return WriteNow.WRITTEN
+        self._rest = frame[sent:]
+        return WriteNow.PENDING
 
     async def _write(self, chunks: list[bytes]) -> None:
         if SEND_EOF in chunks:
