@@ -232,7 +232,8 @@ def asyncapi(session: nox.Session) -> None:
 
 @nox.session(default=False)
 def redis(session: nox.Session) -> None:
-    """The Channels tests against a real redis-server (tests/channels, about 15 s).
+    """The Channels tests against a real redis-server (tests/channels, and the docs'
+    room example in tests/examples; about 15 s).
 
     Needs ``redis-server`` on PATH (Debian: ``apt-get install redis-server``); each
     test starts its own on 127.0.0.1 and a free port. With ``CI=true`` a missing
@@ -240,7 +241,14 @@ def redis(session: nox.Session) -> None:
     """
     session.install("-e", ".[redis]", *group("redis"))
     session.run(
-        "pytest", "-m", "redis", "-p", "no:cacheprovider", "tests/channels", *session.posargs
+        "pytest",
+        "-m",
+        "redis",
+        "-p",
+        "no:cacheprovider",
+        "tests/channels",
+        "tests/examples",
+        *session.posargs,
     )
 
 

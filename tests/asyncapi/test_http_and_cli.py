@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -31,11 +32,11 @@ NATIVE_SKIPS_ASYNCAPI_PATH = pytest.mark.engine(
 @NATIVE_SKIPS_ASYNCAPI_PATH
 @pytest.mark.usefixtures("live_engine")
 async def test_the_document_is_served_at_asyncapi_path() -> None:
-    from wsactors.demo import ChatListener, ChatRooms, echo, json_box, live_clock
+    from wsactors.demo import ChatListener, echo, json_box, live_clock
 
     app = App(
         [ChatListener, live_clock, json_box, echo],
-        dependencies={"rooms": Provide(ChatRooms)},
+        dependencies={"online": Provide(lambda: Counter())},
         asyncapi_path="/asyncapi.json",
     )
     with trio.fail_after(DEADLINE):

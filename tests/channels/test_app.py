@@ -125,6 +125,28 @@ async def test_channels_are_injected_into_dependencies_and_listener_hooks() -> N
     assert got == ["joined", "hi"]
 
 
+@pytest.mark.usefixtures("live_engine")
+async def test_send_to_runs_as_a_task_of_the_connection_started_in_on_connect() -> None:
+    # The form channels.send_to's docstring gives: socket.start returns once the
+    # subscription is registered, and the task ends with the connection.
+    async def feed(socket: WebSocket, channels: Channels) -> None:
+        await socket.start(channels.send_to, socket, "news")
+        await socket.send_text("subscribed")
+
+    @websocket_listener("/news", on_connect=feed)
+    async def news(data: str) -> None:
+        return None
+
+    channels = Channels()
+    with trio.fail_after(DEADLINE):
+        async with LiveServer(App([news], channels=channels)) as server:
+            async with server.connect("/news") as ws:
+                assert await ws.get_message() == "subscribed"
+                await channels.publish("news", {"n": 1})
+                assert json.loads(await ws.get_message()) == {"n": 1}
+            await until(lambda: channels.statistics().subscribers == 0)
+
+
 async def test_lifespan_contexts_stay_open_while_serving() -> None:
     events: list[str] = []
 

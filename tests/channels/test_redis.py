@@ -16,12 +16,13 @@ from typing import Any
 
 import pytest
 import trio
-from channel_helpers import RedisServer, until
+from channel_helpers import until
 from channels_app import make_app
 from proxy import CuttableProxy
 
 from cli_helpers import server_command
 from helpers import DEADLINE
+from redis_helpers import RedisServer
 from wsactors import Channels, Gap, Message
 from wsactors.testing import LiveServer
 

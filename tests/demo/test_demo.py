@@ -17,10 +17,10 @@ import trio
 from trio_websocket import WebSocketConnection
 
 from helpers import DEADLINE, read_until_close
-from wsactors import App, WebSocket, WebSocketDisconnect
+from wsactors import App
 from wsactors.demo import chat
 from wsactors.demo.app import StaticFiles, create_app
-from wsactors.demo.chat import ChatRooms, clean_name
+from wsactors.demo.chat import clean_name
 from wsactors.demo.points import Point, quadrant
 from wsactors.testing import LiveServer, TestClient
 
@@ -105,6 +105,7 @@ async def test_page_is_served_at_root(demo_app: App) -> None:
         'id="message"',
         'id="send"',
         '<ul id="log"',
+        "online count is this server process's own",  # not the rooms' across processes
         # clock, JSON box, statistics
         'id="clock"',
         'id="json-input"',
@@ -432,35 +433,19 @@ def test_clean_name() -> None:
     assert clean_name("x" * 100) == "x" * chat.MAX_NAME
 
 
-class FakeSocket:
-    """Stands in for a WebSocket in the room registry: records sends, or fails them."""
-
-    def __init__(self, behaviour: str = "ok") -> None:
-        self.behaviour = behaviour
-        self.sent: list[str] = []
-
-    async def send_text(self, text: str) -> None:
-        if self.behaviour == "gone":
-            raise WebSocketDisconnect("", 1006)
-        if self.behaviour == "stuck":
-            await trio.sleep_forever()
-        self.sent.append(text)
-
-
-def as_socket(fake: FakeSocket) -> WebSocket:
-    return cast(WebSocket, fake)
-
-
-def test_rooms_count_members_and_forget_empty_rooms() -> None:
-    rooms = ChatRooms()
-    a, b = as_socket(FakeSocket()), as_socket(FakeSocket())
-    assert rooms.join("r", a) == 1
-    assert rooms.join("r", b) == 2
-    assert rooms.join("r", b) == 2
-    assert rooms.leave("r", a) == 1
-    assert rooms.leave("r", b) == 0
-    assert rooms.rooms == {}
-    assert rooms.leave("never", a) == 0
+@pytest.mark.usefixtures("live_engine")
+async def test_online_counts_this_process_and_an_emptied_room_starts_again(
+    demo_app: App,
+) -> None:
+    async with LiveServer(demo_app) as server:
+        async with chat_client(server, "lobby", "ann") as ann:
+            async with chat_client(server, "lobby", "bob"):
+                assert (await receive_json(ann))["online"] == 2
+            assert (await receive_json(ann))["online"] == 1  # bob's leave notice
+        # Everyone left: the room is empty, and a newcomer is alone in it.
+        async with server.connect("/ws/chat/lobby?name=cid") as cid:
+            own = await receive_json(cid)
+    assert (own["type"], own["name"], own["online"]) == ("join", "cid", 1)
 
 
 @pytest.mark.usefixtures("live_engine")

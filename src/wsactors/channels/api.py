@@ -340,8 +340,12 @@ class Channels:
         """Stream ``topics`` into an accepted ``socket`` until it closes.
 
         Messages go out as the publisher's JSON text, unchanged. Run it beside the
-        connection's receive loop (a listener's ``on_connect`` task, a nursery in a
-        handler); publishing with ``exclude=socket`` skips this socket.
+        connection's receive loop, as a task of the connection
+        (``await socket.start(channels.send_to, socket, topic)``, from a listener's
+        ``on_connect`` too) or in a nursery of a handler; publishing with
+        ``exclude=socket`` skips this socket. To deliver topics to a connection,
+        :meth:`WebSocket.subscribe <wsactors.WebSocket.subscribe>` is usually the
+        better answer: no task, a backlog per topic, and it ends with the connection.
 
         Args:
             socket: An accepted WebSocket.

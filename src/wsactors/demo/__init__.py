@@ -8,14 +8,13 @@ re-exported here: a package attribute ``app`` would hide the ``app`` submodule.)
 """
 
 from .app import StaticFiles, create_app, echo
-from .chat import ChatIn, ChatListener, ChatRooms, StatsRequest
+from .chat import ChatIn, ChatListener, StatsRequest
 from .clock import Tick, live_clock
 from .points import Point, PointResult, json_box
 
 __all__ = [
     "ChatIn",
     "ChatListener",
-    "ChatRooms",
     "Point",
     "PointResult",
     "StaticFiles",

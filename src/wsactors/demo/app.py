@@ -1,6 +1,6 @@
 """The demo App: the page at ``/`` and the WebSocket endpoints it drives.
 
-- ``/ws/chat/{room}``: chat rooms on Channels, a ``WebSocketListener`` per connection
+- ``/ws/chat/{room}``: chat rooms on Channels, one ``WebSocketListener`` class
   (:mod:`.chat`); it also answers ``{"stats": true}`` with its ``statistics()``.
 - ``/ws/clock``: the server time every second, a ``@websocket_stream`` (:mod:`.clock`).
 - ``/ws/json``: a typed ``@websocket_listener`` of :class:`~.points.Point` (:mod:`.points`).
@@ -16,6 +16,7 @@ disk (no blocking call in the event loop) and the memory cost is the size of the
 from __future__ import annotations
 
 import mimetypes
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from importlib.resources import files
 from typing import Any
@@ -26,7 +27,7 @@ from ..di.injector import Provide
 from ..handlers import websocket
 from ..responses import send_response
 from ..socket.websocket import WebSocket
-from .chat import ChatListener, ChatRooms
+from .chat import ChatListener
 from .clock import live_clock
 from .points import json_box
 
@@ -126,15 +127,13 @@ def create_app(redis_url: str | None = None) -> App:
         from ..channels import RedisBackend
 
         backend = RedisBackend(redis_url)
-    channels = Channels(backend)
-    rooms = ChatRooms(channels)
+    online: Counter[str] = Counter()  # clients per room, in this process
     return App(
         [ChatListener, live_clock, json_box, echo],
-        # Every connection that asks for `rooms` gets this App's registry.
-        dependencies={"rooms": Provide(lambda: rooms)},
+        # Every chat connection that asks for `online` gets this App's counter.
+        dependencies={"online": Provide(lambda: online)},
         http_app=StaticFiles("wsactors.demo"),
-        channels=channels,
-        lifespan=[lambda app: rooms.running()],
+        channels=Channels(backend),
     )
 
 
