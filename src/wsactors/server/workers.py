@@ -181,9 +181,16 @@ def _worker(serve: Serve, app: Any, host: str, port: int, options: Any, plan: _W
     if os.getppid() != plan.parent_pid:
         early.append(f"the parent process (pid {plan.parent_pid}) exited")
     try:
-        trio.run(_serve_worker, serve, app, host, port, options, plan, early)
-    except BaseExceptionGroup as group:
-        raise (sole_leaf(group) or group) from None
+        try:
+            trio.run(_serve_worker, serve, app, host, port, options, plan, early)
+        except BaseExceptionGroup as group:
+            raise (sole_leaf(group) or group) from None
+    except (OSError, RuntimeError) as exc:
+        # What one process reports in one line (the address taken, the App's startup
+        # failed: the App logged its traceback), a worker does too; exit code 1.
+        name = multiprocessing.current_process().name
+        logger.error("worker %s (pid %d) could not serve: %s", name, os.getpid(), exc)
+        sys.exit(1)
 
 
 async def _serve_worker(

@@ -1,0 +1,203 @@
+"""``wsactors run --engine native --workers 2``: the parent's death, a worker's death, the stop.
+
+Real processes, as a user runs them: the command in a session of its own (so its
+process group is the parent and its workers), clients over loopback, signals sent
+by PID. What a user must be able to count on: no worker outlives its parent (kill -9
+included) nor keeps the port; a worker that dies is replaced; SIGTERM drains every
+worker and exits 0.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import signal
+import socket
+import sys
+from pathlib import Path
+
+import pytest
+import trio
+from trio_websocket import WebSocketConnection, open_websocket_url
+from wsproto.events import TextMessage
+
+from cli_helpers import PROCESS_DEADLINE, ServerProcess, live_processes_in_group, server_command
+from helpers import DEADLINE, StallingClient
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        not sys.platform.startswith("linux"), reason="forked workers on SO_REUSEPORT"
+    ),
+]
+
+RUN = [sys.executable, "-m", "wsactors", "run", "pidapp", "--engine", "native", "--port", "0"]
+#: The goal of issue 19: no worker left this long after the parent's kill -9.
+ORPHAN_DEADLINE = 6.0
+TEST_DEADLINE = 2 * PROCESS_DEADLINE + DEADLINE
+#: 1001 "Going Away": the drain's close (RFC 6455 7.4.1).
+GOING_AWAY = 1001
+
+PID_APP = """\
+import os
+
+from wsactors import App, websocket_listener
+
+
+@websocket_listener("/pid")
+async def pid(data: str) -> str:
+    return str(os.getpid())
+
+
+app = App([pid])
+"""
+
+
+@pytest.fixture
+def app_dir(tmp_path: Path) -> Path:
+    """A directory with ``pidapp.py``: an App answering every message on /pid with
+    the PID of the worker that serves it."""
+    (tmp_path / "pidapp.py").write_text(PID_APP)
+    return tmp_path
+
+
+async def _worker_pid(ws: WebSocketConnection) -> int:
+    await ws.send_message("pid?")
+    return int(await ws.get_message())
+
+
+async def _asked(server: ServerProcess) -> StallingClient:
+    """A client on /pid whose question was answered (the answer left unread).
+
+    By hand (wsproto): trio-websocket 0.12 leaks its socket when the server closes
+    and ends the TCP connection at once, as a worker that drained and exits does.
+    """
+    # A ServerProcess has the host and port that open() reads of a LiveServer.
+    client = await StallingClient.open(server, "/pid")  # type: ignore[arg-type]
+    await client.stream.send_all(client.conn.send(TextMessage("pid?")))
+    return client
+
+
+async def _close_code_of_the_drain(client: StallingClient) -> int:
+    """Read until the server's close, answer it (RFC 6455 5.5.1), return its code."""
+    messages, close = await client.read_until_close()
+    assert messages == 1  # the answer, then the close
+    assert close is not None, "the connection ended without a close frame"
+    with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
+        await client.stream.send_all(client.conn.send(close.response()))
+    await client.stream.aclose()
+    return close.code
+
+
+async def _wait_until_no_process_in(pgid: int) -> None:
+    """Return once no process of group ``pgid`` runs (the caller's deadline bounds it)."""
+    while True:
+        if not await live_processes_in_group(pgid):
+            return
+        await trio.sleep(0.1)
+
+
+def _assert_port_free(port: int) -> None:
+    """Something may listen on ``port`` again, without SO_REUSEPORT: no one holds it."""
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # past TIME_WAIT
+        sock.bind(("127.0.0.1", port))
+        sock.listen()
+
+
+async def _both_workers_serving(server: ServerProcess) -> None:
+    bound = re.escape(f"serving on http://127.0.0.1:{server.port}")
+    await server.wait_for_log(f"(?s){bound}.*{bound}")
+
+
+async def test_kill_9_of_the_parent_drains_and_stops_every_worker(app_dir: Path) -> None:
+    with trio.fail_after(TEST_DEADLINE):
+        async with server_command([*RUN, "--workers", "2"], app_dir) as server:
+            await _both_workers_serving(server)
+            parent = server.process.pid
+            client = await _asked(server)
+            server.process.kill()
+            assert await server.process.wait() == -signal.SIGKILL
+            with trio.fail_after(ORPHAN_DEADLINE):
+                assert await _close_code_of_the_drain(client) == GOING_AWAY
+                await _wait_until_no_process_in(parent)
+            _assert_port_free(server.port)
+            log = await server.log()
+    assert log.count(f"the parent process (pid {parent}) exited") == 2
+    assert "Traceback" not in log
+
+
+async def test_a_killed_worker_is_replaced_and_serves(app_dir: Path) -> None:
+    with trio.fail_after(TEST_DEADLINE):
+        async with server_command([*RUN, "--workers", "2"], app_dir) as server:
+            await _both_workers_serving(server)
+            url = f"ws://127.0.0.1:{server.port}/pid"
+            async with open_websocket_url(url) as ws:
+                killed = await _worker_pid(ws)
+            os.kill(killed, signal.SIGKILL)
+            await server.wait_for_log(
+                rf"worker wsactors-worker-\d \(pid {killed}\) exited with code -9;"
+                r" restarting it in [\d.]+ s"
+            )
+            restarted = await server.wait_for_log(
+                r"restarted worker wsactors-worker-\d \(pid (\d+)\)"
+            )
+            replacement = int(restarted.group(1))
+            # The kernel spreads connections over the two listeners: ask until the
+            # replacement answers (each try reaches it with even odds).
+            served_by: set[int] = set()
+            while replacement not in served_by:
+                async with open_websocket_url(url) as ws:
+                    served_by.add(await _worker_pid(ws))
+            assert killed not in served_by
+            assert await server.stop(signal.SIGTERM) == 0
+            log = await server.log()
+    assert len(re.findall(r"restarting it in", log)) == 1
+
+
+@pytest.mark.parametrize("to", ["parent", "group"])
+async def test_sigterm_drains_every_worker_and_exits_0(app_dir: Path, to: str) -> None:
+    """SIGTERM to the parent alone (``kill PID``), or to the whole group (a service
+    manager's stop, Ctrl+C in a terminal): each worker then gets it twice."""
+    with trio.fail_after(TEST_DEADLINE):
+        async with server_command([*RUN, "--workers", "2"], app_dir) as server:
+            await _both_workers_serving(server)
+            parent = server.process.pid
+            client = await _asked(server)
+            if to == "parent":
+                server.process.send_signal(signal.SIGTERM)
+            else:
+                os.killpg(parent, signal.SIGTERM)
+            assert await _close_code_of_the_drain(client) == GOING_AWAY
+            with trio.fail_after(PROCESS_DEADLINE):
+                assert await server.process.wait() == 0
+            assert await live_processes_in_group(parent) == []
+            log = await server.log()
+    assert "received SIGTERM: stopping 2 worker(s)" in log
+    assert "all workers stopped" in log
+    assert "Traceback" not in log
+
+
+async def test_a_worker_that_fails_to_start_stops_the_others_and_exits_1(
+    app_dir: Path,
+) -> None:
+    (app_dir / "failapp.py").write_text(
+        "from wsactors import App\n\n\n"
+        "async def refuse() -> None:\n"
+        "    raise RuntimeError('no database')\n\n\n"
+        "app = App([], on_startup=[refuse])\n"
+    )
+    command = [*RUN[:4], "failapp", *RUN[5:], "--workers", "2"]
+    output = app_dir / "output.txt"
+    with output.open("wb") as sink, trio.fail_after(TEST_DEADLINE):
+        process = await trio.run_process(
+            command, cwd=app_dir, stdout=sink, stderr=sink, check=False
+        )
+    log = output.read_text()
+    assert process.returncode == 1, log
+    assert re.search(
+        r"worker wsactors-worker-\d \(pid \d+\) exited with code 1 before it served", log
+    )
+    assert "restart" not in log
