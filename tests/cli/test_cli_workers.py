@@ -120,9 +120,15 @@ async def test_kill_9_of_the_parent_drains_and_stops_every_worker(app_dir: Path)
             client = await _asked(server)
             server.process.kill()
             assert await server.process.wait() == -signal.SIGKILL
-            with trio.fail_after(ORPHAN_DEADLINE):
-                assert await _close_code_of_the_drain(client) == GOING_AWAY
-                await _wait_until_no_process_in(parent)
+            try:
+                with trio.fail_after(ORPHAN_DEADLINE):
+                    assert await _close_code_of_the_drain(client) == GOING_AWAY
+                    await _wait_until_no_process_in(parent)
+            finally:
+                # server_command stops the group only while the parent runs: the
+                # workers of a failed test must not outlive it.
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(parent, signal.SIGKILL)
             _assert_port_free(server.port)
             log = await server.log()
     assert log.count(f"the parent process (pid {parent}) exited") == 2
