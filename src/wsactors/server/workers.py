@@ -16,10 +16,10 @@ on SIGTERM or SIGINT. The parent serves nothing; it supervises:
   gone. A parent that died before the worker asked the kernel is seen by
   ``os.getppid()`` checked after asking.
 - **A worker dies** while the server is not stopping: the parent logs one line and
-  starts another in its place after a backoff (:data:`RESTART_DELAY`, doubled for
-  each rapid failure in a row: one within :data:`STABLE_AFTER` seconds of its start,
-  or before it served). After :data:`MAX_RAPID_FAILURES` rapid failures in a row of
-  one worker, the parent gives up: it stops the others and raises.
+  starts another in its place after a backoff (:class:`RestartBackoff`: 0.5 s, doubled
+  for each rapid failure in a row, one within :data:`STABLE_AFTER` seconds of its
+  start or before it served). At the :data:`MAX_RAPID_FAILURES`-th rapid failure in a
+  row of one worker, the parent gives up: it stops the others and raises.
 - **A worker fails to start** (exits before it served, the first time): the cause
   (the address, the App's startup) would stop every restart too, so the parent stops
   the others and raises at once.
@@ -40,7 +40,7 @@ import socket
 import sys
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from multiprocessing.process import BaseProcess
 from types import FrameType
@@ -55,6 +55,7 @@ __all__ = [
     "MAX_RAPID_FAILURES",
     "RESTART_DELAY",
     "STABLE_AFTER",
+    "RestartBackoff",
     "WorkersFailedError",
     "reuse_port_listeners",
     "run_workers",
@@ -245,14 +246,37 @@ async def _serve_worker(
 
 
 @dataclass
+class RestartBackoff:
+    """When to restart one worker after it died, or whether to give up: the policy.
+
+    A failure is rapid when the worker died before it served or within
+    :data:`STABLE_AFTER` seconds of its start. The delay is :data:`RESTART_DELAY`
+    doubled for each rapid failure in a row (0.5 s after a worker that served a while,
+    1, 2, 4 and 8 s after the first to the fourth rapid one); at the
+    :data:`MAX_RAPID_FAILURES`-th in a row, give up. A worker that ran a while starts
+    the count again.
+    """
+
+    rapid_failures: int = 0
+
+    def after_exit(self, ran_for: float, served: bool) -> float | None:
+        """The seconds to wait before the restart; ``None`` to give up."""
+        rapid = not served or ran_for < STABLE_AFTER
+        self.rapid_failures = self.rapid_failures + 1 if rapid else 0
+        if self.rapid_failures >= MAX_RAPID_FAILURES:
+            return None
+        return RESTART_DELAY * 2**self.rapid_failures
+
+
+@dataclass
 class _Slot:
-    """One of the N workers: its current process, and its failures in a row."""
+    """One of the N workers: its current process, and its restart policy."""
 
     index: int
     process: BaseProcess | None = None
     started_at: float = 0.0
     starts: int = 0
-    rapid_failures: int = 0
+    backoff: RestartBackoff = field(default_factory=RestartBackoff)
     restart_at: float | None = None
 
 
@@ -383,14 +407,12 @@ class _Supervisor:
             self.failures.append(f"{what} before it served")
             self._stop(f"{what} before it served", logging.ERROR)
             return
-        rapid = not served or time.monotonic() - slot.started_at < STABLE_AFTER
-        slot.rapid_failures = slot.rapid_failures + 1 if rapid else 0
-        if slot.rapid_failures >= MAX_RAPID_FAILURES:
-            failure = f"{what}, its {slot.rapid_failures}th rapid failure in a row"
+        delay = slot.backoff.after_exit(time.monotonic() - slot.started_at, served)
+        if delay is None:
+            failure = f"{what}: {MAX_RAPID_FAILURES} rapid failures in a row"
             self.failures.append(failure)
-            self._stop(f"{failure}: giving up", logging.ERROR)
+            self._stop(f"{failure}, giving up", logging.ERROR)
             return
-        delay = RESTART_DELAY * 2**slot.rapid_failures
         slot.restart_at = time.monotonic() + delay
         logger.error("%s; restarting it in %g s", what, delay)
 
