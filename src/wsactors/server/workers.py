@@ -265,7 +265,7 @@ class RestartBackoff:
         self.rapid_failures = self.rapid_failures + 1 if rapid else 0
         if self.rapid_failures >= MAX_RAPID_FAILURES:
             return None
-        return RESTART_DELAY * 2**self.rapid_failures
+        return RESTART_DELAY * 2.0**self.rapid_failures
 
 
 @dataclass
