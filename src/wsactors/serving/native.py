@@ -131,8 +131,8 @@ def run_native(
     The signal receiver is installed first, so a signal during startup stops the
     server as soon as it is up. With ``workers`` > 1, that many forked processes
     share the port with ``SO_REUSEPORT``, a worker that dies is replaced, and the
-    workers drain and exit if this process dies (see
-    :mod:`wsactors.server.workers` and docs/engines.md). ``on_serving`` is
+    workers drain and exit if this process dies (see docs/serving.md, "The native
+    engine's workers"). ``on_serving`` is
     called with the bound URLs once the server listens (one worker only: each of
     several logs its own).
 
