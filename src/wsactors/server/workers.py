@@ -202,6 +202,9 @@ async def _serve_worker(
 
     A stop asked before the server listens takes effect once it listens (as with one
     process); one asked before this function started serves nothing.
+
+    Cancellation:
+        The root of the worker's Trio run: nothing cancels it but its own stop.
     """
     with trio.open_signal_receiver(*STOP_SIGNALS) as signals:
         if early:
