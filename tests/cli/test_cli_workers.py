@@ -22,7 +22,13 @@ import trio
 from trio_websocket import WebSocketConnection, open_websocket_url
 from wsproto.events import TextMessage
 
-from cli_helpers import PROCESS_DEADLINE, ServerProcess, live_processes_in_group, server_command
+from cli_helpers import (
+    PROCESS_DEADLINE,
+    ServerProcess,
+    live_processes_in_group,
+    server_command,
+    stop_process_group,
+)
 from helpers import DEADLINE, StallingClient
 
 pytestmark = [
@@ -135,32 +141,39 @@ async def test_kill_9_of_the_parent_drains_and_stops_every_worker(app_dir: Path)
     assert "Traceback" not in log
 
 
-async def test_a_killed_worker_is_replaced_and_serves(app_dir: Path) -> None:
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGKILL, -9), (signal.SIGTERM, 0)])
+async def test_a_worker_that_ends_is_replaced_and_the_replacement_serves(
+    app_dir: Path, signum: signal.Signals, code: int
+) -> None:
+    """Killed, or stopped on its own (it drains and exits 0): either way another
+    takes its place and serves. Each of the two first workers ends in turn."""
     with trio.fail_after(TEST_DEADLINE):
         async with server_command([*RUN, "--workers", "2"], app_dir) as server:
             await _both_workers_serving(server)
             url = f"ws://127.0.0.1:{server.port}/pid"
-            async with open_websocket_url(url) as ws:
-                killed = await _worker_pid(ws)
-            os.kill(killed, signal.SIGKILL)
-            await server.wait_for_log(
-                rf"worker wsactors-worker-\d \(pid {killed}\) exited with code -9;"
-                r" restarting it in [\d.]+ s"
-            )
-            restarted = await server.wait_for_log(
-                r"restarted worker wsactors-worker-\d \(pid (\d+)\)"
-            )
-            replacement = int(restarted.group(1))
-            # The kernel spreads connections over the two listeners: ask until the
-            # replacement answers (each try reaches it with even odds).
-            served_by: set[int] = set()
-            while replacement not in served_by:
+            # The kernel spreads connections over the listeners: ask until each
+            # worker answered (each try reaches a given one with even odds).
+            first: set[int] = set()
+            while len(first) < 2:
                 async with open_websocket_url(url) as ws:
-                    served_by.add(await _worker_pid(ws))
-            assert killed not in served_by
+                    first.add(await _worker_pid(ws))
+            for ended, rounds in zip(sorted(first), (1, 2), strict=True):
+                os.kill(ended, signum)
+                await server.wait_for_log(
+                    rf"worker wsactors-worker-\d \(pid {ended}\) exited with code {code};"
+                    r" restarting it in [\d.]+ s"
+                )
+                pattern = r"restarted worker wsactors-worker-\d \(pid (\d+)\)"
+                found = await server.wait_for_log(f"(?s)(?:{pattern}.*){{{rounds}}}")
+                replacement = int(re.findall(pattern, found.group(0))[-1])
+                served_by: set[int] = set()
+                while replacement not in served_by:
+                    async with open_websocket_url(url) as ws:
+                        served_by.add(await _worker_pid(ws))
+                assert ended not in served_by
             assert await server.stop(signal.SIGTERM) == 0
             log = await server.log()
-    assert len(re.findall(r"restarting it in", log)) == 1
+    assert len(re.findall(r"restarting it in", log)) == 2
 
 
 @pytest.mark.parametrize("to", ["parent", "group"])
@@ -197,10 +210,16 @@ async def test_a_worker_that_fails_to_start_stops_the_others_and_exits_1(
     )
     command = [*RUN[:4], "failapp", *RUN[5:], "--workers", "2"]
     output = app_dir / "output.txt"
-    with output.open("wb") as sink, trio.fail_after(TEST_DEADLINE):
-        process = await trio.run_process(
-            command, cwd=app_dir, stdout=sink, stderr=sink, check=False
+    with output.open("wb") as sink:
+        # A session of its own, as server_command does: its group is killed after.
+        process = await trio.lowlevel.open_process(
+            command, cwd=app_dir, stdout=sink, stderr=sink, start_new_session=True
         )
+    try:
+        with trio.fail_after(PROCESS_DEADLINE):
+            await process.wait()
+    finally:
+        await stop_process_group(process)
     log = output.read_text()
     assert process.returncode == 1, log
     assert re.search(

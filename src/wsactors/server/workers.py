@@ -228,10 +228,11 @@ async def _serve_worker(
                     stopping(f"received {signal.Signals(signum).name}")
 
         async def watch_parent() -> None:
-            # The parent never writes: end of file is its death (its end closed).
-            async with trio.lowlevel.FdStream(plan.parent_alive) as pipe:
-                while await pipe.receive_some():
-                    pass
+            # The parent never writes, so the pipe turns readable only at end of file:
+            # its death. Nothing is read: the pipe's blocking mode is shared by every
+            # worker, and must not be changed (trio's FdStream restores it on close,
+            # which would leave another worker's read blocking its whole loop).
+            await trio.lowlevel.wait_readable(plan.parent_alive)
             stopping(parent_exited)
 
         async with trio.open_nursery() as watchers:
