@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 import trio
 from trio_websocket import WebSocketConnection, open_websocket_url
-from wsproto.events import TextMessage
+from wsproto.events import Message, TextMessage
 
 from cli_helpers import (
     PROCESS_DEADLINE,
@@ -75,7 +75,7 @@ async def _worker_pid(ws: WebSocketConnection) -> int:
 
 
 async def _asked(server: ServerProcess) -> StallingClient:
-    """A client on /pid whose question was answered (the answer left unread).
+    """A client on /pid whose question was answered: its worker serves it.
 
     By hand (wsproto): trio-websocket 0.12 leaks its socket when the server closes
     and ends the TCP connection at once, as a worker that drained and exits does.
@@ -83,17 +83,22 @@ async def _asked(server: ServerProcess) -> StallingClient:
     # A ServerProcess has the host and port that open() reads of a LiveServer.
     client = await StallingClient.open(server, "/pid")  # type: ignore[arg-type]
     await client.stream.send_all(client.conn.send(TextMessage("pid?")))
-    return client
+    while True:
+        chunk = await client.stream.receive_some()
+        assert chunk, "the connection ended before the answer"
+        client.conn.receive_data(chunk)
+        if any(isinstance(event, Message) for event in client.conn.events()):
+            return client
 
 
 async def _close_code_of_the_drain(client: StallingClient) -> int:
     """Read until the server's close, answer it (RFC 6455 5.5.1), return its code."""
-    messages, close = await client.read_until_close()
-    assert messages == 1  # the answer, then the close
-    assert close is not None, "the connection ended without a close frame"
-    with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
-        await client.stream.send_all(client.conn.send(close.response()))
-    await client.stream.aclose()
+    async with client.stream:
+        messages, close = await client.read_until_close()
+        assert messages == 0  # nothing after the answer but the close
+        assert close is not None, "the connection ended without a close frame"
+        with contextlib.suppress(trio.BrokenResourceError):
+            await client.stream.send_all(client.conn.send(close.response()))
     return close.code
 
 

@@ -331,8 +331,11 @@ class _Supervisor:
             if not alive and self.stopping:
                 break
             ready = multiprocessing.connection.wait([self.wake_r, *alive], self._timeout())
-            if self.wake_r in ready:
-                self._take_signals()
+            # Signals first, even when the wake byte is not among ``ready``: a worker
+            # that got the group's SIGTERM may exit before this wait saw the byte
+            # (the signal may have gone to another thread, or the wait returned first),
+            # and its exit is then part of the stop, not a death to restart.
+            self._take_signals()
             for sentinel in ready:
                 if sentinel in alive:
                     self._exited(alive[sentinel])
