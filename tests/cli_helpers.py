@@ -158,6 +158,23 @@ async def wait_until_listening(process: trio.Process, port: int, output: Path) -
             return
 
 
+async def live_processes_in_group(pgid: int) -> list[int]:
+    """The PIDs of the processes of group ``pgid`` that still run (zombies excluded).
+
+    From ``ps`` (Linux and the BSDs alike): a worker whose parent died is reparented
+    to PID 1, which may not reap it, so "the group is empty" cannot be asked of kill(2).
+    """
+    listing = await trio.run_process(
+        ["ps", "-A", "-o", "pid=,pgid=,stat="], capture_stdout=True, check=True
+    )
+    live = []
+    for line in listing.stdout.decode().splitlines():
+        pid, group, stat = line.split()[:3]
+        if int(group) == pgid and not stat.startswith("Z"):
+            live.append(int(pid))
+    return live
+
+
 def assert_one_line_usage_error(err: str, message: str, command: str = "run") -> None:
     """``err`` is the subcommand's usage, then one line: the error, naming ``message``
     (no traceback)."""

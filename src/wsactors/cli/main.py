@@ -7,7 +7,9 @@ hypercorn's process supervisor instead (:func:`wsactors.serving.hypercorn.serve_
 The options live in :mod:`.parser`, their mapping onto the engines in
 :mod:`wsactors.serving.settings` and :mod:`wsactors.serving.hypercorn`.
 
-Exit codes: 0 after a clean stop, 1 when serving failed (e.g. the port is taken),
+Exit codes: 0 after a clean stop (with the native engine's ``--workers N``: once
+every worker drained), 1 when serving failed (e.g. the port is taken; a native
+worker failed to start, or failed rapidly five times in a row),
 2 for a usage error (a bad option, a setting the engine cannot honour, a missing
 file, an import string that names no app), 130 when interrupted before serving
 started. A usage error prints the subcommand's usage, then one line saying what is

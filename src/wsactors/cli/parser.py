@@ -23,7 +23,9 @@ to hypercorn's process supervisor: each worker imports MODULE:APP itself, and on
 SIGTERM they stop as under `hypercorn -k trio` (no 1001 drain first; connections
 still open after --graceful-timeout are cancelled and closed with 1001). On the
 native engine, --workers N forks N processes sharing the port, each draining on
-SIGTERM.
+SIGTERM; a worker that dies is restarted after a backoff (five rapid failures in a
+row stop the server), and the workers drain and exit if this process dies, kill -9
+included (docs/serving.md, "The native engine's workers").
 """
 
 

@@ -17,7 +17,7 @@ from ..server.options import NativeOptions
 from ..server.server import NativeServer
 from ..server.workers import WorkersFailedError, reuse_port_listeners, run_workers
 from .settings import NATIVE, ServerSettings, tls_context
-from .signals import OnServing, run_until_signal, serve_until_signal
+from .signals import OnServing, run_until_signal
 
 __all__ = [
     "NativeOptions",
@@ -117,12 +117,6 @@ async def serve_native_async(
         await lifespan.shutdown(options.startup_timeout)
 
 
-async def _serve_worker(app: Any, host: str, port: int, options: NativeOptions) -> None:
-    await serve_until_signal(
-        serve_native_async, app, host, port, options, reuse_port=True, logger=logger
-    )
-
-
 def run_native(
     app: Any,
     host: str,
@@ -136,7 +130,9 @@ def run_native(
 
     The signal receiver is installed first, so a signal during startup stops the
     server as soon as it is up. With ``workers`` > 1, that many forked processes
-    share the port with ``SO_REUSEPORT`` (see docs/engines.md). ``on_serving`` is
+    share the port with ``SO_REUSEPORT``, a worker that dies is replaced, and the
+    workers drain and exit if this process dies (see docs/serving.md, "The native
+    engine's workers"). ``on_serving`` is
     called with the bound URLs once the server listens (one worker only: each of
     several logs its own).
 
@@ -144,14 +140,15 @@ def run_native(
         TypeError: an unknown option, or ``app`` is not a wsactors App.
         ValueError: an option out of range.
         OSError: the address could not be bound.
-        WorkersFailedError: a worker process exited with an error or was killed.
+        WorkersFailedError: a worker failed to start, kept failing right after its
+            restarts, or did not exit cleanly after the stop.
     """
     native = NativeOptions.from_options(options)
     require_app(app)
     if workers < 1:
         raise ValueError(f"workers must be >= 1, got {workers!r}")
     if workers > 1:
-        run_workers(_serve_worker, app, host, port, native, workers)
+        run_workers(serve_native_async, app, host, port, native, workers)
         return
     run_until_signal(
         serve_native_async, app, host, port, native, logger=logger, on_serving=on_serving
