@@ -29,7 +29,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -38,7 +38,7 @@ from .procstat import raise_nofile_limit
 from .report import environment
 from .serverproc import free_port, missing, pinning, stop, wait_listening
 
-__all__ = ["CONFIGURATIONS", "FIGURES", "main", "markdown"]
+__all__ = ["CONFIGURATIONS", "figures_of", "main", "markdown", "summarize", "targets"]
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -69,56 +69,41 @@ CONFIGURATIONS = (
     ),
 )
 
-#: (key, column title, where in a round's result, how to show it).
-FIGURES: tuple[tuple[str, str, Callable[[Mapping[str, Any]], float], str], ...] = (
-    (
-        "paced_cpu",
-        "paced: CPU µs/delivery",
-        lambda r: r["paced"]["server_cpu_us_per_delivery"],
-        "{:.1f}",
-    ),
-    ("paced_rate", "paced: deliveries/s", lambda r: r["paced"]["deliveries_per_s"], "{:,.0f}"),
-    ("paced_p50", "paced: p50 ms", lambda r: r["paced"]["p50_ms"], "{:.1f}"),
-    ("paced_p99", "paced: p99 ms", lambda r: r["paced"]["p99_ms"], "{:.1f}"),
-    ("paced_busy", "paced: server busy", lambda r: r["paced"]["server_busy"], "{:.2f}"),
-    (
-        "throughput_cpu",
-        "throughput: CPU µs/delivery",
-        lambda r: r["throughput"]["server_cpu_us_per_delivery"],
-        "{:.1f}",
-    ),
-    (
-        "throughput_rate",
-        "throughput: deliveries/s",
-        lambda r: r["throughput"]["deliveries_per_s"],
-        "{:,.0f}",
-    ),
-    ("throughput_p99", "throughput: p99 ms", lambda r: r["throughput"]["p99_ms"], "{:,.0f}"),
-    (
-        "throughput_undelivered",
-        "throughput: undelivered",
-        lambda r: r["throughput"]["undelivered"],
-        "{:,.0f}",
-    ),
-    (
-        "throughput_client",
-        "throughput: client busy",
-        lambda r: r["throughput"]["client_busy"],
-        "{:.2f}",
-    ),
-    (
-        "idle_kib",
-        "unsubscribed KiB/conn",
-        lambda r: r["memory"]["unsubscribed_bytes_per_conn"] / 1024,
-        "{:.1f}",
-    ),
-    (
-        "room_kib",
-        "subscribed KiB/conn",
-        lambda r: r["memory"]["subscribed_bytes_per_conn"] / 1024,
-        "{:.1f}",
-    ),
+PHASES = ("paced", "throughput")
+
+#: A phase's figures: (field in the phase's result, column title, format).
+PHASE_FIGURES = (
+    ("server_cpu_us_per_delivery", "server CPU µs/delivery", "{:.1f}"),
+    ("deliveries_per_s", "deliveries/s", "{:,.0f}"),
+    ("p50_ms", "p50 ms", "{:,.1f}"),
+    ("p99_ms", "p99 ms", "{:,.1f}"),
+    ("undelivered", "undelivered", "{:,.0f}"),
+    ("gaps", "Gap notices", "{:,.0f}"),
+    ("server_busy", "server busy", "{:.2f}"),
+    ("client_busy", "client busy", "{:.2f}"),
 )
+
+#: The memory phase's figures: (field, column title, scale, format).
+MEMORY_FIGURES = (
+    ("subscribed_bytes_per_conn", "subscribed KiB/conn", 1 / 1024, "{:.1f}"),
+    ("unsubscribed_bytes_per_conn", "unsubscribed KiB/conn", 1 / 1024, "{:.1f}"),
+    ("subscribed_ratio", "subscribed / unsubscribed", 1.0, "{:.2f}"),
+)
+
+
+def figures_of(result: Mapping[str, Any]) -> dict[str, float]:
+    """One round's figures, flat: ``paced.p99_ms``, ``memory.subscribed_ratio``..."""
+    flat = {}
+    for phase in PHASES:
+        for field, _, _ in PHASE_FIGURES:
+            flat[f"{phase}.{field}"] = _number(result[phase][field])
+    for field, _, scale, _ in MEMORY_FIGURES:
+        flat[f"memory.{field}"] = _number(result["memory"][field]) * scale
+    return flat
+
+
+def _number(value: Any) -> float:
+    return math.nan if value is None else float(value)
 
 
 def run_once(
@@ -161,11 +146,6 @@ def run_once(
         stop(server)
 
 
-def _median(values: Sequence[float]) -> float:
-    usable = [v for v in values if not math.isnan(v)]
-    return statistics.median(usable) if usable else math.nan
-
-
 def summarize(
     configs: Sequence[Configuration],
     sizes: Sequence[int],
@@ -175,14 +155,16 @@ def summarize(
     rows = []
     for size in sizes:
         for config in configs:
-            results = rounds.get((config.name, size), [])
+            flats = [figures_of(result) for result in rounds.get((config.name, size), [])]
+            keys = flats[0].keys() if flats else figures_of_keys()
             figures = {}
-            for key, _, read, _ in FIGURES:
-                values = [float(read(result)) for result in results]
+            for key in keys:
+                values = [flat[key] for flat in flats]
+                usable = [v for v in values if not math.isnan(v)]
                 figures[key] = {
-                    "median": _median(values),
-                    "min": min(values, default=math.nan),
-                    "max": max(values, default=math.nan),
+                    "median": statistics.median(usable) if usable else math.nan,
+                    "min": min(usable, default=math.nan),
+                    "max": max(usable, default=math.nan),
                     "values": values,
                 }
             rows.append(
@@ -190,27 +172,44 @@ def summarize(
                     "name": config.name,
                     "label": config.label,
                     "subscribers": size,
-                    "rounds": len(results),
+                    "rounds": len(flats),
                     "figures": figures,
                 }
             )
     return rows
 
 
-def markdown(rows: Sequence[Mapping[str, Any]], sizes: Sequence[int]) -> str:
-    """One table per room size: servers as rows, figures (medians) as columns."""
+def figures_of_keys() -> list[str]:
+    """Every key :func:`figures_of` returns, in order."""
+    keys = [f"{phase}.{field}" for phase in PHASES for field, _, _ in PHASE_FIGURES]
+    return keys + [f"memory.{field}" for field, _, _, _ in MEMORY_FIGURES]
+
+
+def _cell(row: Mapping[str, Any], key: str, shape: str) -> str:
+    value = row["figures"][key]["median"]
+    return "n/a" if math.isnan(value) else shape.format(value)
+
+
+def markdown(rows: Sequence[Mapping[str, Any]], sizes: Sequence[int], paced: float) -> str:
+    """Per room size: a table of the two phases and one of memory (medians)."""
     parts = []
     for size in sizes:
+        mine = [row for row in rows if row["subscribers"] == size]
+        rates = {"paced": paced / size, "throughput": None}
         parts.append(f"**{size:,} subscribers**\n")
-        parts.append("| server | " + " | ".join(title for _, title, _, _ in FIGURES) + " |")
-        parts.append("| --- | " + " | ".join("---:" for _ in FIGURES) + " |")
-        for row in rows:
-            if row["subscribers"] != size:
-                continue
-            cells = []
-            for key, _, _, shape in FIGURES:
-                value = row["figures"][key]["median"]
-                cells.append("n/a" if math.isnan(value) else shape.format(value))
+        parts.append("| server | phase | " + " | ".join(t for _, t, _ in PHASE_FIGURES) + " |")
+        parts.append("| --- | --- | " + " | ".join("---:" for _ in PHASE_FIGURES) + " |")
+        for row in mine:
+            for phase in PHASES:
+                rate = rates[phase]
+                name = f"{phase}, {rate:g} msg/s" if rate else phase
+                cells = [_cell(row, f"{phase}.{field}", shape) for field, _, shape in PHASE_FIGURES]
+                parts.append(f"| {row['label']} | {name} | " + " | ".join(cells) + " |")
+        parts.append("")
+        parts.append("| server | " + " | ".join(t for _, t, _, _ in MEMORY_FIGURES) + " |")
+        parts.append("| --- | " + " | ".join("---:" for _ in MEMORY_FIGURES) + " |")
+        for row in mine:
+            cells = [_cell(row, f"memory.{field}", shape) for field, _, _, shape in MEMORY_FIGURES]
             parts.append(f"| {row['label']} | " + " | ".join(cells) + " |")
         parts.append("")
     return "\n".join(parts)
@@ -223,12 +222,12 @@ def targets(rows: Sequence[Mapping[str, Any]], paced_rate: float) -> list[str]:
 
     def median(name: str, size: int, key: str) -> float:
         figures = by.get((name, size))
-        return figures[key]["median"] if figures else math.nan
+        return float(figures[key]["median"]) if figures else math.nan
 
     for size in sorted({row["subscribers"] for row in rows}):
-        native = median("wsactors-native", size, "paced_cpu")
+        native = median("wsactors-native", size, "paced.server_cpu_us_per_delivery")
         for other, relation in (("websockets", "<="), ("litestar", "<")):
-            theirs = median(other, size, "paced_cpu")
+            theirs = median(other, size, "paced.server_cpu_us_per_delivery")
             if math.isnan(native) or math.isnan(theirs):
                 continue
             met = native <= theirs if relation == "<=" else native < theirs
@@ -237,15 +236,14 @@ def targets(rows: Sequence[Mapping[str, Any]], paced_rate: float) -> list[str]:
                 f"{relation} {other} {theirs:.1f} µs: {'met' if met else 'missed'} "
                 f"({native / theirs:.2f}x)"
             )
-        idle = median("wsactors-native", size, "idle_kib")
-        room = median("wsactors-native", size, "room_kib")
-        if not (math.isnan(idle) or math.isnan(room)) and idle > 0:
-            met = room <= idle * 1.10
+        ratio = median("wsactors-native", size, "memory.subscribed_ratio")
+        if not math.isnan(ratio):
             lines.append(
-                f"- {size:,} subscribers: native subscribed {room:.1f} KiB/conn within 10 % of "
-                f"unsubscribed {idle:.1f}: {'met' if met else 'missed'} ({room / idle:.2f}x)"
+                f"- {size:,} subscribers: native memory per subscribed connection within "
+                f"10 % of an unsubscribed one: {'met' if ratio <= 1.10 else 'missed'} "
+                f"({ratio:.2f}x)"
             )
-    p99 = median("wsactors-native", 1000, "paced_p99")
+    p99 = median("wsactors-native", 1000, "paced.p99_ms")
     if not math.isnan(p99) and paced_rate == 20_000:
         lines.append(
             f"- 1,000 subscribers at 20 messages/s: native p99 {p99:.1f} ms < 30 ms: "
@@ -379,7 +377,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "skipped": skipped,
     }
     (out / "fanout.json").write_text(json.dumps(_clean(document), indent=2) + "\n")
-    tables = markdown(rows, args.sizes)
+    tables = markdown(rows, args.sizes, args.paced)
     notes = [
         f"Fan-out, medians of {args.rounds} interleaved round(s); wsactors subscribers via "
         f"`{mode}`.",

@@ -61,8 +61,11 @@ NAP = 0.0005
 _SMALL_BATCH = 64
 
 
+_STARTED = time.monotonic()
+
+
 def _log(text: str) -> None:
-    print(f"    {text}", file=sys.stderr, flush=True)
+    print(f"    [{time.monotonic() - _STARTED:5.1f} s] {text}", file=sys.stderr, flush=True)
 
 
 class _Connection:
@@ -278,10 +281,16 @@ class Publisher:
         return result
 
     def stop(self) -> None:
-        """End the child (the harness's own process) if it still runs."""
+        """End the child (this process's own) if it still runs: SIGTERM, which it
+        answers by closing its connection; SIGKILL if that takes over 10 s (a
+        server too busy to answer the close)."""
         if self.process.poll() is None:
             self.process.terminate()
-            self.process.wait(timeout=10)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
 
 
 def wait_server_quiet(pid: int, timeout: float = 20.0) -> None:
@@ -332,7 +341,10 @@ def memory_phase(
 
 def warm_up(subs: Subscribers, url: str, count: int, size: int, timeout: float) -> float:
     """Publish until every ``/room`` connection had a message; returns the seconds taken."""
-    rate = max(1.0, min(20.0, 10_000 / count))  # at most 10,000 deliveries/s
+    # At most 2,000 deliveries/s (10,000 subscribers: a message every 5 s): the
+    # slowest server delivers the first message to all before the next piles up,
+    # so little is still queued when the measured phases start.
+    rate = max(0.2, min(20.0, 2_000 / count))
     publisher = Publisher(url, rate, int(rate * timeout) + 1, size)
     started = time.monotonic()
     try:
@@ -344,7 +356,7 @@ def warm_up(subs: Subscribers, url: str, count: int, size: int, timeout: float) 
     finally:
         publisher.stop()
     taken = time.monotonic() - started
-    subs.quiet(1.0, 30.0)
+    subs.quiet(1.0, 60.0)
     return taken
 
 
@@ -373,6 +385,7 @@ def fan_out_phase(
         own_start = time.process_time()
         publisher.go()
         subs.run_until(publisher.finished, duration * 3 + 30, "publishing")
+        published = time.monotonic()
         pace = publisher.result()
         # Until every delivery arrived, or none came for `drain` seconds, or
         # `drain_limit` seconds passed: a server far behind is reported with what
@@ -380,7 +393,7 @@ def fan_out_phase(
         deadline = time.monotonic() + drain_limit
         while subs.delivered < expected:
             now = time.monotonic()
-            if now - subs.last_delivery >= drain or now >= deadline:
+            if now - max(subs.last_delivery, published) >= drain or now >= deadline:
                 break
             subs.poll(0.05)
         cpu = cpu_seconds(pid) - cpu_start
@@ -436,6 +449,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         )
         subs.quiet(0.5, 30.0)
     subs.close("room")
+    _log("done")
     return results
 
 
@@ -452,7 +466,7 @@ def publish(url: str, rate: float, count: int, size: int) -> None:
         stopping = True
 
     signal.signal(signal.SIGTERM, stop)
-    with connect(f"{url}/publish", compression=None, open_timeout=30) as ws:
+    with connect(f"{url}/publish", compression=None, open_timeout=30, close_timeout=5) as ws:
         print("ready", flush=True)
         if sys.stdin.readline().strip() != "go":
             return
