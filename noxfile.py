@@ -100,7 +100,7 @@ def docs(session: nox.Session) -> None:
 
 #: Reference servers in the bench group: each is installed on its own, and one that
 #: cannot be installed is skipped by the harness instead of failing the session.
-BENCH_REFERENCES = frozenset({"litestar", "uvicorn", "trio-websocket"})
+BENCH_REFERENCES = frozenset({"litestar", "uvicorn", "trio-websocket", "aiohttp"})
 
 
 def _requirement_name(requirement: str) -> str:
@@ -109,7 +109,12 @@ def _requirement_name(requirement: str) -> str:
 
 @nox.session(default=False)
 def bench(session: nox.Session) -> None:
-    """Load benchmarks, instruction counts and microbenchmarks, in artifacts/bench/ (~10 min)."""
+    """Load and fan-out benchmarks, instruction counts and microbenchmarks, in
+    artifacts/bench/ (~25 min; ``-- --quick``: one short round of each load benchmark).
+
+    Options after ``--`` go to the echo/push harness (``python -m benchmarks --help``);
+    ``--quick`` goes to the fan-out benchmark too.
+    """
     requirements = group("bench")
     session.install(
         "-e", ".", *(r for r in requirements if _requirement_name(r) not in BENCH_REFERENCES)
@@ -119,6 +124,11 @@ def bench(session: nox.Session) -> None:
             # pip exits 1 when it cannot install; the harness then reports the reference skipped.
             session.run_install("python", "-m", "pip", "install", requirement, success_codes=[0, 1])
     session.run("python", "-m", "benchmarks", *session.posargs)
+    # Fan-out (benchmarks/fanout.py): 1,000 and 10,000 subscribers in one room on
+    # wsactors (native, hypercorn), websockets' broadcast() and Litestar Channels:
+    # artifacts/bench/fanout.md and fanout.json.
+    quick = ["--quick"] if "--quick" in session.posargs else []
+    session.run("python", "-m", "benchmarks.fanout", *quick)
     # Instructions per echo and per push under callgrind (about 5 minutes; skipped,
     # with a line saying so, where valgrind is missing): artifacts/bench/instructions.json.
     session.run("python", "-m", "benchmarks.instructions")

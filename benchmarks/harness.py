@@ -15,12 +15,8 @@ Output in ``--out`` (default ``artifacts/bench/``): ``results.md``, ``results.js
 from __future__ import annotations
 
 import argparse
-import contextlib
-import importlib.util
 import json
 import os
-import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -30,7 +26,16 @@ from pathlib import Path
 from typing import IO, Any
 
 from .procstat import raise_nofile_limit
-from .report import environment, summarize, write_chart, write_json, write_markdown
+from .report import (
+    environment,
+    ratio_lines,
+    reference_ratios,
+    summarize,
+    write_chart,
+    write_json,
+    write_markdown,
+)
+from .serverproc import free_port, missing, pinning, stop, wait_listening
 
 __all__ = ["CONFIGURATIONS", "Configuration", "main"]
 
@@ -111,63 +116,28 @@ CONFIGURATIONS = (
         "benchmarks.servers.trio_websocket_server",
         ("trio_websocket",),
     ),
+    # The references issue 19 measures the native engine against: Litestar as its
+    # users deploy it (uvicorn[standard]: uvloop and httptools) and aiohttp.
     Configuration(
         "litestar-uvicorn",
-        "Litestar listener/stream, uvicorn",
+        "Litestar listener/stream, uvicorn[standard] (uvloop, httptools)",
         "benchmarks.servers.litestar_uvicorn",
-        ("litestar", "uvicorn"),
+        ("litestar", "uvicorn", "uvloop", "httptools"),
+    ),
+    Configuration(
+        "aiohttp",
+        "aiohttp server, asyncio",
+        "benchmarks.servers.aiohttp_server",
+        ("aiohttp",),
     ),
 )
 FLOOR = CONFIGURATIONS[0].name
 
 
-def _missing(config: Configuration) -> list[str]:
-    return [name for name in config.requires if importlib.util.find_spec(name) is None]
-
-
-def _pinning() -> tuple[list[str], list[str]]:
-    """Command prefixes pinning the server to CPU 0 and the load to CPU 1, if possible."""
-    cpus = sorted(os.sched_getaffinity(0))
-    taskset = shutil.which("taskset")
-    if taskset is None or len(cpus) < 2:
-        return [], []
-    return [taskset, "-c", str(cpus[0])], [taskset, "-c", str(cpus[1])]
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def _wait_listening(port: int, server: subprocess.Popen[bytes], timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"server exited with {server.returncode} before listening")
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.5):
-            return
-        time.sleep(0.05)
-    raise RuntimeError(f"server not listening on port {port} after {timeout:g} s")
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    """Terminate a process this harness started; kill it if it lingers."""
-    if process.poll() is not None:
-        return
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=10)
-
-
 def run_once(config: Configuration, args: argparse.Namespace, log: IO[bytes]) -> dict[str, Any]:
     """Start ``config``'s server, run the load generator against it, stop the server."""
-    server_pin, load_pin = _pinning()
-    port = _free_port()
+    server_pin, load_pin = pinning()
+    port = free_port()
     server = subprocess.Popen(
         [*server_pin, sys.executable, "-m", config.module, "--port", str(port)],
         cwd=ROOT,
@@ -176,7 +146,7 @@ def run_once(config: Configuration, args: argparse.Namespace, log: IO[bytes]) ->
         stderr=subprocess.STDOUT,
     )
     try:
-        _wait_listening(port, server, timeout=30)
+        wait_listening(port, server, timeout=30)
         command = [
             *load_pin,
             sys.executable,
@@ -200,12 +170,17 @@ def run_once(config: Configuration, args: argparse.Namespace, log: IO[bytes]) ->
         result: dict[str, Any] = json.loads(done.stdout)
         return result
     finally:
-        _stop(server)
+        stop(server)
 
 
 def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks", description=__doc__.split("\n\n")[0] if __doc__ else ""
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="1 round, 1 s phases, 20,000 pushed messages, 500 idle connections",
     )
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (>= 1)")
     parser.add_argument("--duration", type=float, default=3.0, help="seconds per echo phase")
@@ -222,6 +197,9 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--out", type=Path, default=ROOT / "artifacts" / "bench")
     args = parser.parse_args(argv)
+    if args.quick:
+        args.rounds, args.duration, args.warmup = 1, 1.0, 0.5
+        args.push_count, args.idle = 20_000, 500
     if args.rounds < 1:
         parser.error("--rounds must be at least 1")
     return args
@@ -244,16 +222,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     for config in CONFIGURATIONS:
         if wanted and config.name not in wanted and config.name != FLOOR:
             continue
-        missing = _missing(config)
-        if missing:
-            skipped[config.name] = f"not installed: {', '.join(missing)}"
+        absent = missing(config.requires)
+        if absent:
+            skipped[config.name] = f"not installed: {', '.join(absent)}"
             print(f"skipping {config.name}: {skipped[config.name]}", flush=True)
         else:
             configs.append(config)
     if not configs or configs[0].name != FLOOR:
         print("the raw ASGI floor cannot run (hypercorn and trio needed)", file=sys.stderr)
         return 1
-    server_pin, load_pin = _pinning()
+    server_pin, load_pin = pinning()
     placement = (
         f"server on CPU {server_pin[-1]}, load generator on CPU {load_pin[-1]}"
         if server_pin
@@ -291,10 +269,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         for k in ("rounds", "duration", "warmup", "connections", "size", "push_count", "idle")
     }
     summary = summarize(configs, rounds, failures, skipped, FLOOR)
+    summary["reference_ratios"] = reference_ratios(summary)
     write_json(out / "results.json", env, params, summary)
     table = write_markdown(out / "results.md", env, params, summary)
     write_chart(out / "bench.png", summary)
     print()
     print(table)
+    print("\n".join(ratio_lines(summary)))
     print(f"wrote {out}/results.md, results.json, bench.png in {env['duration_s']:.0f} s")
     return 1 if any(failures.values()) else 0

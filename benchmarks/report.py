@@ -21,6 +21,8 @@ __all__ = [
     "Metric",
     "environment",
     "markdown_table",
+    "ratio_lines",
+    "reference_ratios",
     "saturation_table",
     "summarize",
     "write_chart",
@@ -128,7 +130,7 @@ def environment(*, pinned: bool) -> dict[str, Any]:
     """What the figures depend on: machine, load, versions."""
     packages = (
         "wsactors", "hypercorn", "trio", "wsproto", "websockets", "trio-websocket",
-        "litestar", "uvicorn",
+        "litestar", "uvicorn", "uvloop", "httptools", "aiohttp",
     )  # fmt: skip
     return {
         "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
@@ -188,6 +190,63 @@ def summarize(
         "configurations": entries,
         "skipped": dict(skipped),
     }
+
+
+#: Issue 19's comparison: the native engine's ``@websocket`` against Litestar as its
+#: users deploy it. Target: echo CPU at most 1.35x; push no worse than before.
+RATIOS = (
+    ("echo_cpu", "wsactors-native", "litestar-uvicorn", 1.35),
+    ("push_cpu", "wsactors-native", "litestar-uvicorn", None),
+)
+
+
+def reference_ratios(summary: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Server CPU of one configuration over another's, of the medians and per round.
+
+    Only the pairs of :data:`RATIOS` that both ran.
+    """
+    entries = {entry["name"]: entry for entry in summary["configurations"]}
+    ratios = []
+    for key, name, reference, target in RATIOS:
+        if name not in entries or reference not in entries:
+            continue
+        mine = entries[name]["metrics"][key]
+        theirs = entries[reference]["metrics"][key]
+        per_round = [
+            a / b if b else math.nan for a, b in zip(mine["values"], theirs["values"], strict=False)
+        ]
+        median = theirs["median"]
+        ratios.append(
+            {
+                "metric": key,
+                "configuration": name,
+                "reference": reference,
+                "ratio": mine["median"] / median if median else math.nan,
+                "per_round": per_round,
+                "target": target,
+            }
+        )
+    return ratios
+
+
+def ratio_lines(summary: Mapping[str, Any]) -> list[str]:
+    """One Markdown list item per :func:`reference_ratios` entry."""
+    entries = {entry["name"]: entry for entry in summary["configurations"]}
+    titles = {metric.key: metric.title for metric in METRICS}
+    lines = []
+    for ratio in summary.get("reference_ratios", ()):
+        rounds = ", ".join(f"{value:.2f}" for value in ratio["per_round"])
+        target = ratio["target"]
+        verdict = ""
+        if target is not None and not math.isnan(ratio["ratio"]):
+            met = "met" if ratio["ratio"] <= target else "missed"
+            verdict = f"; target <= {target:.2f}x (issue 19): {met}"
+        lines.append(
+            f"- {titles[ratio['metric']]}: {entries[ratio['configuration']]['label']} / "
+            f"{entries[ratio['reference']]['label']} = **{ratio['ratio']:.2f}x** "
+            f"(rounds: {rounds}){verdict}"
+        )
+    return lines
 
 
 def write_json(path: Path, env: Mapping[str, Any], params: Mapping[str, Any], summary: Any) -> None:
@@ -264,6 +323,7 @@ def write_markdown(
 ) -> str:
     """The table with the conditions it was measured in; returns the table alone."""
     table = markdown_table(summary)
+    ratios = ratio_lines(summary)
     notes = [
         f"Medians of {params['rounds']} interleaved rounds; in parentheses the ratio to the "
         f"raw ASGI floor of the same run.",
@@ -272,6 +332,8 @@ def write_markdown(
         "",
         saturation_table(summary),
         "",
+        *ratios,
+        *([""] if ratios else []),
         f"- {env['date']}, git {env['git']}, Python {env['python']}, {env['cpu']}, "
         f"{env['cpus']} CPUs, server {'pinned to one CPU' if env['pinned'] else 'not pinned'}; "
         f"load average {env['load_average_start'][0]:.2f} at start.",

@@ -10,7 +10,15 @@ from urllib.parse import parse_qs
 
 from ..procstat import raise_nofile_limit
 
-__all__ = ["HOST", "echo", "parse_port", "push", "push_request", "serve_hypercorn_trio"]
+__all__ = [
+    "HOST",
+    "echo",
+    "parse_port",
+    "push",
+    "push_request",
+    "serve_hypercorn_trio",
+    "uvicorn_standard",
+]
 
 HOST = "127.0.0.1"
 
@@ -57,6 +65,21 @@ def serve_hypercorn_trio(app: ASGIApp, port: int) -> None:
     config.accesslog = None
     config.loglevel = "WARNING"
     trio.run(lambda: hypercorn.trio.serve(cast(Framework, app), config, mode="asgi"))
+
+
+def uvicorn_standard() -> dict[str, Any]:
+    """uvicorn's options for ``uvicorn[standard]``: uvloop and httptools, named.
+
+    uvicorn's ``auto`` falls back to asyncio and h11 when they are missing; named,
+    a missing one fails the server's start (and the harness reports it). WebSockets
+    stay ``auto``: websockets' sans-I/O protocol, uvicorn's default when websockets
+    is installed. Prints the choice, which lands in the server's log.
+    """
+    import httptools  # noqa: F401 (fail here, with the name, when missing)
+    import uvloop  # noqa: F401
+
+    print("uvicorn with loop=uvloop, http=httptools, ws=auto", flush=True)
+    return {"loop": "uvloop", "http": "httptools"}
 
 
 # The listener frameworks' servers (wsactors_listener, litestar_uvicorn) decorate these

@@ -1,5 +1,6 @@
 """Reference: Litestar's ``websocket_listener`` echo and ``websocket_stream`` push on
-uvicorn (asyncio, uvicorn's default WebSocket implementation)."""
+uvicorn with uvloop and httptools (``uvicorn[standard]``, what Litestar users deploy;
+named, so a missing one fails the start) and uvicorn's default WebSocket protocol."""
 
 from __future__ import annotations
 
@@ -17,4 +18,11 @@ app = Litestar([echo, push])
 
 if __name__ == "__main__":
     port = _common.parse_port(__doc__ or "")
-    uvicorn.run(app, host=_common.HOST, port=port, log_level="warning", access_log=False)
+    uvicorn.run(
+        app,
+        host=_common.HOST,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        **_common.uvicorn_standard(),
+    )
