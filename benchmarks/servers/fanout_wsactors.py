@@ -7,28 +7,22 @@ Routes, as every fan-out server here (:mod:`benchmarks.fanout`):
 - ``/idle``: the same handler without the subscription (the memory baseline);
 - ``/publish``: every text message (the publisher's JSON) is published to ``room``.
 
-How a connection subscribes depends on what this wsactors has: ``await
-socket.subscribe("room")`` in a listener's ``on_connect`` (issue 20: no task per
-subscriber) when the socket has it, else ``channels.send_to`` (a task per
-subscriber), in a ``@websocket`` handler as docs/channels.md shows.
-:data:`SUBSCRIPTION` says which one this process serves; the server prints it.
+A connection subscribes with ``await socket.subscribe("room")`` in a listener's
+``on_connect``: no task per subscriber.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any
 
-from wsactors import App, Channels, WebSocket, WebSocketListener, websocket
+from wsactors import App, Channels, WebSocket, WebSocketListener
 
 from ._common import parse_port, serve_hypercorn_trio
 
 TOPIC = "room"
 
-#: ``"socket.subscribe"`` or ``"channels.send_to"``: what ``/room`` uses here.
-SUBSCRIPTION = (
-    "socket.subscribe" if callable(getattr(WebSocket, "subscribe", None)) else "channels.send_to"
-)
+#: How ``/room`` subscribes (printed by the servers, recorded in the results).
+SUBSCRIPTION = "socket.subscribe"
 
 
 class Publish(WebSocketListener):
@@ -47,9 +41,7 @@ class SubscribedRoom(WebSocketListener):
     path = "/room"
 
     async def on_connect(self, socket: WebSocket) -> None:
-        # getattr: this module also runs on a wsactors without socket.subscribe.
-        subscribe: Any = getattr(socket, "subscribe")  # noqa: B009
-        await subscribe(TOPIC)
+        await socket.subscribe(TOPIC)
 
     async def on_receive(self, data: str) -> None:
         return None
@@ -64,26 +56,7 @@ class IdleListener(WebSocketListener):
         return None
 
 
-@websocket("/room")
-async def send_to_room(socket: WebSocket, channels: Channels) -> None:
-    """A subscriber before issue 20: ``send_to`` reads the socket too, until it closes."""
-    await socket.accept()
-    await channels.send_to(socket, TOPIC, listen_for_disconnect=True)
-
-
-@websocket("/idle")
-async def idle(socket: WebSocket) -> None:
-    """``send_to_room`` without the subscription: read until the client leaves."""
-    await socket.accept()
-    async for _ in socket.iter_messages():
-        pass
-
-
-if SUBSCRIPTION == "socket.subscribe":
-    handlers: list[Any] = [Publish, SubscribedRoom, IdleListener]
-else:
-    handlers = [Publish, send_to_room, idle]
-app = App(handlers, channels=Channels())
+app = App([Publish, SubscribedRoom, IdleListener], channels=Channels())
 
 if __name__ == "__main__":
     port = parse_port(__doc__ or "")
