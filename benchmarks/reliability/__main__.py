@@ -1,15 +1,22 @@
 """Run every reliability probe, report each, fail at the end if any missed its goal.
 
-``python -m benchmarks.reliability [NAME ...]``: the probes named (default: every
-module of this package not starting with ``_``, in alphabetical order), each as
-``main()`` in a child process bounded by :data:`BOUND` seconds (a probe that
-hangs fails and is killed, its process group with it). Every probe runs even
-when an earlier one failed; the summary goes to
+``python -m benchmarks.reliability [--open NAME ...] [NAME ...]``: the probes named
+(default: every module of this package not starting with ``_``, in alphabetical
+order), each as ``main()`` in a child process bounded by :data:`BOUND` seconds (a
+probe that hangs fails and is killed, its process group with it). Every probe runs
+even when an earlier one failed; the summary goes to
 ``artifacts/reliability/summary.json``.
+
+``--open NAME`` declares a goal still open (an issue is working on it): its miss is
+printed as ``missed (open)`` and does not fail the run, but the probe still runs
+and prints its figure. The declaration is strict, like ``xfail(strict=True)``: an
+open probe that meets its goal fails the run until it is taken off the list, so
+the list never outlives the defect.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import pkgutil
@@ -55,8 +62,19 @@ def _run(name: str) -> tuple[int | None, str, float]:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the probes; 0 when every one met its goal."""
-    names = (argv if argv is not None else sys.argv[1:]) or probes()
-    unknown = sorted(set(names) - set(probes()))
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.reliability")
+    parser.add_argument(
+        "--open",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a probe whose goal is still open (its miss does not fail)",
+    )
+    parser.add_argument("names", nargs="*", metavar="NAME", help="probes to run (default: all)")
+    args = parser.parse_args(argv if argv is not None else sys.argv[1:])
+    names: list[str] = args.names or probes()
+    declared: set[str] = set(args.open)
+    unknown = sorted((set(names) | declared) - set(probes()))
     if unknown:
         print(f"unknown probe(s): {', '.join(unknown)}; known: {', '.join(probes())}")
         return 2
@@ -65,17 +83,27 @@ def main(argv: list[str] | None = None) -> int:
         print(f"--- {name}", flush=True)
         code, line, seconds = _run(name)
         status = "ok" if code == 0 else ("timed out" if code is None else f"failed ({code})")
+        if name in declared:
+            status = "met (open!)" if code == 0 else "missed (open)"
         results[name] = {"status": status, "exit_code": code, "line": line, "seconds": seconds}
     print("--- summary")
     for name, result in results.items():
         print(f"{name:<16} {result['status']:<11} {result['seconds']:5.1f} s")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     (ARTIFACTS / "summary.json").write_text(json.dumps(results, indent=2) + "\n")
-    missed = [name for name, result in results.items() if result["exit_code"] != 0]
+    missed = [n for n, r in results.items() if r["exit_code"] != 0 and n not in declared]
+    still_open = [n for n, r in results.items() if r["exit_code"] != 0 and n in declared]
+    closed = [n for n, r in results.items() if r["exit_code"] == 0 and n in declared]
+    if still_open:
+        print(f"reliability: open goals, still missed: {', '.join(still_open)}")
     if missed:
         print(f"reliability: {len(missed)} of {len(results)} probes missed: {', '.join(missed)}")
+    if closed:
+        print(f"reliability: declared open but met: {', '.join(closed)} (take them off --open)")
+    if missed or closed:
         return 1
-    print(f"reliability: all {len(results)} probes met their goals")
+    met = len(results) - len(still_open)
+    print(f"reliability: {met} of {len(results)} probes met their goals")
     return 0
 
 
