@@ -23,10 +23,8 @@ on the server while it measures, so two runs agree to a few bytes.
 from __future__ import annotations
 
 import argparse
-import base64
 import gc
 import os
-import socket
 import subprocess
 import sys
 import tracemalloc
@@ -35,33 +33,14 @@ from typing import Any
 import trio
 
 from .procstat import raise_nofile_limit, rss_bytes
+from .rawclient import HOST, open_idle, upgrade_request
 
 __all__ = ["main"]
-
-_HOST = "127.0.0.1"
 
 
 def _client(port: int, count: int) -> None:
     """The child: open ``count`` connections, say ``ok``, hold them until stdin ends."""
-    key = base64.b64encode(os.urandom(16)).decode()
-    request = (
-        f"GET /echo HTTP/1.1\r\nHost: {_HOST}:{port}\r\nUpgrade: websocket\r\n"
-        f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
-        "Sec-WebSocket-Version: 13\r\n\r\n"
-    ).encode()
-    held: list[socket.socket] = []
-    for _ in range(count):
-        sock = socket.create_connection((_HOST, port))
-        sock.sendall(request)
-        answer = b""
-        while b"\r\n\r\n" not in answer:
-            chunk = sock.recv(4096)
-            if not chunk:
-                raise SystemExit("the server closed a connection during the handshake")
-            answer += chunk
-        if not answer.startswith(b"HTTP/1.1 101"):
-            raise SystemExit(f"handshake refused: {answer[:80]!r}")
-        held.append(sock)
+    held = open_idle(port, upgrade_request("/echo", host=f"{HOST}:{port}"), count)
     print("ok", flush=True)
     sys.stdin.read()
     for sock in held:
@@ -107,7 +86,7 @@ async def _measure(args: argparse.Namespace) -> None:
     from .servers.wsactors_raw import app
 
     async with trio.open_nursery() as nursery:
-        binds = await nursery.start(serve_native_async, app, _HOST, 0, NativeOptions())
+        binds = await nursery.start(serve_native_async, app, HOST, 0, NativeOptions())
         port = int(binds[0].rsplit(":", 1)[1])
         await _hold(port, 50, lambda: None)  # warm-up: imports, caches, free lists
         before = _snapshot()

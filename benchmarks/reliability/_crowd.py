@@ -12,38 +12,16 @@ probe's control clients measure the server, not the crowd's work.
 from __future__ import annotations
 
 import argparse
-import socket
 import sys
 import time
 
 from ..procstat import raise_nofile_limit
-from ._common import CLOSE, HOST, frame, upgrade_request
+from ..rawclient import CLOSE, frame, open_idle, upgrade_request
 
 __all__ = ["main"]
 
+#: Handshakes in flight at a time: thousands of connections open in seconds.
 _BATCH = 200
-
-
-def _open(port: int, count: int) -> list[socket.socket]:
-    request = upgrade_request("/hold")
-    held: list[socket.socket] = []
-    while len(held) < count:
-        batch = [
-            socket.create_connection((HOST, port)) for _ in range(min(_BATCH, count - len(held)))
-        ]
-        for sock in batch:
-            sock.sendall(request)
-        for sock in batch:
-            answer = b""
-            while b"\r\n\r\n" not in answer:
-                chunk = sock.recv(4096)
-                if not chunk:
-                    raise SystemExit("the server closed a connection during the handshake")
-                answer += chunk
-            if b" 101 " not in answer.partition(b"\r\n")[0]:
-                raise SystemExit(f"handshake refused: {answer[:60]!r}")
-        held += batch
-    return held
 
 
 def main() -> None:
@@ -54,7 +32,7 @@ def main() -> None:
     parser.add_argument("--how", choices=("frame", "fin"), default="frame")
     args = parser.parse_args()
     raise_nofile_limit()
-    held = _open(args.port, args.count)
+    held = open_idle(args.port, upgrade_request("/hold"), args.count, batch=_BATCH)
     print(f"open {len(held)}", flush=True)
     sys.stdin.readline()
     started = time.monotonic()

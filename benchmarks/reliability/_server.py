@@ -4,7 +4,7 @@
 on 127.0.0.1 and a port the OS picks, prints ``listening <port>`` once it listens,
 and stops on SIGTERM or SIGINT. Routes:
 
-- ``/echo``: sends every message back;
+- ``/echo``: sends every message back (``benchmarks.servers.wsactors_raw``'s);
 - ``/push?size=N``: sends messages of ``N`` bytes until the connection ends;
 - ``/hold``: accepts and waits for one message (the probes never send it).
 """
@@ -20,16 +20,9 @@ from wsactors import App, WebSocket, WebSocketDisconnect, websocket
 from wsactors.serving.serve import run_engine
 
 from ..procstat import raise_nofile_limit
+from ..servers.wsactors_raw import echo
 
 __all__ = ["app"]
-
-
-@websocket("/echo")
-async def echo(socket: WebSocket) -> None:
-    """Send every message back, keeping its frame type."""
-    await socket.accept()
-    async for message in socket.iter_messages():
-        await socket.send_message(message)
 
 
 @websocket("/push")

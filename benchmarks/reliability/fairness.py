@@ -20,7 +20,8 @@ from typing import Any
 import trio
 
 from ..procstat import raise_nofile_limit
-from ._common import TEXT, ServerProcess, frame, native_server, percentile, report, ws_connect
+from ..rawclient import TEXT, frame, ws_connect
+from ._common import ServerProcess, native_server, percentile, report
 
 __all__ = ["main"]
 

@@ -28,6 +28,8 @@ from typing import Any
 
 import trio
 
+from ..rawclient import CLOSE, HOST, frame, ws_connect
+
 __all__ = ["main", "measure"]
 
 ROUNDS = 3
@@ -36,7 +38,6 @@ CLIENTS = 4
 #: Seconds after the parent's kill -9 by which no worker may run (issue 19's goal).
 GRACE = 6.0
 STARTUP = 30.0
-HOST = "127.0.0.1"
 
 _APP = """\
 from wsactors import App, websocket_listener
@@ -50,11 +51,6 @@ async def echo(data: str) -> str:
 app = App([echo])
 """
 _SERVING = re.compile(rf"serving on http://{re.escape(HOST)}:(\d+)")
-_REQUEST = (
-    b"GET /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-    b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
-)
-_CLOSE = 0x8
 
 
 def live_in_group(pgid: int) -> list[int]:
@@ -87,30 +83,16 @@ async def _client(port: int, opened: trio.MemorySendChannel[None]) -> None:
 
     Cancellation: the connection is dropped.
     """
-    stream = await trio.open_tcp_stream(HOST, port)
-    async with stream:
-        await stream.send_all(_REQUEST)
-        data = b""
-        while b"\r\n\r\n" not in data:
-            chunk = await stream.receive_some()
-            if not chunk:
-                return
-            data += chunk
+    client = await ws_connect(port, "/echo")
+    async with client.stream:
         await opened.send(None)
-        data = data.split(b"\r\n\r\n", 1)[1]
-        while True:
-            # A server frame is unmasked (RFC 6455 5.1); the close carries <= 125 bytes.
-            if len(data) >= 2 and data[0] & 0x0F == _CLOSE and len(data) >= 2 + (data[1] & 0x7F):
-                payload = data[2 : 2 + (data[1] & 0x7F)]
-                # The answer echoes the code, masked (zero key: any key will do, 5.3).
-                reply = bytes([0x80 | _CLOSE, 0x80 | len(payload[:2])]) + b"\0" * 4 + payload[:2]
-                with contextlib.suppress(trio.BrokenResourceError):
-                    await stream.send_all(reply)
-                return
-            chunk = await stream.receive_some()
-            if not chunk:
-                return
-            data += chunk
+        with contextlib.suppress(EOFError, trio.BrokenResourceError):
+            while True:
+                opcode, payload = await client.read_frame()
+                if opcode == CLOSE:
+                    # The answer echoes the code (RFC 6455 5.5.1).
+                    await client.stream.send_all(frame(CLOSE, payload[:2]))
+                    return
 
 
 async def _round(app_dir: Path) -> dict[str, Any]:

@@ -16,7 +16,8 @@ from typing import Any
 
 import trio
 
-from ._common import PING, PONG, ServerProcess, frame, native_server, report, ws_connect
+from ..rawclient import PING, PONG, frame, ws_connect
+from ._common import ServerProcess, native_server, report
 
 __all__ = ["main"]
 

@@ -16,7 +16,8 @@ import sys
 
 import trio
 
-from ._common import HOST, native_server, report
+from ..rawclient import HOST
+from ._common import native_server, report
 
 __all__ = ["main", "request_of", "status_of"]
 

@@ -15,7 +15,8 @@ from typing import Any
 
 import trio
 
-from ._common import BINARY, MIB, ServerProcess, WsClient, frame, native_server, report, ws_connect
+from ..rawclient import BINARY, WsClient, frame, ws_connect
+from ._common import MIB, ServerProcess, native_server, report
 
 __all__ = ["main"]
 

@@ -30,7 +30,7 @@ async def test_sync_class_listener_keeps_state_per_connection(
                 assert await second.get_message() == "1: c"
             # on_disconnect runs after the client left; wait for both log lines.
             await wait_until(lambda: _messages(caplog, module.__name__).count("closed") == 2)
-    lines = [r.getMessage() for r in caplog.records if r.name == module.__name__]
+    lines = _lines(caplog, module.__name__)
     assert sum(line.startswith("connection accepted from") for line in lines) == 2
     assert sorted(line for line in lines if "closed" in line) == [
         "connection closed after 1 messages",
@@ -38,8 +38,13 @@ async def test_sync_class_listener_keeps_state_per_connection(
     ]
 
 
+def _lines(caplog: pytest.LogCaptureFixture, logger: str) -> list[str]:
+    """What the example's own logger said, in order."""
+    return [r.getMessage() for r in caplog.records if r.name == logger]
+
+
 def _messages(caplog: pytest.LogCaptureFixture, logger: str) -> str:
-    return " ".join(r.getMessage() for r in caplog.records if r.name == logger)
+    return " ".join(_lines(caplog, logger))
 
 
 async def test_async_class_listener_greets_then_echoes(
@@ -78,7 +83,7 @@ async def test_class_listener_task_ticks_beside_the_loop_and_stops_first(
                 assert len(ticks) >= 3
                 assert ticks == list(range(1, len(ticks) + 1))
             await wait_until(lambda: "disconnected" in _messages(caplog, module.__name__))
-    lines = [r.getMessage() for r in caplog.records if r.name == module.__name__]
+    lines = _lines(caplog, module.__name__)
     assert len(lines) == 2
     assert lines[0].startswith("ticker stopped after ")
     assert lines[1] == "disconnected; the ticker has already stopped"

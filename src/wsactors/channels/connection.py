@@ -8,18 +8,19 @@ its JSON text encoded, and on the native engine framed, once for every subscribe
 When the connection's outbox is full, the message waits in this subscription's
 backlog, bounded by ``max_backlog`` with the overflow policy, until the sender
 pulls it (:meth:`ConnectionSubscription.drain`). Losses become Gaps at the place
-they happened, as in :class:`~wsactors.channels.subscription.Subscription`; a Gap
+they happened (the :class:`~wsactors.channels.backlog.Backlog` of
+:class:`~wsactors.channels.subscription.Subscription` too); a Gap
 reaches the client as ``{"type": "gap", ...}`` or as close 1013 (``on_gap``).
 """
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Callable
 from typing import Any, Final
 
 from ..actors.feed import Feed
 from ..transport.base import SharedText
+from .backlog import Backlog
 from .items import ChannelCounters, Gap, GapReason, Message, Overflow, id_key
 
 __all__ = ["ConnectionSubscription"]
@@ -53,10 +54,9 @@ class ConnectionSubscription:
     """
 
     __slots__ = (
+        "_backlog",
         "_dumps",
-        "_items",
         "_last_id",
-        "_messages",
         "closed",
         "counters",
         "exclude_key",
@@ -94,9 +94,8 @@ class ConnectionSubscription:
         self.counters = counters
         self._dumps = dumps
         self.holding = holding
-        # None while nothing waits (the usual case: no deque per idle subscription).
-        self._items: deque[Item] | None = None
-        self._messages = 0  # Messages in _items (Gaps do not count toward the bound)
+        # None while nothing waits (the usual case: no backlog per idle subscription).
+        self._backlog: Backlog[_Close] | None = None
         self._last_id: tuple[int, int] | None = None
         #: No more messages are taken (unsubscribed, ended, or closing the connection).
         self.closed = False
@@ -104,7 +103,8 @@ class ConnectionSubscription:
     @property
     def backlog(self) -> int:
         """Messages waiting now."""
-        return self._messages
+        backlog = self._backlog
+        return 0 if backlog is None else backlog.messages
 
     # ------------------------------------------------------------------ the hub's side
     def offer(self, message: Message) -> None:
@@ -121,18 +121,23 @@ class ConnectionSubscription:
             if last is not None and key <= last:
                 return
             self._last_id = key
-        if self._items is None and not self.holding and self._hand(message):
+        if self._backlog is None and not self.holding and self._hand(message):
             return
-        self._keep(message)
+        backlog = self._waiting()
+        if not backlog.push(message):
+            # The "close" policy: what is kept still goes out, then the Gap, then
+            # the close.
+            backlog.items.append(_CLOSE)
+            self.closed = True
 
     def gap(self, topic: str, reason: GapReason, count: int | None = None) -> None:
         """A loss the backend detected (a reconnect, a trimmed history)."""
         if self.closed:
             return
         gap = Gap(topic, reason, count)
-        if self._items is None and not self.holding and self._hand(gap):
+        if self._backlog is None and not self.holding and self._hand(gap):
             return
-        self._add_gap(gap, self._waiting_items())
+        self._waiting().add_gap(gap)
 
     def replay(self, history: list[Message]) -> None:
         """Put ``history`` (oldest first) before everything kept live (while holding).
@@ -142,18 +147,9 @@ class ConnectionSubscription:
         """
         if not history or self.closed:
             return
-        newest = id_key(history[-1].id or "0-0")
-        kept: deque[Item] = deque()
-        for item in self._items or ():
-            if type(item) is Message and item.id is not None and id_key(item.id) <= newest:
-                self._messages -= 1
-            else:
-                kept.append(item)
-        room = max(self.max_backlog - self._messages, 0)
-        replayed = history[-room:] if room else []
-        kept.extendleft(reversed(replayed))
-        self._messages += len(replayed)
-        self._items = kept or None
+        backlog = self._backlog or Backlog(self.max_backlog, self.overflow, self.counters)
+        newest = backlog.replay(self.topic, history)
+        self._backlog = backlog if backlog.items else None
         last = self._last_id
         if last is None or newest > last:
             self._last_id = newest
@@ -161,29 +157,25 @@ class ConnectionSubscription:
     def release(self) -> None:
         """Stop holding: deliver what was kept (the replay, then live messages)."""
         self.holding = False
-        if self._items is not None and not self.drain():
+        if self._backlog is not None and not self.drain():
             self.feed.wait(self)
 
     def close(self) -> None:
         """Take nothing more and drop the backlog (unsubscribed, or the end)."""
         self.closed = True
-        self._items = None
-        self._messages = 0
+        self._backlog = None
 
     # ------------------------------------------------------------------ the sender's side
     def drain(self) -> bool:
         """Hand kept items to the feed while it takes them; True once none is left."""
-        items = self._items
-        while items:
-            item = items[0]
-            if not self._hand(item):
+        backlog = self._backlog
+        while backlog is not None and backlog.items:
+            if not self._hand(backlog.items[0]):
                 return False
-            if self._items is not items:
+            if self._backlog is not backlog:
                 return True  # closed meanwhile (on_gap="close")
-            items.popleft()
-            if type(item) is Message:
-                self._messages -= 1
-        self._items = None
+            backlog.popleft()
+        self._backlog = None
         return True
 
     # ------------------------------------------------------------------ inside
@@ -214,54 +206,10 @@ class ConnectionSubscription:
         self.close()
         return True
 
-    def _waiting_items(self) -> deque[Item]:
-        items = self._items
-        if items is None:
-            items = self._items = deque()
+    def _waiting(self) -> Backlog[_Close]:
+        backlog = self._backlog
+        if backlog is None:
+            backlog = self._backlog = Backlog(self.max_backlog, self.overflow, self.counters)
             if not self.holding:
                 self.feed.wait(self)  # the sender pulls once it has room
-        return items
-
-    def _keep(self, message: Message) -> None:
-        items = self._waiting_items()
-        if self._messages >= self.max_backlog:
-            self._lost()
-            if self.overflow == "drop_newest":
-                self._add_gap(Gap(message.topic, "overflow", 1), items)
-                return
-            if self.overflow == "close":
-                # What is kept still goes out, then the Gap, then the close.
-                items.append(Gap(message.topic, "overflow", None))
-                items.append(_CLOSE)
-                self.closed = True
-                return
-            self._drop_oldest(items)
-        items.append(message)
-        self._messages += 1
-
-    def _drop_oldest(self, items: deque[Item]) -> None:
-        # The oldest Message goes; a Gap takes its place (merged with one just before).
-        for index, item in enumerate(items):
-            if type(item) is Message:
-                del items[index]
-                self._messages -= 1
-                before = items[index - 1] if index else None
-                if type(before) is Gap and before.reason == "overflow" and before.count is not None:
-                    before.count += 1
-                else:
-                    items.insert(index, Gap(item.topic, "overflow", 1))
-                return
-
-    @staticmethod
-    def _add_gap(gap: Gap, items: deque[Item]) -> None:
-        last = items[-1] if items else None
-        if type(last) is Gap and (last.topic, last.reason) == (gap.topic, gap.reason):
-            if last.count is not None and gap.count is not None:
-                last.count += gap.count
-            else:
-                last.count = None
-            return
-        items.append(gap)
-
-    def _lost(self) -> None:
-        self.counters.dropped += 1
+        return backlog
