@@ -5,6 +5,9 @@
   buffered messages are still delivered and then ``EndOfChannel`` follows.
 - ``outbox`` (behaviour -> sender): outgoing events. Only the sender hands them to
   the transport; it abandons the outbox when it ends, so later puts fail fast.
+  ``None`` is the transport's wake-up (:meth:`BoundedQueue.nudge
+  <wsactors.actors.queue.BoundedQueue.nudge>`, outside the bound): it has bytes of
+  its own to write (a pong, a keepalive ping, a close echo).
 
 Both are :class:`~wsactors.actors.queue.BoundedQueue`: memory-channel semantics at
 an eighth of the memory (every idle connection holds two).
@@ -35,7 +38,7 @@ class Mailbox:
 
     def __init__(self, inbox_size: int, outbox_size: int) -> None:
         self.inbox = BoundedQueue[Payload](inbox_size)
-        self.outbox = BoundedQueue[Outgoing](outbox_size)
+        self.outbox = BoundedQueue[Outgoing | None](outbox_size)
         #: How many receive calls of the behaviour are waiting on the inbox (written
         #: by the WebSocket handle, read by the watcher's disconnect policy).
         self.receiving = 0

@@ -5,9 +5,16 @@ one batch (a transport that owns its socket joins the frames into one write). Th
 state machine's transition for each event is applied as it is handed over
 (:meth:`~wsactors.connection.state.ConnectionState.hand_over`), so exactly one close frame
 is ever sent, and nothing after the peer left.
+
+It is the socket's only writer: a transport with bytes of its own to write (a
+pong, a keepalive ping, the echo of a close) wakes it through the outbox
+(``None``, :meth:`~wsactors.actors.queue.BoundedQueue.nudge`), and it calls
+``send`` with what is queued, or an empty batch.
 """
 
 from __future__ import annotations
+
+import functools
 
 import trio
 
@@ -33,6 +40,7 @@ async def run_sender(rt: ConnectionRuntime, transport: Transport) -> None:
     watcher = rt.watcher
     outbox = rt.mailbox.outbox
     timed = rt.config.send_timeout is not None and not rt.capabilities.abortable_writes
+    transport.attach_sender(functools.partial(outbox.nudge, None))
     try:
         with rt.sender_scope:
             while True:
@@ -42,7 +50,7 @@ async def run_sender(rt: ConnectionRuntime, transport: Transport) -> None:
                 # (the outbox non-empty), join everything queued into one batch.
                 behind = True
                 try:
-                    event: Outgoing = outbox.get_nowait()
+                    event: Outgoing | None = outbox.get_nowait()
                 except trio.WouldBlock:
                     behind = False
                     try:
@@ -53,8 +61,11 @@ async def run_sender(rt: ConnectionRuntime, transport: Transport) -> None:
                     break
                 batch: list[Outgoing] = []
                 close: Close | None = None
+                woken = False  # the transport has bytes of its own to write
                 while True:
-                    if state.hand_over(event):
+                    if event is None:
+                        woken = True
+                    elif state.hand_over(event):
                         batch.append(event)
                         if type(event) is Close:
                             close = event
@@ -66,7 +77,7 @@ async def run_sender(rt: ConnectionRuntime, transport: Transport) -> None:
                         event = outbox.get_nowait()
                     except (trio.WouldBlock, trio.EndOfChannel):
                         break
-                if not batch:
+                if not batch and not woken:
                     continue
                 if timed:
                     # The transport cannot abort a stalled write: the watcher times it.

@@ -2,13 +2,16 @@
 
 A transport carries one connection. The receiver actor is the only caller of
 :meth:`Transport.receive`, the sender actor the only caller of
-:meth:`Transport.send`, so an implementation needs no locks. Events are those of
+:meth:`Transport.send`, so an implementation needs no locks. A transport that has
+bytes of its own to write (pongs, keepalive pings, the echo of a close) does not
+write them from the receiver or a timer: it wakes the sender
+(:meth:`Transport.attach_sender`), which stays the socket's only writer. Events are those of
 :mod:`wsactors.connection.events`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -58,8 +61,18 @@ class Transport(Protocol):
         """
         ...
 
+    def attach_sender(self, wake: Callable[[], None]) -> None:
+        """The sender actor starts: ``wake()`` makes it call :meth:`send` soon (with
+        an empty batch when nothing else is queued), never blocking the caller.
+
+        Called once, before the sender's first :meth:`send`. A transport that never
+        writes on its own ignores it.
+        """
+        ...
+
     async def send(self, events: Sequence[Outgoing]) -> None:
-        """Hand ``events`` to the peer in order (a batch, so writes can be joined).
+        """Hand ``events`` to the peer in order (a batch, so writes can be joined),
+        and whatever the transport has to write of its own (an empty batch: only that).
 
         Raises:
             Exception: the transport failed; the connection is then over.

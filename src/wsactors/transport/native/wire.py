@@ -1,12 +1,13 @@
-"""The wire under the native transport: the stream, one writer, the end.
+"""The wire under the native transport: the stream, its reads, its writes, the end.
 
 :class:`Wire` owns a connection's Trio stream: it reads it (one read of at most
-``READ_SIZE`` bytes at a time), writes what the ``websockets`` protocol queued (one
-writer at a time, without a lock), notes when the write in progress began so that
-a write stalled past ``send_timeout`` is aborted, aborts (a TCP reset), and
-completes the closing handshake once the runtime is done (:meth:`Wire.finish`).
-It is a part of :class:`~wsactors.transport.native.transport.NativeTransport`,
-which decides when to read and write and what a closed wire means for the runtime.
+``READ_SIZE`` bytes at a time), writes the bytes it is given (by one task: the
+sender actor, or once the sender is done the connection's own task finishing it;
+no flag or lock, the structure guarantees it), notes when the write in progress
+began so that a write stalled past ``send_timeout`` is aborted, aborts (a TCP
+reset), half-closes, and closes. It knows nothing of WebSocket: what to write and
+what a read means is the :class:`~wsactors.transport.native.core.ConnectionCore`'s;
+:class:`~wsactors.transport.native.transport.NativeTransport` composes the two.
 """
 
 from __future__ import annotations
@@ -20,10 +21,8 @@ from typing import Final
 import trio
 from websockets.protocol import SEND_EOF
 
-from .rfc6455 import CLOSED, CONNECTING, OPEN
 from .sockio import read_socket, write_socket
 from .timers import Deadlines, Timed
-from .wireprotocol import WireProtocol
 
 __all__ = ["READ_SIZE", "SendTimeoutError", "Wire", "socket_of"]
 
@@ -36,16 +35,17 @@ class SendTimeoutError(trio.BrokenResourceError):
 
 
 class Wire:
-    """A stream and its protocol's output, written by one task at a time.
+    """A stream, read by the receiver and written by one writer at a time.
 
     Args:
         stream: The connection's stream (TCP, or TLS over TCP).
-        protocol: The ``websockets`` protocol of the connection (what to write).
         send_timeout: Seconds one write may stall before the connection is aborted
             (by the server's timer, once :meth:`time_writes` was called).
 
     Attributes:
         closed: The stream was closed (aborted, or finished).
+        eof_due: The protocol asked for the end of the stream (after a close frame,
+            or an HTTP response that is not 101): :meth:`half_close` sends it.
         peer_broke: The peer broke the connection (a write failed): an abort that
             follows is not the engine's decision.
         stalled: A write outlasted ``send_timeout`` (:meth:`write_stalled`); the
@@ -54,35 +54,27 @@ class Wire:
 
     __slots__ = (
         "_deadlines",
-        "_eof_sent",
-        "_protocol",
         "_read_full",
         "_socket",
         "_stream",
         "_timed",
-        "_write_done",
         "_write_started",
-        "_writing",
         "closed",
+        "eof_due",
         "peer_broke",
         "send_timeout",
         "stalled",
     )
 
-    def __init__(
-        self, stream: trio.abc.Stream, protocol: WireProtocol, send_timeout: float
-    ) -> None:
+    def __init__(self, stream: trio.abc.Stream, send_timeout: float) -> None:
         self._stream = stream
         # Plain TCP: the socket is read and written through its file descriptor
         # (see read_some); under TLS, through the stream.
         self._socket = stream.socket if isinstance(stream, trio.SocketStream) else None
         self._read_full = True  # the last read filled its buffer: more may be waiting
-        self._protocol = protocol
         self.send_timeout = send_timeout
         self.closed = False
-        self._eof_sent = False  # the protocol asked for the end of the stream
-        self._writing = False
-        self._write_done: trio.Event | None = None
+        self.eof_due = False
         self._write_started: float | None = None  # when the write in progress began
         self.stalled = False
         self.peer_broke = False
@@ -92,19 +84,25 @@ class Wire:
         self._deadlines: Deadlines | None = None
         self._timed: Timed | None = None
 
+    @property
+    def timed(self) -> bool:
+        """Whether writes are timed (:meth:`time_writes` was called, still open)."""
+        return self._deadlines is not None
+
     def time_writes(self, deadlines: Deadlines, owner: Timed) -> None:
         """From now on, a write moves ``owner``'s deadline on ``deadlines`` to the
         moment it would reach ``send_timeout``, when the timer would wake later."""
-        self._deadlines = deadlines
-        self._timed = owner
+        if not self.closed:
+            self._deadlines = deadlines
+            self._timed = owner
 
-    async def flush(self, *, wait: bool) -> None:
-        """Write what the protocol has queued; one writer at a time, no lock.
+    async def write(self, chunks: list[bytes]) -> None:
+        """Write ``chunks`` (one ``send_all``); an empty chunk (websockets'
+        ``SEND_EOF``) asks for the end of the stream (:attr:`eof_due`).
 
-        Trio is cooperative: checking and setting ``_writing`` with no checkpoint in
-        between cannot race. A second writer either waits (``wait``: the sender; its
-        frames are written by the writer's loop) or returns (the receiver, the
-        timer).
+        Only one task writes at a time: the sender actor (the transport's
+        :meth:`~wsactors.transport.native.transport.NativeTransport.send`), or
+        the connection's own task once the sender is done (``finish``).
 
         Raises:
             SendTimeoutError: the write stalled ``send_timeout`` seconds; aborted.
@@ -113,40 +111,19 @@ class Wire:
         Cancellation:
             A cancelled write leaves a frame half sent: the connection is aborted.
         """
-        if self._writing:
-            if not wait:
-                await trio.lowlevel.checkpoint()
-                return
-            if self._write_done is None:
-                self._write_done = trio.Event()
-            await self._write_done.wait()
-            if self.closed:
-                raise trio.BrokenResourceError("the connection was aborted")
-            return
         if self.closed:
-            self._protocol.data_to_send()
+            await trio.lowlevel.checkpoint()
             raise trio.BrokenResourceError("the connection was aborted")
-        self._writing = True
-        try:
-            protocol = self._protocol
-            while True:
-                chunks = protocol.data_to_send()
-                if not chunks:
-                    break
-                await self._write(chunks)
-        finally:
-            self._writing = False
-            done, self._write_done = self._write_done, None
-            if done is not None:
-                done.set()
+        await self._write(chunks)
 
     async def _write(self, chunks: list[bytes]) -> None:
         if SEND_EOF in chunks:
             # The protocol asks for the end of the stream (after a close frame, or an
             # HTTP response that is not 101): remember it; the engine half-closes.
-            self._eof_sent = True
+            self.eof_due = True
             chunks = [chunk for chunk in chunks if chunk]
             if not chunks:
+                await trio.lowlevel.checkpoint()
                 return
         data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
         # The timer aborts the stream if this write lasts send_timeout.
@@ -234,32 +211,44 @@ class Wire:
         inner = stream.transport_stream if isinstance(stream, trio.SSLStream) else stream
         await trio.aclose_forcefully(inner)
 
-    async def finish(self, close_timeout: float) -> None:
-        """End the connection once the runtime is done with it.
+    async def half_close(self) -> None:
+        """Send the end of the stream, if the protocol asked for it (TCP FIN; RFC
+        6455 section 7.1.1: the server closes the TCP connection first).
 
-        The closing handshake is completed when it is under way (the peer's close
-        frame or EOF awaited, discarding data; RFC 6455 section 7.1.1: the server
-        closes the TCP connection first), bounded by ``close_timeout``; the TCP
-        connection is then closed, or aborted if the peer did not finish in time or
-        the WebSocket was never closed.
+        Raises:
+            trio.BrokenResourceError, trio.ClosedResourceError, OSError: the
+            connection broke.
 
         Cancellation:
-            Aborts the connection.
+            A checkpoint.
+        """
+        stream = self._stream
+        if self.eof_due and isinstance(stream, trio.abc.HalfCloseableStream):
+            self.eof_due = False
+            await stream.send_eof()
+        else:
+            await trio.lowlevel.checkpoint()
+
+    async def receive_some(self) -> bytes | bytearray:
+        """One read through the stream, during the closing handshake.
+
+        Raises:
+            trio.BrokenResourceError, trio.ClosedResourceError, OSError: the
+            connection broke.
+        """
+        return await self._stream.receive_some(READ_SIZE)
+
+    async def close(self) -> None:
+        """Close the stream after a closing handshake. Idempotent.
+
+        Cancellation:
+            Returns promptly; the stream is closed anyway.
         """
         if self.closed:
             await trio.lowlevel.checkpoint()
             return
-        protocol = self._protocol
-        finished = False
-        try:
-            with trio.move_on_after(close_timeout):
-                finished = await self._complete_close(protocol)
-        finally:
-            if not finished:
-                await self.abort()
-        if finished:
-            self._mark_closed()
-            await trio.aclose_forcefully(self._stream)
+        self._mark_closed()
+        await trio.aclose_forcefully(self._stream)
 
     def _mark_closed(self) -> None:
         """The stream is closed: nothing is written or timed any more."""
@@ -267,28 +256,6 @@ class Wire:
         # The timer's owner holds this wire: no reference cycle outlives the stream.
         self._deadlines = None
         self._timed = None
-
-    async def _complete_close(self, protocol: WireProtocol) -> bool:
-        protocol.release()  # a held failure: its close frame is due now
-        state = protocol.state
-        if state is OPEN or (state is CONNECTING and not protocol.eof_sent):
-            return False  # the runtime never closed it: nothing graceful is due
-        stream = self._stream
-        try:
-            await self.flush(wait=True)
-            while protocol.state is not CLOSED:
-                if self._eof_sent and isinstance(stream, trio.abc.HalfCloseableStream):
-                    await stream.send_eof()
-                    self._eof_sent = False
-                data = await stream.receive_some(READ_SIZE)
-                if not data:
-                    return True
-                protocol.receive_data(data)
-                protocol.events_received()  # discarded: the connection is closing
-                await self.flush(wait=True)
-        except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
-            return False
-        return True
 
 
 def socket_of(stream: trio.abc.Stream) -> trio.socket.SocketType | None:

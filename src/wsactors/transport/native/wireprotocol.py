@@ -17,7 +17,7 @@ from websockets.server import ServerProtocol
 
 from ...connection.events import Message
 from .assembler import AssemblyError, MessageAssembler
-from .rfc6455 import BINARY, CLOSE, OPEN
+from .rfc6455 import BINARY, CLOSE, OPEN, PING
 
 __all__ = ["WireProtocol"]
 
@@ -38,6 +38,10 @@ class WireProtocol(ServerProtocol):
     - websockets fails an oversized message from inside its parser (before the
       payload is read); the reason is reworded as the runtime words its own limit
       ("message too big: N bytes > M"), so clients see one text on both engines.
+    - A ping's pong is kept aside, not queued with the other output: a newer ping
+      replaces it (RFC 6455 section 5.5.3 allows answering only the most recent
+      ping), so a peer that floods pings while not reading queues one pong, not
+      one per ping (:meth:`take_pong`).
     - A close frame in the middle of a fragmented message is a normal close, not a
       protocol error: RFC 6455 section 5.4 lets control frames interleave with
       fragments (Autobahn case 7.1.5); the unfinished message is dropped.
@@ -50,6 +54,8 @@ class WireProtocol(ServerProtocol):
 
     #: The held failure's close, until :meth:`release`.
     held: Close | None = None
+    #: The pong answering the most recent ping, not written yet (see :meth:`take_pong`).
+    pong: bytes | None = None
 
     def __init__(self, *args: Any, max_fragments: int, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -58,6 +64,11 @@ class WireProtocol(ServerProtocol):
     def recv_frame(self, frame: Frame) -> None:
         """See :meth:`websockets.protocol.Protocol.recv_frame`."""
         opcode = frame.opcode
+        if opcode is PING:
+            super().recv_frame(frame)
+            # websockets queued the pong last: keep it aside, replacing an older one.
+            self.pong = self.writes.pop()
+            return
         if opcode is CLOSE:
             self.current_size = None
         super().recv_frame(frame)  # checks the frame, then appends it to the events
@@ -74,6 +85,15 @@ class WireProtocol(ServerProtocol):
                 events.pop()  # a fragment: the message is not complete yet
             else:
                 events[-1] = Message(message)  # type: ignore[call-overload]
+
+    def has_output(self) -> bool:
+        """Whether :meth:`data_to_send` or :meth:`take_pong` has something."""
+        return bool(self.writes) or self.pong is not None
+
+    def take_pong(self) -> bytes | None:
+        """The pending pong (the frame's bytes), handed out once."""
+        pong, self.pong = self.pong, None
+        return pong
 
     def fail(self, code: int, reason: str = "") -> None:
         """See :meth:`websockets.protocol.Protocol.fail`."""
