@@ -24,6 +24,7 @@ import trio
 from websockets.extensions.permessage_deflate import enable_server_permessage_deflate
 
 from ..routing.denials import SHUTTING_DOWN
+from ..transport.native.deflate import limited
 from ..transport.native.timers import Deadlines
 from ..transport.native.transport import NativeTransport, WireProtocol
 from ..types import EngineApp, Matched, Scope
@@ -68,7 +69,9 @@ class NativeServer(Generic[_M]):
         self.state: dict[str, Any] = {}
         self.live: set[NativeTransport] = set()
         self._extensions = (
-            enable_server_permessage_deflate(None) if options.compression == "deflate" else None
+            limited(enable_server_permessage_deflate(None))
+            if options.compression == "deflate"
+            else None
         )
         #: Keepalive and write timeouts of every connection: the caller runs
         #: ``deadlines.run()`` beside the accept loops.
@@ -200,8 +203,9 @@ class NativeServer(Generic[_M]):
         config = matched.config if matched is not None else None
         max_size = config.max_message_size if config is not None else None
         send_timeout = config.send_timeout if config is not None else None
-        protocol.max_message_size = max_size or options.default_max_message_size
         response = protocol.accept(request)
+        # After accept: the limit depends on the extensions it negotiated.
+        protocol.limit_messages(max_size or options.default_max_message_size)
         try:
             subprotocols = offered_subprotocols(request)
         except Exception:

@@ -8,7 +8,9 @@ the way a peer would.
 from __future__ import annotations
 
 import logging
+import os
 import struct
+import zlib
 
 import pytest
 from websockets.client import ClientProtocol
@@ -34,6 +36,7 @@ from wsactors.connection.events import (
     Send,
 )
 from wsactors.transport.native.core import SEND_EOF, ConnectionCore
+from wsactors.transport.native.deflate import limited
 from wsactors.transport.native.wireprotocol import WireProtocol
 
 LIMIT = 1000
@@ -71,7 +74,7 @@ class Peer:
         )
         request = self.client.connect()
         protocol = WireProtocol(
-            extensions=enable_server_permessage_deflate(None) if deflate else None,
+            extensions=limited(enable_server_permessage_deflate(None)) if deflate else None,
             max_size=limit,
             max_fragments=max_fragments,
             logger=_QUIET,
@@ -80,7 +83,7 @@ class Peer:
         parsed = protocol.events_received()
         assert isinstance(parsed[0], Request)
         response = protocol.accept(parsed[0])
-        protocol.max_message_size = limit
+        protocol.limit_messages(limit)
         self.core = ConnectionCore(
             protocol,
             response,
@@ -352,3 +355,59 @@ def test_the_stream_ending_inside_a_frame_is_a_drop() -> None:
     assert peer.feed(frame(0x2, b"x" * 100)[:50]) == []
     peer.core.receive_data(b"")
     assert peer.events() == [Disconnect(1006, "")]
+
+
+# ---------------------------------------------------------------------- deflate
+def _deflated(payload: bytes) -> bytes:
+    compressor = zlib.compressobj(wbits=-15)
+    data = compressor.compress(payload) + compressor.flush(zlib.Z_SYNC_FLUSH)
+    assert data.endswith(b"\x00\x00\xff\xff")
+    return data[:-4]
+
+
+def test_deflate_random_bytes_exactly_at_the_limit_are_accepted() -> None:
+    peer = Peer(deflate=True)
+    payload = os.urandom(LIMIT)
+    compressed = _deflated(payload)
+    assert len(compressed) > LIMIT  # random data grows when compressed
+    assert peer.feed(frame(0x2, compressed, rsv1=True)) == [Message(payload)]
+
+
+def test_deflate_limits_count_the_decompressed_size_with_one_wording() -> None:
+    peer = Peer(deflate=True)
+    compressed = _deflated(b"x" * (LIMIT + 1))
+    (failing,) = peer.feed(frame(0x2, compressed, rsv1=True))
+    assert isinstance(failing, Failing)
+    assert failing.code == 1009
+    assert failing.reason.startswith("message too big: ")
+    assert failing.reason.endswith(f" bytes > {LIMIT}")
+
+
+def test_a_deflate_bomb_is_refused_without_inflating_it_whole() -> None:
+    peer = Peer(deflate=True)
+    compressed = _deflated(b"\x00" * (100 * LIMIT))
+    assert len(compressed) < LIMIT
+    (failing,) = peer.feed(frame(0x2, compressed, rsv1=True))
+    assert isinstance(failing, Failing)
+    assert failing.code == 1009
+    assert failing.reason.startswith("message too big: ")
+    assert failing.reason.endswith(f" bytes > {LIMIT}")
+
+
+def test_deflate_fragments_count_the_decompressed_size() -> None:
+    peer = Peer(deflate=True)
+    compressor = zlib.compressobj(wbits=-15)
+    # RFC 7692 section 7.2.1: one stream per message; only its end loses the tail.
+    first = compressor.compress(b"a" * 600) + compressor.flush(zlib.Z_SYNC_FLUSH)
+    second = compressor.compress(b"b" * 600) + compressor.flush(zlib.Z_SYNC_FLUSH)
+    data = frame(0x2, first, fin=False, rsv1=True) + frame(0x0, second[:-4])
+    (failing,) = peer.feed(data)
+    # Inflating stops at the limit: the size is what was inflated then.
+    assert failing == Failing(1009, f"message too big: {LIMIT + 1} bytes > {LIMIT}")
+
+
+def test_deflate_uncompressed_messages_have_the_same_limit() -> None:
+    peer = Peer(deflate=True)
+    assert peer.feed(frame(0x2, b"x" * LIMIT)) == [Message(b"x" * LIMIT)]
+    data = frame(0x2, b"x" * 600, fin=False) + frame(0x0, b"y" * 600)
+    assert peer.feed(data) == [Failing(1009, f"message too big: 1200 bytes > {LIMIT}")]

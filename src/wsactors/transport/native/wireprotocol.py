@@ -17,6 +17,7 @@ from websockets.server import ServerProtocol
 
 from ...connection.events import Message
 from .assembler import AssemblyError, MessageAssembler
+from .deflate import InflateLimit, compressed_bound
 from .rfc6455 import BINARY, CLOSE, OPEN, PING
 
 __all__ = ["WireProtocol"]
@@ -60,6 +61,22 @@ class WireProtocol(ServerProtocol):
     def __init__(self, *args: Any, max_fragments: int, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.assembler = MessageAssembler(max_fragments)
+        #: The message size limit, as the client is told it (1009 beyond).
+        self.limit: int | None = self.max_message_size
+
+    def limit_messages(self, limit: int) -> None:
+        """Limit messages to ``limit`` bytes, once the handshake is accepted.
+
+        With permessage-deflate, the limit counts the inflated bytes
+        (:class:`~wsactors.transport.native.deflate.InflateLimit`), and websockets'
+        own check before a frame is read only bounds its compressed length.
+        """
+        self.limit = limit
+        self.max_message_size = limit
+        for extension in self.extensions:
+            if isinstance(extension, InflateLimit):
+                extension.limit = limit
+                self.max_message_size = compressed_bound(limit)
 
     def recv_frame(self, frame: Frame) -> None:
         """See :meth:`websockets.protocol.Protocol.recv_frame`."""
@@ -104,7 +121,7 @@ class WireProtocol(ServerProtocol):
             # Called from the parser's `except PayloadTooBig` block.
             exc = sys.exception()
             if isinstance(exc, PayloadTooBig) and exc.size is not None:
-                limit = self.max_message_size or exc.max_size
+                limit = self.limit or exc.max_size
                 before = self.current_size or 0
                 reason = f"message too big: {before + exc.size} bytes > {limit}"
         if self.state is OPEN and code != 1006:  # 1006: the stream ended mid-frame
