@@ -219,7 +219,7 @@ class ConnectionCore:
                 self.gone = True
                 pending.append(Disconnect(int(received.code), received.reason))
                 return
-        if protocol.parser_exc is not None:
+        if protocol.failed:
             if not self.gone and not self._failing:
                 # The protocol failed the connection: 1002 (framing), 1007 (a close
                 # reason that is not UTF-8), 1009 (too big, refused before buffering).
@@ -390,7 +390,7 @@ class ConnectionCore:
         closed the WebSocket, and nothing graceful is due."""
         protocol = self.protocol
         state = protocol.state
-        return not (state is OPEN or (state is CONNECTING and not protocol.eof_sent))
+        return not (state is OPEN or (state is CONNECTING and not protocol.eof_queued))
 
     @property
     def closed(self) -> bool:

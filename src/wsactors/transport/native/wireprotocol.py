@@ -1,5 +1,21 @@
 """websockets' sans-I/O server protocol, as the native transport needs it.
 
+The one module that touches what websockets does not document: every attribute
+and behaviour it relies on below is pinned by
+``tests/transport/native/test_websockets_internals.py``, so a websockets release
+that changes one fails there, by name (pyproject.toml bounds websockets to the
+majors tested). Everything else of the native engine uses websockets' documented
+API only (the protocol's public methods, frames, the extension API).
+
+Touched here: ``Protocol.recv_frame`` (overridden: the per-frame hook for message
+assembly and fail-fast UTF-8), ``fail`` being called inside the parser's
+``except`` block (``sys.exception()`` gives the cause), ``parser`` and ``reader``
+(replaced and drained for a held failure), ``events`` and ``writes`` (a frame's
+event replaced by its message; the pong taken aside), ``current_size`` and
+``max_message_size`` (the size limit and its wording), ``parser_exc`` and
+``eof_sent``, and ``websockets.speedups.apply_mask`` (re-exported for the frame
+scanner).
+
 :class:`WireProtocol` assembles messages inside the parser, words the size limit
 as the runtime does, accepts a close frame between fragments, and holds a failure
 until the replies to earlier messages are written (see the class).
@@ -15,12 +31,17 @@ from websockets.exceptions import PayloadTooBig, ProtocolError
 from websockets.frames import Close, Frame
 from websockets.server import ServerProtocol
 
+try:
+    from websockets.speedups import apply_mask
+except ImportError:  # pragma: no cover - websockets built without its C extension
+    from websockets.utils import apply_mask
+
 from ...connection.events import Message
 from .assembler import AssemblyError, MessageAssembler
 from .deflate import InflateLimit, compressed_bound
 from .rfc6455 import BINARY, CLOSE, OPEN, PING
 
-__all__ = ["WireProtocol"]
+__all__ = ["WireProtocol", "apply_mask"]
 
 
 class WireProtocol(ServerProtocol):
@@ -102,6 +123,16 @@ class WireProtocol(ServerProtocol):
                 events.pop()  # a fragment: the message is not complete yet
             else:
                 events[-1] = Message(message)  # type: ignore[call-overload]
+
+    @property
+    def failed(self) -> bool:
+        """Whether the parser stopped on an error (held, or failed at once)."""
+        return self.parser_exc is not None
+
+    @property
+    def eof_queued(self) -> bool:
+        """Whether the end of the stream was queued (after a close, or a refusal)."""
+        return self.eof_sent
 
     def has_output(self) -> bool:
         """Whether :meth:`data_to_send` or :meth:`take_pong` has something."""
