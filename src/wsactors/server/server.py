@@ -24,6 +24,7 @@ import trio
 from websockets.extensions.permessage_deflate import enable_server_permessage_deflate
 
 from ..routing.denials import SHUTTING_DOWN
+from ..transport.native.budget import IncomingBudget
 from ..transport.native.deflate import limited
 from ..transport.native.timers import Deadlines
 from ..transport.native.transport import NativeTransport, WireProtocol
@@ -76,6 +77,12 @@ class NativeServer(Generic[_M]):
         #: Keepalive and write timeouts of every connection: the caller runs
         #: ``deadlines.run()`` beside the accept loops.
         self.deadlines = Deadlines()
+        #: Bytes held in unfinished incoming messages, for every connection.
+        self.budget = (
+            IncomingBudget(options.max_buffered_bytes, options.buffer_pause_timeout)
+            if options.max_buffered_bytes is not None
+            else None
+        )
         self._tasks = 0
         self._idle = trio.Event()
         self._idle.set()
@@ -226,6 +233,7 @@ class NativeServer(Generic[_M]):
             ping_timeout=options.ping_timeout,
             send_timeout=send_timeout or options.default_send_timeout,
             deadlines=self.deadlines,
+            budget=self.budget,
             early=(got.events, got.rest),
         )
         scope = websocket_scope(request, stream, subprotocols, tls=tls, state=self.state)

@@ -411,3 +411,30 @@ def test_deflate_uncompressed_messages_have_the_same_limit() -> None:
     assert peer.feed(frame(0x2, b"x" * LIMIT)) == [Message(b"x" * LIMIT)]
     data = frame(0x2, b"x" * 600, fin=False) + frame(0x0, b"y" * 600)
     assert peer.feed(data) == [Failing(1009, f"message too big: 1200 bytes > {LIMIT}")]
+
+
+# ---------------------------------------------------------------------- unfinished messages
+def test_an_unfinished_message_counts_its_fragments_and_its_partial_frame() -> None:
+    peer = Peer()
+    assert peer.core.held_bytes() == 0
+    peer.feed(frame(0x2, b"a" * 300, fin=False))
+    assert peer.core.held_bytes() == 300
+    last = frame(0x0, b"b" * 400)
+    peer.feed(last[:208])  # its 4-byte header, its mask and 200 bytes
+    assert peer.core.held_bytes() == 500
+    assert peer.feed(last[208:]) == [Message(b"a" * 300 + b"b" * 400)]
+    assert peer.core.held_bytes() == 0
+
+
+def test_a_full_budget_fails_with_1013_after_the_replies_and_drops_the_message() -> None:
+    peer = Peer()
+    assert peer.feed(frame(0x1, b"before") + frame(0x2, b"x" * 900)[:500]) == [Message("before")]
+    assert peer.core.held_bytes() > 0
+    peer.core.fail_buffers_full()
+    assert peer.events() == [Failing(1013, "Try Again Later: the server's buffers are full")]
+    assert peer.core.held_bytes() == 0  # dropped at once, not when more arrives
+    peer.core.send([Send("re: before"), Close(1000, "")])
+    out = peer.written()
+    assert isinstance(out[0], Frame)
+    assert bytes(out[0].data) == b"re: before"
+    assert close_of(out[1]) == (1013, "Try Again Later: the server's buffers are full")

@@ -33,6 +33,7 @@ def test_the_parser_state_it_replaces_and_reads() -> None:
     protocol = _open()
     assert isinstance(protocol.parser, Generator)
     assert isinstance(protocol.reader, StreamReader)
+    assert isinstance(protocol.reader.buffer, bytearray)
     assert inspect.isgeneratorfunction(StreamReader.at_eof)
     assert callable(protocol.reader.discard)
     assert protocol.events == []
@@ -41,6 +42,15 @@ def test_the_parser_state_it_replaces_and_reads() -> None:
     assert protocol.max_message_size == 100
     assert protocol.parser_exc is None
     assert protocol.eof_sent is False
+
+
+def test_the_reader_buffer_holds_the_part_of_a_frame_not_yet_parsed() -> None:
+    protocol = _open()
+    data = _masked(0x2, b"x" * 50)
+    protocol.receive_data(data[:30])
+    assert len(protocol.reader.buffer) == 30 - 2 - 4  # after the header and the mask
+    protocol.receive_data(data[30:])
+    assert len(protocol.reader.buffer) == 0
 
 
 def test_recv_frame_is_the_per_frame_hook_and_appends_the_event_last() -> None:

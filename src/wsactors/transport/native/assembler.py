@@ -165,6 +165,17 @@ class MessageAssembler:
         self._decoder = None
         self._fragments = 0
 
+    def drop(self) -> None:
+        """Drop the message in progress (the connection failed)."""
+        self._reset()
+        self._ahead = None
+
+    @property
+    def buffered(self) -> int:
+        """Bytes of the message in progress (its earlier fragments)."""
+        buffer = self._buffer
+        return 0 if buffer is None else len(buffer)
+
     @property
     def in_progress(self) -> bool:
         """Whether a fragmented message is open."""

@@ -261,6 +261,17 @@ class ConnectionCore:
         self._scanner.stop()
         self.pending.append(Failing(code, reason))
 
+    def held_bytes(self) -> int:
+        """Bytes held for the unfinished message (0 between messages)."""
+        return self.protocol.buffered()
+
+    def fail_buffers_full(self) -> None:
+        """The server's budget for unfinished messages stayed spent: fail with 1013
+        (held like a failure the peer caused: the replies before it go first); the
+        unfinished message is dropped at once."""
+        if not self.gone and not self._failing:
+            self._fail_held(*Why.BUFFERS_FULL.value)
+
     # ------------------------------------------------------------------ outgoing
     def send(self, events: Sequence[Outgoing]) -> None:
         """Turn the runtime's ``events`` into output (:meth:`data_to_send`); an

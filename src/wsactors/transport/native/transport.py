@@ -40,6 +40,7 @@ from websockets.http11 import Response
 
 from ...connection.events import Disconnect, Incoming, Message, Outgoing
 from ..base import Capabilities
+from .budget import IncomingBudget
 from .core import ABORTED, DROPPED, ConnectionCore
 from .timers import Action, Deadlines, Entry
 from .wire import READ_SIZE, SendTimeoutError, Wire
@@ -73,13 +74,17 @@ class NativeTransport:
         send_timeout: Seconds one write may stall before the connection is aborted.
         deadlines: The server's timer (keepalive and the write timeout, from the
             101 on); ``None``: neither.
+        budget: The server's budget for unfinished incoming messages (``None``:
+            none).
         early: The frames the protocol parsed from bytes that came with the
             handshake request, and those bytes.
     """
 
     __slots__ = (
+        "_budget",
         "_core",
         "_deadlines",
+        "_held",
         "_timer_entry",
         "_timer_scope",
         "_wake",
@@ -100,6 +105,7 @@ class NativeTransport:
         ping_timeout: float,
         send_timeout: float,
         deadlines: Deadlines | None,
+        budget: IncomingBudget | None = None,
         early: tuple[list[Message | Frame], bytes] = ([], b""),
     ) -> None:
         self._core = ConnectionCore(
@@ -119,6 +125,9 @@ class NativeTransport:
         # Wakes the sender actor when the core has bytes of its own to write.
         self._wake: Callable[[], None] | None = None
         self.subprotocols = subprotocols
+        # The server's budget for unfinished messages, and what this one counts in it.
+        self._budget = budget
+        self._held = 0
 
     def attach_sender(self, wake: Callable[[], None]) -> None:
         """See :meth:`Transport.attach_sender <wsactors.transport.base.Transport.attach_sender>`."""
@@ -154,6 +163,15 @@ class NativeTransport:
                 core.unfed = None
                 await trio.lowlevel.checkpoint_if_cancelled()
             else:
+                budget = self._budget
+                # Past the server's budget, a connection holding an unfinished
+                # message is not read: TCP pushes back on the peer.
+                if budget is not None and self._held and budget.over and not await budget.wait():
+                    core.fail_buffers_full()
+                    self._count_held(budget)
+                    if pending:
+                        return core.take()
+                    continue
                 try:
                     # No cancel scope per read (it would cost more than the parsing):
                     # the server's timer ends a read that must end by aborting the stream.
@@ -165,10 +183,22 @@ class NativeTransport:
                     # not an EOF or a failure the core would queue.
                     core.gone = True
             core.receive_data(data)
+            budget = self._budget
+            if budget is not None:
+                self._count_held(budget)
             if core.retime or core.wants_write():
                 self._attend()
             if pending:
                 return core.take()
+
+    def _count_held(self, budget: IncomingBudget) -> None:
+        """Tell the server's budget how much this connection's unfinished message
+        holds now."""
+        held = self._core.held_bytes()
+        delta = held - self._held
+        if delta:
+            self._held = held
+            budget.adjust(delta)
 
     def _attend(self) -> None:
         """The core changed its deadline or has bytes of its own to write: tell the
@@ -259,6 +289,10 @@ class NativeTransport:
         Cancellation:
             Aborts the connection.
         """
+        budget = self._budget
+        if budget is not None and self._held:
+            budget.adjust(-self._held)  # what is read from here on is discarded
+            self._held = 0
         wire = self._wire
         if wire.closed:
             await trio.lowlevel.checkpoint()

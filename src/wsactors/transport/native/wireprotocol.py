@@ -10,8 +10,9 @@ API only (the protocol's public methods, frames, the extension API).
 Touched here: ``Protocol.recv_frame`` (overridden: the per-frame hook for message
 assembly and fail-fast UTF-8), ``fail`` being called inside the parser's
 ``except`` block (``sys.exception()`` gives the cause), ``parser`` and ``reader``
-(replaced and drained for a held failure), ``events`` and ``writes`` (a frame's
-event replaced by its message; the pong taken aside), ``current_size`` and
+(replaced and drained for a held failure; ``reader.buffer``'s length counted),
+``events`` and ``writes`` (a frame's event replaced by its message; the pong taken
+aside), ``current_size`` and
 ``max_message_size`` (the size limit and its wording), ``parser_exc`` and
 ``eof_sent``, and ``websockets.speedups.apply_mask`` (re-exported for the frame
 scanner).
@@ -160,10 +161,18 @@ class WireProtocol(ServerProtocol):
             return
         super().fail(code, reason)
 
+    def buffered(self) -> int:
+        """Bytes held for the message in progress: its earlier fragments, and the
+        part of a frame that has not fully arrived."""
+        return len(self.reader.buffer) + self.assembler.buffered
+
     def hold(self, code: int, reason: str) -> None:
         """Fail the connection with ``code`` once :meth:`release` is called; until
         then, discard what arrives and keep the wire open for replies."""
         self.held = Close(code, reason)
+        # The unfinished message is dropped now: its memory returns at once.
+        self.reader.discard()
+        self.assembler.drop()
         self.parser = self._discard_held()
         next(self.parser)
 
