@@ -18,9 +18,10 @@ write (:meth:`~ConnectionCore.data_to_send`). It owns every rule of the wire:
   section 7.1.7); nothing overrides it, keepalive included;
 - keepalive (:class:`~wsactors.transport.native.keepalive.Keepalive`): the next ping,
   the pong that is due, the round trip; paused while a failure is held;
-- at most one pong waiting to be written (RFC 6455 section 5.5.3: answering only the
-  most recent ping is allowed), so what waits for the socket is bounded by what the
-  runtime sent plus a fixed amount of control frames;
+- at most :data:`~wsactors.transport.native.wireprotocol.PENDING_PONGS` pongs
+  waiting to be written, then only the most recent ping's (RFC 6455 section 5.5.3
+  allows answering only the most recent ping), so what waits for the socket is
+  bounded by what the runtime sent plus a fixed amount of control frames;
 - close codes, from the one table (:class:`~wsactors.connection.closes.Why`).
 
 :class:`~wsactors.transport.native.transport.NativeTransport` composes it with the
@@ -336,15 +337,17 @@ class ConnectionCore:
         """The bytes to write, in order; :data:`SEND_EOF` (``b""``) asks for the end of
         the stream (a half-close).
 
-        The pending pong comes first: a pong may go between any two frames, and
+        The pending pongs come first: a pong may go between any two frames, and
         never after the close frame (a pong for a ping the peer sent once we had
         closed is dropped).
         """
         protocol = self.protocol
         writes = protocol.data_to_send()
-        pong = protocol.take_pong()
-        if pong is not None and not self._close_out:
-            writes.insert(0, pong)
+        pongs = protocol.pongs
+        if pongs is not None:
+            protocol.pongs = None
+            if not self._close_out:
+                writes[0:0] = pongs
         if protocol.close_sent is not None and writes:
             self._close_out = True
         return writes

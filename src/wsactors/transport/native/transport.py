@@ -168,7 +168,8 @@ class NativeTransport:
                 # message is not read: TCP pushes back on the peer.
                 if budget is not None and self._held and budget.over and not await budget.wait():
                     core.fail_buffers_full()
-                    self._count_held(budget)
+                    budget.adjust(-self._held)  # the message was dropped
+                    self._held = 0
                     if pending:
                         return core.take()
                     continue
@@ -185,25 +186,20 @@ class NativeTransport:
             core.receive_data(data)
             budget = self._budget
             if budget is not None:
-                self._count_held(budget)
-            if core.retime or core.wants_write():
+                held = core.protocol.buffered()
+                if held != self._held:
+                    budget.adjust(held - self._held)
+                    self._held = held
+            if core.retime or core.protocol.attention:
                 self._attend()
             if pending:
                 return core.take()
-
-    def _count_held(self, budget: IncomingBudget) -> None:
-        """Tell the server's budget how much this connection's unfinished message
-        holds now."""
-        held = self._core.held_bytes()
-        delta = held - self._held
-        if delta:
-            self._held = held
-            budget.adjust(delta)
 
     def _attend(self) -> None:
         """The core changed its deadline or has bytes of its own to write: tell the
         timer, wake the writer. Never writes."""
         core = self._core
+        core.protocol.attention = False
         if core.retime:
             core.retime = False
             self._schedule_timer()
@@ -252,9 +248,12 @@ class NativeTransport:
             if wire.closed:
                 raise trio.BrokenResourceError("the connection was aborted")
             return
-        while chunks:
-            await wire.write(chunks)
+        # Only a write that waited for the socket lets the receiver and the timer
+        # queue more meanwhile: then look again.
+        while await wire.write(chunks):
             chunks = core.data_to_send()
+            if not chunks:
+                break
 
     def _retime(self) -> None:
         """The core's deadline changed (the 101 went out: keepalive and the write

@@ -96,13 +96,16 @@ class Wire:
             self._deadlines = deadlines
             self._timed = owner
 
-    async def write(self, chunks: list[bytes]) -> None:
+    async def write(self, chunks: list[bytes]) -> bool:
         """Write ``chunks`` (one ``send_all``); an empty chunk (websockets'
         ``SEND_EOF``) asks for the end of the stream (:attr:`eof_due`).
 
         Only one task writes at a time: the sender actor (the transport's
         :meth:`~wsactors.transport.native.transport.NativeTransport.send`), or
         the connection's own task once the sender is done (``finish``).
+
+        Returns:
+            Whether the write waited (other tasks ran meanwhile).
 
         Raises:
             SendTimeoutError: the write stalled ``send_timeout`` seconds; aborted.
@@ -114,9 +117,6 @@ class Wire:
         if self.closed:
             await trio.lowlevel.checkpoint()
             raise trio.BrokenResourceError("the connection was aborted")
-        await self._write(chunks)
-
-    async def _write(self, chunks: list[bytes]) -> None:
         if SEND_EOF in chunks:
             # The protocol asks for the end of the stream (after a close frame, or an
             # HTTP response that is not 101): remember it; the engine half-closes.
@@ -124,7 +124,7 @@ class Wire:
             chunks = [chunk for chunk in chunks if chunk]
             if not chunks:
                 await trio.lowlevel.checkpoint()
-                return
+                return True
         data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
         # The timer aborts the stream if this write lasts send_timeout.
         started = self._write_started = trio.current_time()
@@ -140,9 +140,10 @@ class Wire:
                 deadlines.schedule(owner, due)
         try:
             if self._socket is not None:
-                await write_socket(self._socket, data)
+                waited = await write_socket(self._socket, data)
             else:
                 await self._stream.send_all(data)
+                waited = True
         except BaseException as exc:
             # Stalled (aborted by the timer), cancelled, or broken: a frame may be
             # half written, so the stream cannot be used any more.
@@ -156,6 +157,7 @@ class Wire:
                 ) from None
             raise
         self._write_started = None
+        return waited
 
     async def read_some(self) -> bytes | bytearray:
         """One read of at most ``READ_SIZE`` bytes (``b""``: the peer ended the stream).

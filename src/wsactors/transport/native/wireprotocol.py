@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Generator
-from typing import Any
+from typing import Any, Final
 
 from websockets.exceptions import PayloadTooBig, ProtocolError
 from websockets.frames import Close, Frame
@@ -42,7 +42,10 @@ from .assembler import AssemblyError, MessageAssembler
 from .deflate import InflateLimit, compressed_bound
 from .rfc6455 import BINARY, CLOSE, OPEN, PING
 
-__all__ = ["WireProtocol", "apply_mask"]
+__all__ = ["PENDING_PONGS", "WireProtocol", "apply_mask"]
+
+#: Pongs waiting for the writer at most (each at most 131 bytes).
+PENDING_PONGS: Final = 16
 
 
 class WireProtocol(ServerProtocol):
@@ -61,10 +64,12 @@ class WireProtocol(ServerProtocol):
     - websockets fails an oversized message from inside its parser (before the
       payload is read); the reason is reworded as the runtime words its own limit
       ("message too big: N bytes > M"), so clients see one text on both engines.
-    - A ping's pong is kept aside, not queued with the other output: a newer ping
-      replaces it (RFC 6455 section 5.5.3 allows answering only the most recent
-      ping), so a peer that floods pings while not reading queues one pong, not
-      one per ping (:meth:`take_pong`).
+    - A ping's pong is kept aside, not queued with the other output, and at most
+      :data:`PENDING_PONGS` of them wait: past that, the older ones are dropped and
+      only the most recent ping is answered (RFC 6455 section 5.5.3 allows it), so
+      a peer that floods pings while not reading queues a fixed amount of pongs,
+      not one per ping (:meth:`take_pongs`). Below it every ping is answered
+      (Autobahn's strict cases 2.10 and 2.11).
     - A close frame in the middle of a fragmented message is a normal close, not a
       protocol error: RFC 6455 section 5.4 lets control frames interleave with
       fragments (Autobahn case 7.1.5); the unfinished message is dropped.
@@ -77,8 +82,13 @@ class WireProtocol(ServerProtocol):
 
     #: The held failure's close, until :meth:`release`.
     held: Close | None = None
-    #: The pong answering the most recent ping, not written yet (see :meth:`take_pong`).
-    pong: bytes | None = None
+    #: The pongs of the pings since the last write, oldest first (see :meth:`take_pongs`).
+    pongs: list[bytes] | None = None
+    #: The parser stopped on an error (held, or failed at once).
+    failed = False
+    #: Reading queued output (a pong, a close echo, a failure's close): the writer
+    #: is due. Cleared by the reader of the flag.
+    attention = False
 
     def __init__(self, *args: Any, max_fragments: int, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -105,11 +115,18 @@ class WireProtocol(ServerProtocol):
         opcode = frame.opcode
         if opcode is PING:
             super().recv_frame(frame)
-            # websockets queued the pong last: keep it aside, replacing an older one.
-            self.pong = self.writes.pop()
+            # websockets queued the pong last: keep it aside.
+            pong = self.writes.pop()
+            pongs = self.pongs
+            if pongs is None or len(pongs) >= PENDING_PONGS:
+                self.pongs = [pong]  # the writer is behind: answer the latest only
+            else:
+                pongs.append(pong)
+            self.attention = True
             return
         if opcode is CLOSE:
             self.current_size = None
+            self.attention = True  # the echo of the close
         super().recv_frame(frame)  # checks the frame, then appends it to the events
         if opcode <= BINARY:
             events = self.events
@@ -126,26 +143,23 @@ class WireProtocol(ServerProtocol):
                 events[-1] = Message(message)  # type: ignore[call-overload]
 
     @property
-    def failed(self) -> bool:
-        """Whether the parser stopped on an error (held, or failed at once)."""
-        return self.parser_exc is not None
-
-    @property
     def eof_queued(self) -> bool:
         """Whether the end of the stream was queued (after a close, or a refusal)."""
         return self.eof_sent
 
     def has_output(self) -> bool:
         """Whether :meth:`data_to_send` or :meth:`take_pong` has something."""
-        return bool(self.writes) or self.pong is not None
+        return bool(self.writes) or self.pongs is not None
 
-    def take_pong(self) -> bytes | None:
-        """The pending pong (the frame's bytes), handed out once."""
-        pong, self.pong = self.pong, None
-        return pong
+    def take_pongs(self) -> list[bytes] | None:
+        """The pending pongs (the frames' bytes), handed out once."""
+        pongs, self.pongs = self.pongs, None
+        return pongs
 
     def fail(self, code: int, reason: str = "") -> None:
         """See :meth:`websockets.protocol.Protocol.fail`."""
+        self.failed = True
+        self.attention = True
         cause = getattr(sys.exception(), "__cause__", None)
         if isinstance(cause, AssemblyError):
             code, reason = cause.code, cause.reason
@@ -164,7 +178,9 @@ class WireProtocol(ServerProtocol):
     def buffered(self) -> int:
         """Bytes held for the message in progress: its earlier fragments, and the
         part of a frame that has not fully arrived."""
-        return len(self.reader.buffer) + self.assembler.buffered
+        fragments = self.assembler.buffer
+        held = len(self.reader.buffer)
+        return held if fragments is None else held + len(fragments)
 
     def hold(self, code: int, reason: str) -> None:
         """Fail the connection with ``code`` once :meth:`release` is called; until
