@@ -79,6 +79,8 @@ class FakeTransport:
         self.receiving = 0  # receive() calls in flight
         self.sending = 0  # send() calls in flight
         self.aborted = False
+        #: The sender's wake-up (``Transport.attach_sender``).
+        self.wake: Callable[[], None] | None = None
         #: Raised by every receive() when set.
         self.receive_error: Exception | None = None
         #: ``(event type, error)``: a batch holding such an event raises ``error``.
@@ -115,6 +117,9 @@ class FakeTransport:
             self.batches.append(batch)
         finally:
             self.sending -= 1
+
+    def attach_sender(self, wake: Callable[[], None]) -> None:
+        self.wake = wake
 
     async def abort(self) -> None:
         self.aborted = True

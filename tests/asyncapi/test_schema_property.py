@@ -136,8 +136,15 @@ def test_the_codec_refuses_what_the_schema_forbids(case: ReceivedSchema) -> None
 @given(text=st.text(max_size=20))
 @settings(max_examples=20, deadline=None)
 def test_malformed_json_is_refused(case: ReceivedSchema, text: str) -> None:
+    data = "{" + text
+    try:
+        json.loads(data)
+    except ValueError:
+        pass
+    else:
+        assume(False)  # "{" + "}" is JSON: not malformed
     with pytest.raises(InvalidMessageError):
-        case.decode("{" + text)
+        case.decode(data)
 
 
 # ---------------------------------------------------------------- known disagreements

@@ -39,6 +39,7 @@ NATIVE_ONLY = {
     "--open-timeout": "1",
     "--close-timeout": "1",
     "--max-request-size": "4096",
+    "--max-buffered-bytes": "1048576",
     "--ping-timeout": "5",
 }
 HYPERCORN_ONLY = {"--read-timeout": "1", "--access-log": None, "--reload": None}
@@ -101,6 +102,7 @@ def test_the_native_table_holds_the_native_engines_own_defaults() -> None:
         ("open_timeout", "native only, default 10s"),
         ("close_timeout", "native only, default 5s"),
         ("max_request_size", "native only, default 64KiB"),
+        ("max_buffered_bytes", "native only, default 64MiB"),
         ("read_timeout", "hypercorn only, default never"),
         ("access_log", "hypercorn only, default off"),
     ],
@@ -112,7 +114,7 @@ def test_default_help_names_each_engines_default(setting: str, text: str) -> Non
 def test_help_shows_a_default_for_every_server_setting(capsys: pytest.CaptureFixture[str]) -> None:
     run = build_parser(run=_unused, demo=_unused).parse_args(["run", "x:app"]).command_parser
     [group] = [group for group in run._action_groups if group.title.startswith("server settings")]
-    assert len(group._group_actions) == 16  # the 15 engine settings and --metrics-port
+    assert len(group._group_actions) == 17  # the 16 engine settings and --metrics-port
     for action in group._group_actions:
         # Each help ends with its defaults: "(default: ...)" or "(X only, default ...)".
         assert re.search(r"\((default: |hypercorn only|native only)[^()]*\)$", action.help), action
@@ -132,6 +134,7 @@ def test_help_shows_a_default_for_every_server_setting(capsys: pytest.CaptureFix
         (["--open-timeout", "0.5"], "open_timeout", 0.5),
         (["--close-timeout", "0.25"], "close_timeout", 0.25),
         (["--max-request-size", "4096"], "max_request_size", 4096),
+        (["--max-buffered-bytes", "1048576"], "max_buffered_bytes", 2**20),
     ],
 )
 def test_native_engine_gets_each_new_option(argv: list[str], option: str, value: Any) -> None:

@@ -211,6 +211,7 @@ RUN_OPTIONS = (
     "--open-timeout",
     "--close-timeout",
     "--max-request-size",
+    "--max-buffered-bytes",
     "--metrics-port",
 )
 

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import trio
 from native_helpers import DEADLINE, RawClient, closes, echo, events, hold, native
+from trio_websocket import open_websocket_url
 from wsproto.events import Ping
 
 from helpers import open_non_reader, wait_until
@@ -387,3 +388,24 @@ async def test_shutdown_is_bounded_with_a_client_that_never_reads() -> None:
         took = trio.current_time() - stopping
         await stream.aclose()
     assert took < 0.5 + 0.5 + 1.0, took  # graceful + close, and slack
+
+
+# ----------------------------------------------------------------- server-wide budget
+async def test_past_the_buffer_budget_an_unfinished_message_pauses_then_closes_1013() -> None:
+    budget = 64 * 1024
+    with trio.fail_after(DEADLINE):
+        async with native(
+            App([echo]), max_buffered_bytes=budget, buffer_pause_timeout=0.5
+        ) as server:
+            hog = await RawClient.open(server, "/echo")
+            async with hog.stream:
+                # Half of a 256 KiB frame: more than the whole server may hold.
+                frame = hog.frame(0x2, b"x" * 256 * 1024)
+                await hog.stream.send_all(frame[: 128 * 1024])
+                # Meanwhile a client whose messages are whole is still served.
+                async with open_websocket_url(server.url_for("/echo")) as other:
+                    for _ in range(3):
+                        await other.send_message("still here")
+                        assert await other.get_message() == "still here"
+                seen = await hog.read_events()
+    assert closes(seen) == [(1013, "Try Again Later: the server's buffers are full")]

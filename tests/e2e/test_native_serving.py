@@ -297,6 +297,36 @@ async def test_permessage_deflate_is_off_by_default_and_on_with_deflate() -> Non
     assert deflated == (["PerMessageDeflate"], "x" * 1000)
 
 
+def _deflate_sizes(url: str) -> tuple[bool, tuple[int | None, str]]:
+    """1 MiB of random bytes (the limit), then a deflate bomb: echoed? the close?"""
+    from websockets.exceptions import ConnectionClosed as Closed
+    from websockets.sync.client import connect
+
+    payload = os.urandom(2**20)
+    with connect(url, open_timeout=5, close_timeout=5, max_size=None) as ws:
+        ws.send(payload)
+        echoed = ws.recv(timeout=5) == payload
+        ws.send(bytes(64 * 2**20))  # 64 MiB of zeros: about 64 KiB compressed
+        try:
+            ws.recv(timeout=5)
+        except Closed as closed:
+            rcvd = closed.rcvd
+        else:
+            rcvd = None
+    return echoed, (None, "") if rcvd is None else (rcvd.code, rcvd.reason)
+
+
+async def test_deflate_limits_count_the_inflated_size_with_one_wording() -> None:
+    with trio.fail_after(DEADLINE):
+        async with native(App([echo]), compression="deflate") as server:
+            echoed, (code, reason) = await trio.to_thread.run_sync(
+                _deflate_sizes, server.url_for("/echo")
+            )
+    assert echoed  # exactly at the 1 MiB limit, though larger compressed
+    assert code == 1009
+    assert reason == f"message too big: {2**20 + 1} bytes > {2**20}"
+
+
 # ----------------------------------------------------------------- TLS
 def _tls_contexts() -> tuple[ssl.SSLContext, ssl.SSLContext]:
     import trustme

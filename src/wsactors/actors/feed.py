@@ -11,7 +11,9 @@ the lanes of its topic synchronously; a lane hands it to this connection's
    writes (:class:`~wsactors.transport.base.DirectWrites`, the native engine):
    the message's shared frame is written to the socket at once, under the
    sender's ownership: no task wakes up. If the socket takes only part of it, the
-   transport keeps the rest and the sender is woken (:data:`FLUSH`) to write it
+   rest is the transport's own bytes to write: it wakes the sender as it does for
+   a pong (``None`` in the outbox, see :meth:`Transport.attach_sender
+   <wsactors.transport.base.Transport.attach_sender>`), and the rest goes out
    before anything else;
 2. else, while the outbox has room: it is queued there as a ``Send`` (handed
    straight to a parked sender: one wake-up);
@@ -28,21 +30,18 @@ rule: nothing after a close), and the lanes end with the connection
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Final, Protocol
+from typing import Protocol
 
 import trio
 
 from ..connection.closes import Why
 from ..connection.events import Outgoing, Send
 from ..connection.state import ConnectionState, ProtocolError, State
-from ..transport.base import SharedText, WriteNow
+from ..transport.base import SharedText
 from .counters import Counters
-from .mailbox import FLUSH, Flush
 from .queue import BoundedQueue
 
 __all__ = ["Feed", "Lane", "TopicHub"]
-
-PENDING: Final = WriteNow.PENDING
 
 #: Seconds ending a connection's subscriptions may take (a broker unsubscribe).
 END_TIMEOUT = 2.0
@@ -125,7 +124,7 @@ class Feed:
         hub: TopicHub,
         owner: object,
         state: ConnectionState,
-        outbox: BoundedQueue[Outgoing | Flush],
+        outbox: BoundedQueue[Outgoing | None],
         counters: Counters,
         direct: Callable[[SharedText], int] | None,
     ) -> None:
@@ -204,16 +203,12 @@ class Feed:
             return True
         outbox = self._outbox
         direct = self._direct
-        if direct is not None and state.wire_open and outbox.consumer_waiting():
-            # The sender is parked on an empty outbox: write under its ownership.
-            written = direct(message)
-            if written:  # not REFUSED
-                if written == PENDING:
-                    # The transport kept the rest: the sender writes it before
-                    # anything else (this put hands FLUSH straight to it).
-                    outbox.put_nowait(FLUSH)
-                self._count(message, notice)
-                return True
+        # The sender parked on an empty outbox: write under its ownership. Not
+        # REFUSED: written, or the transport kept the rest and woke the sender to
+        # write it before anything else (PENDING).
+        if direct is not None and state.wire_open and outbox.consumer_waiting() and direct(message):
+            self._count(message, notice)
+            return True
         try:
             outbox.put_nowait(Send(message.text))
         except trio.WouldBlock:

@@ -5,8 +5,10 @@
   buffered messages are still delivered and then ``EndOfChannel`` follows.
 - ``outbox`` (behaviour -> sender): outgoing events. Only the sender hands them to
   the transport; it abandons the outbox when it ends, so later puts fail fast.
-  Besides events it carries :data:`FLUSH`, the wake-up of a direct write that left
-  a rest for the sender (see :mod:`wsactors.actors.feed`).
+  ``None`` is the transport's wake-up (:meth:`BoundedQueue.nudge
+  <wsactors.actors.queue.BoundedQueue.nudge>`, outside the bound): it has bytes of
+  its own to write (a pong, a keepalive ping, a close echo, the rest of a direct
+  write the socket took only in part, see :mod:`wsactors.actors.feed`).
 
 Both are :class:`~wsactors.actors.queue.BoundedQueue`: memory-channel semantics at
 an eighth of the memory (every idle connection holds two).
@@ -18,21 +20,11 @@ Memory bound per connection (docs/architecture.md)::
 
 from __future__ import annotations
 
-from typing import Final, NamedTuple
-
 from ..codec.codec import Payload
 from ..connection.events import Outgoing
 from .queue import BoundedQueue
 
-__all__ = ["FLUSH", "Flush", "Mailbox"]
-
-
-class Flush(NamedTuple):
-    """Not an event: tells the sender to let the transport write what it kept."""
-
-
-#: The one Flush.
-FLUSH: Final = Flush()
+__all__ = ["Mailbox"]
 
 
 class Mailbox:
@@ -47,7 +39,7 @@ class Mailbox:
 
     def __init__(self, inbox_size: int, outbox_size: int) -> None:
         self.inbox = BoundedQueue[Payload](inbox_size)
-        self.outbox = BoundedQueue[Outgoing | Flush](outbox_size)
+        self.outbox = BoundedQueue[Outgoing | None](outbox_size)
         #: How many receive calls of the behaviour are waiting on the inbox (written
         #: by the WebSocket handle, read by the watcher's disconnect policy).
         self.receiving = 0

@@ -15,6 +15,8 @@ the same exceptions:
   :class:`trio.WouldBlock`;
 - :meth:`get` / :meth:`get_nowait` take the oldest item; once :meth:`close` was
   called and the buffer is drained they raise :class:`trio.EndOfChannel`;
+- :meth:`nudge` wakes the consumer with an item outside the buffer (at most one
+  waits: a wake-up, not a message);
 - after :meth:`close`, putting raises :class:`trio.ClosedResourceError`; after
   :meth:`abandon` (the consumer is gone) it raises :class:`trio.BrokenResourceError`
   and the buffer is dropped.
@@ -60,7 +62,16 @@ class BoundedQueue(Generic[T]):
     # A list and an index rather than a deque: an empty list is 56 bytes, a deque
     # keeps a 760-byte block even when empty. The waiter lists exist only while
     # somebody waits.
-    __slots__ = ("_closed", "_getters", "_items", "_putters", "_taken", "abandoned", "size")
+    __slots__ = (
+        "_closed",
+        "_getters",
+        "_items",
+        "_nudge",
+        "_putters",
+        "_taken",
+        "abandoned",
+        "size",
+    )
 
     def __init__(self, size: int) -> None:
         if size < 0:
@@ -71,6 +82,8 @@ class BoundedQueue(Generic[T]):
         self._getters: list[Task] | None = None
         self._putters: list[tuple[Task, T]] | None = None
         self._closed = False
+        # A wake-up for the consumer, outside the buffer (see nudge).
+        self._nudge: tuple[T] | None = None
         #: The consumer is gone: puts raise BrokenResourceError.
         self.abandoned = False
 
@@ -143,6 +156,22 @@ class BoundedQueue(Generic[T]):
         await wait_task_rescheduled(abort)
 
     @enable_ki_protection
+    def nudge(self, item: T) -> None:
+        """Wake the consumer with ``item``, outside the buffer and its bound.
+
+        Handed to a parked getter at once; otherwise kept in one slot (a second
+        nudge replaces the first) that the consumer gets once the buffer is empty.
+        Nothing after :meth:`abandon`. Not a checkpoint (callable from any task).
+        """
+        if self.abandoned:
+            return
+        getters = self._getters
+        if getters:
+            reschedule(getters.pop(0), Value(item))
+        else:
+            self._nudge = (item,)
+
+    @enable_ki_protection
     def close(self) -> None:
         """The producer is done: getters drain the buffer, then get ``EndOfChannel``.
 
@@ -192,6 +221,10 @@ class BoundedQueue(Generic[T]):
             task, item = putters.pop(0)
             reschedule(task)
             return item
+        nudge = self._nudge
+        if nudge is not None:
+            self._nudge = None
+            return nudge[0]
         if self._closed:
             raise trio.EndOfChannel
         raise trio.WouldBlock
@@ -235,6 +268,7 @@ class BoundedQueue(Generic[T]):
         Idempotent; not a checkpoint.
         """
         self.abandoned = True
+        self._nudge = None
         self._items.clear()
         self._taken = 0
         putters, self._putters = self._putters, None

@@ -6,21 +6,28 @@ state machine's transition for each event is applied as it is handed over
 (:meth:`~wsactors.connection.state.ConnectionState.hand_over`), so exactly one close frame
 is ever sent, and nothing after the peer left.
 
+It is the socket's only writer: a transport with bytes of its own to write (a
+pong, a keepalive ping, the echo of a close) wakes it through the outbox
+(``None``, :meth:`~wsactors.actors.queue.BoundedQueue.nudge`), and it calls
+``send`` with what is queued, or an empty batch.
+
 Deliveries of the connection's subscriptions (:mod:`wsactors.actors.feed`) reach
 it as ``Send`` events in the outbox, or bypass it: while it is parked on an empty
 outbox, a delivery may be written directly by the transport, under its ownership.
-A direct write the socket took only in part wakes it with ``FLUSH``: it then lets
-the transport write the rest before anything else. Whenever it has made room, it
-pulls backlogged deliveries into the outbox (``Feed.refill``).
+What the socket did not take of a direct write is the transport's own bytes from
+then on: the transport wakes it the same way, and that rest goes out first.
+Whenever it has made room, it pulls backlogged deliveries into the outbox
+(``Feed.refill``).
 """
 
 from __future__ import annotations
+
+import functools
 
 import trio
 
 from ..connection.events import Close, Outgoing, Send
 from ..transport.base import Transport
-from .mailbox import Flush
 from .runtime import ConnectionRuntime
 
 __all__ = ["run_sender"]
@@ -41,6 +48,7 @@ async def run_sender(rt: ConnectionRuntime, transport: Transport) -> None:
     watcher = rt.watcher
     outbox = rt.mailbox.outbox
     timed = rt.config.send_timeout is not None and not rt.capabilities.abortable_writes
+    transport.attach_sender(functools.partial(outbox.nudge, None))
     try:
         with rt.sender_scope:
             while True:
@@ -53,7 +61,7 @@ async def run_sender(rt: ConnectionRuntime, transport: Transport) -> None:
                 # (the outbox non-empty), join everything queued into one batch.
                 behind = True
                 try:
-                    event: Outgoing | Flush = outbox.get_nowait()
+                    event: Outgoing | None = outbox.get_nowait()
                 except trio.WouldBlock:
                     behind = False
                     try:
@@ -64,11 +72,10 @@ async def run_sender(rt: ConnectionRuntime, transport: Transport) -> None:
                     break
                 batch: list[Outgoing] = []
                 close: Close | None = None
-                flush = False
+                woken = False  # the transport has bytes of its own to write
                 while True:
-                    if isinstance(event, Flush):
-                        # A direct write left a rest: the transport writes it now.
-                        flush = not state.peer_gone
+                    if event is None:
+                        woken = True
                     elif state.hand_over(event):
                         batch.append(event)
                         if type(event) is Close:
@@ -81,7 +88,7 @@ async def run_sender(rt: ConnectionRuntime, transport: Transport) -> None:
                         event = outbox.get_nowait()
                     except (trio.WouldBlock, trio.EndOfChannel):
                         break
-                if not batch and not flush:
+                if not batch and not woken:
                     continue
                 if timed:
                     # The transport cannot abort a stalled write: the watcher times it.

@@ -216,6 +216,7 @@ _ENGINE_CLOSES: Final = {
     1007: "invalid payload",
     1009: "message too big",
     1011: "internal error",
+    1013: "the server's buffers are full",
 }
 
 

@@ -125,6 +125,7 @@ def _settings(args: argparse.Namespace) -> ServerSettings:
         open_timeout=args.open_timeout,
         close_timeout=args.close_timeout,
         max_request_size=args.max_request_size,
+        max_buffered_bytes=args.max_buffered_bytes,
         log_level=args.log_level,
         access_log=args.access_log,
         reload=args.reload,

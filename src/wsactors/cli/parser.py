@@ -169,6 +169,14 @@ def _add_server_settings(parser: argparse.ArgumentParser) -> None:
         metavar="BYTES",
         help="answer 431 (414: the request line) to a request line and headers larger than this",
     )
+    add(
+        "--max-buffered-bytes",
+        setting="max_buffered_bytes",
+        type=_count(1),
+        metavar="BYTES",
+        help="bytes all connections may hold in unfinished messages; past it those"
+        " connections are not read, and closed 1013 after 10 s",
+    )
     group.add_argument(
         "--workers",
         type=_count(1),

@@ -66,6 +66,7 @@ class Why(enum.Enum):
     INTERNAL_ERROR = (1011, "Internal Server Error")
     KEEPALIVE_TIMEOUT = (1011, "keepalive ping timeout")
     TRY_AGAIN = (1013, "Try Again Later")
+    BUFFERS_FULL = (1013, "Try Again Later: the server's buffers are full")
 
     @property
     def code(self) -> int:

@@ -39,6 +39,12 @@ class NativeOptions:
         default_max_message_size: The frame-level size limit when the route sets
             none.
         default_send_timeout: The write timeout when the route sets none.
+        max_buffered_bytes: Bytes all connections may hold together in unfinished
+            incoming messages; past it, connections holding one are not read
+            until memory frees (TCP pushes back on their clients). ``None``: no
+            server-wide budget (docs/limits-and-security.md).
+        buffer_pause_timeout: Seconds a connection may stay paused by
+            ``max_buffered_bytes`` before it is closed 1013 "Try Again Later".
         startup_timeout: Seconds the App's lifespan startup may take.
     """
 
@@ -54,6 +60,8 @@ class NativeOptions:
     max_request_size: int = 65536
     default_max_message_size: int = 2**20
     default_send_timeout: float = 30.0
+    max_buffered_bytes: int | None = 64 * 2**20
+    buffer_pause_timeout: float = 10.0
     startup_timeout: float = 60.0
 
     @classmethod
@@ -71,7 +79,13 @@ class NativeOptions:
                 f"unknown native engine option(s) {unknown}; options are {sorted(known)}"
             )
         made = cls(**options)
-        for name in ("ping_timeout", "open_timeout", "close_timeout", "default_send_timeout"):
+        for name in (
+            "ping_timeout",
+            "open_timeout",
+            "close_timeout",
+            "default_send_timeout",
+            "buffer_pause_timeout",
+        ):
             if getattr(made, name) <= 0:
                 raise ValueError(f"{name} must be positive, got {getattr(made, name)!r}")
         if made.ping_interval is not None and made.ping_interval <= 0:
@@ -80,6 +94,8 @@ class NativeOptions:
             raise ValueError(f"graceful_timeout must be >= 0, got {made.graceful_timeout!r}")
         if made.compression not in (None, "deflate"):
             raise ValueError(f"compression must be None or 'deflate', got {made.compression!r}")
+        if made.max_buffered_bytes is not None and made.max_buffered_bytes < 1:
+            raise ValueError(f"max_buffered_bytes must be >= 1, got {made.max_buffered_bytes!r}")
         if made.max_connections is not None and made.max_connections < 1:
             raise ValueError(f"max_connections must be >= 1, got {made.max_connections!r}")
         for name in ("max_fragments", "max_request_size", "default_max_message_size"):

@@ -24,6 +24,8 @@ import trio
 from websockets.extensions.permessage_deflate import enable_server_permessage_deflate
 
 from ..routing.denials import SHUTTING_DOWN
+from ..transport.native.budget import IncomingBudget
+from ..transport.native.deflate import limited
 from ..transport.native.timers import Deadlines
 from ..transport.native.transport import READ_SIZE, NativeTransport, WireProtocol
 from ..types import EngineApp, Matched, Scope
@@ -96,11 +98,19 @@ class NativeServer(Generic[_M]):
         self.state: dict[str, Any] = {}
         self.live: set[NativeTransport] = set()
         self._extensions = (
-            enable_server_permessage_deflate(None) if options.compression == "deflate" else None
+            limited(enable_server_permessage_deflate(None))
+            if options.compression == "deflate"
+            else None
         )
         #: Keepalive and write timeouts of every connection: the caller runs
         #: ``deadlines.run()`` beside the accept loops.
         self.deadlines = Deadlines()
+        #: Bytes held in unfinished incoming messages, for every connection.
+        self.budget = (
+            IncomingBudget(options.max_buffered_bytes, options.buffer_pause_timeout)
+            if options.max_buffered_bytes is not None
+            else None
+        )
         self._tasks = 0
         self._idle = trio.Event()
         self._idle.set()
@@ -229,8 +239,9 @@ class NativeServer(Generic[_M]):
         config = matched.config if matched is not None else None
         max_size = config.max_message_size if config is not None else None
         send_timeout = config.send_timeout if config is not None else None
-        protocol.max_message_size = max_size or options.default_max_message_size
         response = protocol.accept(request)
+        # After accept: the limit depends on the extensions it negotiated.
+        protocol.limit_messages(max_size or options.default_max_message_size)
         try:
             subprotocols = offered_subprotocols(request)
         except Exception:
@@ -251,6 +262,7 @@ class NativeServer(Generic[_M]):
             ping_timeout=options.ping_timeout,
             send_timeout=send_timeout or options.default_send_timeout,
             deadlines=self.deadlines,
+            budget=self.budget,
             early=(got.events, got.rest),
         )
         scope = websocket_scope(request, stream, subprotocols, tls=tls, state=self.state)

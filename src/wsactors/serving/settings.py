@@ -84,6 +84,8 @@ class ServerSettings:
             connection is aborted.
         max_request_size: Bytes the HTTP request line and headers may take (431
             beyond, 414 when the request line alone is over it).
+        max_buffered_bytes: Bytes all connections may hold in unfinished incoming
+            messages; past it those connections are not read (native engine).
         log_level: Least severe level logged, one of :data:`LOG_LEVELS`.
         access_log: Log one line per request (the WebSocket handshakes).
         reload: Restart the server when a source file changes (development).
@@ -102,6 +104,7 @@ class ServerSettings:
     open_timeout: float | None = None
     close_timeout: float | None = None
     max_request_size: int | None = None
+    max_buffered_bytes: int | None = None
     log_level: str = "info"
     access_log: bool = False
     reload: bool = False
@@ -198,6 +201,10 @@ HYPERCORN = Engine(
             "hypercorn waits for the client's close frame without a limit (only"
             " --read-timeout ends the wait); use --engine native, which aborts after it"
         ),
+        "max_buffered_bytes": (
+            "hypercorn has no server-wide budget for incoming messages (each connection"
+            " may buffer its websocket_max_message_size); use --engine native"
+        ),
         "max_request_size": (
             "hypercorn's HTTP/1.1 parser limits only a request still incomplete (16 KiB),"
             " not the request; use --engine native, which answers 431 beyond it"
@@ -237,6 +244,7 @@ NATIVE = Engine(
         "open_timeout": "open_timeout",
         "close_timeout": "close_timeout",
         "max_request_size": "max_request_size",
+        "max_buffered_bytes": "max_buffered_bytes",
     },
     unsupported={
         "read_timeout": (
@@ -260,6 +268,7 @@ NATIVE = Engine(
         "open_timeout": 10.0,
         "close_timeout": 5.0,
         "max_request_size": 65536,
+        "max_buffered_bytes": 64 * 2**20,
     },
 )
 
@@ -267,7 +276,7 @@ NATIVE = Engine(
 ENGINES = {engine.name: engine for engine in (HYPERCORN, NATIVE)}
 
 #: How ``--help`` shows a value: its unit, and what ``None`` means.
-_BYTES = frozenset({"max_message_size", "max_request_size"})
+_BYTES = frozenset({"max_message_size", "max_request_size", "max_buffered_bytes"})
 _NONE = {
     "ping_interval": "no pings",
     "read_timeout": "never",

@@ -8,7 +8,7 @@ write cannot be aborted from the application.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Final, cast
 
 import trio
@@ -116,6 +116,9 @@ class ASGITransport:
                 continue
             for message in _control_messages(event):
                 await send(message)
+
+    def attach_sender(self, wake: Callable[[], None]) -> None:
+        """ASGI servers write their own control frames: nothing to wake the sender for."""
 
     async def abort(self) -> None:
         """ASGI cannot drop a connection: the app returning is all it can do.

@@ -2,7 +2,10 @@
 
 A transport carries one connection. The receiver actor is the only caller of
 :meth:`Transport.receive`, the sender actor the only caller of
-:meth:`Transport.send`, so an implementation needs no locks. Events are those of
+:meth:`Transport.send`, so an implementation needs no locks. A transport that has
+bytes of its own to write (pongs, keepalive pings, the echo of a close) does not
+write them from the receiver or a timer: it wakes the sender
+(:meth:`Transport.attach_sender`), which stays the socket's only writer. Events are those of
 :mod:`wsactors.connection.events`.
 
 A transport may also offer *direct writes* (:class:`DirectWrites`,
@@ -13,7 +16,7 @@ and no task wake-up. The ASGI transport has none.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Final, Protocol
 
@@ -66,8 +69,18 @@ class Transport(Protocol):
         """
         ...
 
+    def attach_sender(self, wake: Callable[[], None]) -> None:
+        """The sender actor starts: ``wake()`` makes it call :meth:`send` soon (with
+        an empty batch when nothing else is queued), never blocking the caller.
+
+        Called once, before the sender's first :meth:`send`. A transport that never
+        writes on its own ignores it.
+        """
+        ...
+
     async def send(self, events: Sequence[Outgoing]) -> None:
-        """Hand ``events`` to the peer in order (a batch, so writes can be joined).
+        """Hand ``events`` to the peer in order (a batch, so writes can be joined),
+        and whatever the transport has to write of its own (an empty batch: only that).
 
         Raises:
             Exception: the transport failed; the connection is then over.
@@ -120,9 +133,10 @@ class WriteNow:
     REFUSED: Final = 0
     #: All of it was written.
     WRITTEN: Final = 1
-    #: It is the transport's now, partly written: the rest is kept and goes out
-    #: first with the next :meth:`Transport.send`, which the caller must cause
-    #: (wake the sender) before anything else is written.
+    #: It is the transport's now, not all written yet: the rest is kept as the
+    #: transport's own bytes and goes out first with the next
+    #: :meth:`Transport.send`; the transport has woken the sender for it (the
+    #: wake of :meth:`Transport.attach_sender`). For the caller, delivered.
     PENDING: Final = 2
 
 
@@ -139,11 +153,13 @@ class DirectWrites(Protocol):
     def send_now(self, message: SharedText) -> int:
         """Write ``message`` as a text frame without blocking, if possible now.
 
-        Returns a :class:`WriteNow` value. Refuses (``REFUSED``) whenever it
-        cannot write at once without breaking order or framing: a write in
-        progress or a kept rest, the connection not open (before the 101 went
-        out, after a close frame), compression or TLS (the transport may refuse
-        any call), or a socket error (the sender's next write reports it).
-        Never raises, never blocks, never checkpoints.
+        Returns a :class:`WriteNow` value. Refuses (``REFUSED``, nothing
+        written) whenever it cannot write at once without breaking order or
+        framing: a write in progress or a kept rest, the connection not open
+        (before the 101 went out, after a close frame), compression or TLS (the
+        transport may refuse any call). Bytes of the transport's own that wait
+        (pongs) are written first, in order. A socket error keeps it all as a
+        rest (``PENDING``): the sender's write reports the error. Never raises,
+        never blocks, never checkpoints.
         """
         ...

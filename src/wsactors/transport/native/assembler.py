@@ -56,16 +56,17 @@ class MessageAssembler:
     __slots__ = (
         "_ahead",
         "_ahead_at",
-        "_buffer",
         "_decoder",
         "_fragments",
         "_text",
+        "buffer",
         "max_fragments",
     )
 
     def __init__(self, max_fragments: int) -> None:
         self.max_fragments = max_fragments
-        self._buffer: bytearray | None = None
+        #: The earlier fragments of the message in progress (``None``: none).
+        self.buffer: bytearray | None = None
         self._decoder: codecs.IncrementalDecoder | None = None
         self._fragments = 0
         self._text = False
@@ -97,10 +98,10 @@ class MessageAssembler:
         if opcode is not CONT:
             # The first fragment (the protocol checked no message was open).
             self._text = opcode is TEXT
-            self._buffer = bytearray()
+            self.buffer = bytearray()
             self._decoder = _Utf8Decoder() if self._text else None
             self._fragments = 0
-        buffer = self._buffer
+        buffer = self.buffer
         assert buffer is not None  # the protocol rejects a CONT outside a message
         self._fragments += 1
         if self._fragments > self.max_fragments:
@@ -138,10 +139,10 @@ class MessageAssembler:
             decoder = _Utf8Decoder()
             at = 0
             if continuation:
-                if self._decoder is None or self._buffer is None:
+                if self._decoder is None or self.buffer is None:
                     return  # not a text message after all: the protocol will say
                 decoder.setstate(self._decoder.getstate())
-                at = len(self._buffer)
+                at = len(self.buffer)
             self._ahead = decoder
             self._ahead_at = at
         ahead = self._ahead
@@ -161,14 +162,19 @@ class MessageAssembler:
         self._ahead_at += len(text)
 
     def _reset(self) -> None:
-        self._buffer = None
+        self.buffer = None
         self._decoder = None
         self._fragments = 0
+
+    def drop(self) -> None:
+        """Drop the message in progress (the connection failed)."""
+        self._reset()
+        self._ahead = None
 
     @property
     def in_progress(self) -> bool:
         """Whether a fragmented message is open."""
-        return self._buffer is not None
+        return self.buffer is not None
 
     @staticmethod
     def is_data(frame: Frame) -> bool:

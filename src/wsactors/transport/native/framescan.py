@@ -18,10 +18,7 @@ from __future__ import annotations
 
 from typing import Final
 
-try:
-    from websockets.speedups import apply_mask
-except ImportError:  # pragma: no cover - websockets built without its C extension
-    from websockets.utils import apply_mask
+from .wireprotocol import apply_mask
 
 __all__ = ["FrameScanner"]
 

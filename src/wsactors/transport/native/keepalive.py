@@ -7,20 +7,18 @@ turns a pong into the :class:`~wsactors.connection.events.Pong` event, with the
 round trip when it answers that ping (RFC 6455 section 5.5.3: a pong carries the
 payload of the ping it answers).
 
-:class:`~wsactors.transport.native.transport.NativeTransport` owns one and asks it
-when the server's timer (:class:`~wsactors.transport.native.timers.Deadlines`, one
-task for every connection) calls: it sends the ping it returns, and fails a
-connection whose pong is late with 1011 "keepalive ping timeout". No cancel scope
-per read or write, which would cost more than the parsing, and no task per idle
-connection.
+:class:`~wsactors.transport.native.core.ConnectionCore` owns one and asks it when
+the server's timer (:class:`~wsactors.transport.native.timers.Deadlines`, one task
+for every connection) calls: it queues the ping it returns, and fails a connection
+whose pong is late with 1011 "keepalive ping timeout". No cancel scope per read or
+write, which would cost more than the parsing, and no task per idle connection.
+Time is passed in: the schedule is unit-tested on a fake clock.
 """
 
 from __future__ import annotations
 
 import math
 import struct
-
-import trio
 
 from ...connection.events import Pong
 
@@ -75,10 +73,11 @@ class Keepalive:
         sent = self._sent
         return self._next if sent is None else sent + self.timeout
 
-    def pong(self, data: bytes) -> Pong:
-        """The event of a pong; with the latency when it answers our last ping."""
+    def pong(self, data: bytes, now: float) -> Pong:
+        """The event of a pong arriving at ``now``; with the latency when it answers
+        our last ping (the next ping stays due one interval after that ping)."""
         if self._sent is not None and data == self._data:
-            latency = trio.current_time() - self._sent
+            latency = now - self._sent
             self._sent = None
             return Pong(data, latency)
         return Pong(data)

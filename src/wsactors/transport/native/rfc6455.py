@@ -17,16 +17,30 @@ from typing import Final
 from websockets.frames import Opcode
 from websockets.protocol import State
 
-__all__ = ["BINARY", "CLOSE", "CLOSED", "CONNECTING", "CONT", "OPEN", "PONG", "TEXT", "text_frame"]
+__all__ = [
+    "BINARY",
+    "CLOSE",
+    "CLOSED",
+    "CLOSING",
+    "CONNECTING",
+    "CONT",
+    "OPEN",
+    "PING",
+    "PONG",
+    "TEXT",
+    "text_frame",
+]
 
 CONT: Final = Opcode.CONT
 TEXT: Final = Opcode.TEXT
 BINARY: Final = Opcode.BINARY
 CLOSE: Final = Opcode.CLOSE
+PING: Final = Opcode.PING
 PONG: Final = Opcode.PONG
 
 CONNECTING: Final = State.CONNECTING
 OPEN: Final = State.OPEN
+CLOSING: Final = State.CLOSING
 CLOSED: Final = State.CLOSED
 
 

@@ -52,8 +52,11 @@ async def read_socket(sock: trio.socket.SocketType, size: int, *, ready: bool) -
             await trio.lowlevel.wait_readable(sock)
 
 
-async def write_socket(sock: trio.socket.SocketType, data: bytes) -> None:
+async def write_socket(sock: trio.socket.SocketType, data: bytes) -> bool:
     """Write all of ``data``; no schedule point when the kernel takes it at once.
+
+    Returns:
+        Whether it waited for the socket (other tasks ran meanwhile).
 
     Raises:
         trio.BrokenResourceError: the peer is gone (the OSError is its cause).
@@ -64,12 +67,15 @@ async def write_socket(sock: trio.socket.SocketType, data: bytes) -> None:
     """
     await trio.lowlevel.checkpoint_if_cancelled()
     view = memoryview(data)
+    waited = False
     while view:
         try:
             sent = os.write(_descriptor(sock), view)
         except BlockingIOError:
             await trio.lowlevel.wait_writable(sock)
+            waited = True
             continue
         except OSError as exc:
             raise trio.BrokenResourceError(f"write failed: {exc}") from exc
         view = view[sent:]
+    return waited

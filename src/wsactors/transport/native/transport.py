@@ -1,68 +1,54 @@
 """The native transport: the runtime over a Trio stream it owns, no ASGI in between.
 
-The WebSocket protocol is the ``websockets`` library's sans-I/O
-:class:`~websockets.server.ServerProtocol` (strict RFC 6455 framing, C-accelerated
-masking, permessage-deflate), as :class:`~wsactors.transport.native.wireprotocol.WireProtocol`
-adapts it; messages are reassembled and their UTF-8 validated by
-:class:`~wsactors.transport.native.assembler.MessageAssembler`; the 101 and the HTTP
-denial are built by :mod:`wsactors.transport.native.handshake`.
+:class:`NativeTransport` is small glue between two parts it owns:
 
-:class:`NativeTransport` owns three parts and composes them; none knows the others
-but through what it is given:
+- its :class:`~wsactors.transport.native.core.ConnectionCore`, sans-I/O: websockets'
+  protocol, message assembly and UTF-8, the held failure, keepalive, close codes;
+  bytes and time in, events and bytes out;
+- its :class:`~wsactors.transport.native.wire.Wire`: the stream's reads and writes,
+  the write timeout's bookkeeping, the abort, the half-close.
 
-- its :class:`~wsactors.transport.native.wire.Wire`: the stream, reads, the one
-  writer, the write timeout's bookkeeping, the abort and the closing handshake;
-- its :class:`~wsactors.transport.native.keepalive.Keepalive`: the ping schedule,
-  the pong deadline, the latency;
-- its :class:`~wsactors.transport.native.intake.FrameIntake`: reads turned into the
-  queue of events for the runtime, failures held or immediate.
-
-Who does what (so no lock is needed):
+Who does what (one reader, one writer, so no lock):
 
 - the receiver actor calls :meth:`NativeTransport.receive`: it reads the socket,
-  feeds every byte of one read to the protocol, and returns the parsed events one
-  by one from a buffer bounded by that read;
-- the sender actor calls :meth:`NativeTransport.send`: it turns a batch of events
-  into frames and writes them all with one ``send_all``;
-- the runtime may call :meth:`NativeTransport.send_now` while the sender is idle
-  (a direct write of a shared frame, see :class:`~wsactors.transport.base.DirectWrites`);
+  feeds the core, and returns the parsed events one by one from a buffer bounded
+  by that read. When the core has bytes of its own to write (a pong, the echo of
+  a close), it wakes the sender; it never writes;
+- the sender actor calls :meth:`NativeTransport.send`: the runtime's events become
+  frames, and everything the core has to write (its own control frames too) goes
+  out with one ``send_all``. It is the socket's only writer while it runs; once it
+  is done, :meth:`NativeTransport.finish` completes the closing handshake;
+- while the sender is idle (parked on an empty outbox, no write in progress), the
+  runtime may call :meth:`NativeTransport.send_now`: a direct write of a shared
+  frame (:class:`~wsactors.transport.base.DirectWrites`), made "under the
+  sender's ownership" and in order with it: what the core has to write goes
+  first, and what the socket does not take becomes the head of the core's output,
+  written by the sender, which it wakes;
 - the server's timer (:class:`~wsactors.transport.native.timers.Deadlines`) calls
-  :meth:`NativeTransport.on_deadline`: keepalive pings, a late pong (1011), a write
-  stalled past ``send_timeout`` (abort).
+  :meth:`NativeTransport.on_deadline`: it hands the time to the core (a keepalive
+  ping queued, a late pong failing the connection with 1011) and wakes the
+  sender; it aborts a write stalled past ``send_timeout``.
 
-Control frames the protocol answers by itself (a pong, the echo of a close) are
-written by whichever task writes next: the receiver writes them when no write is
-in progress; otherwise the writer loops until the protocol has nothing left.
+While a write is stalled, what waits for the socket is the sender's batch plus
+the core's fixed control frames (one pong, one close): a peer flooding pings
+without reading costs nothing more.
 """
 
 from __future__ import annotations
 
-import contextlib
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Final
 
 import trio
 from websockets.frames import Frame
 from websockets.http11 import Response
 
-from ...connection.closes import Why
-from ...connection.events import (
-    Accept,
-    Close,
-    Deny,
-    Disconnect,
-    Incoming,
-    Message,
-    Outgoing,
-    Ping,
-    Send,
-)
+from ...connection.events import Disconnect, Incoming, Message, Outgoing
 from ..base import Capabilities, SharedText, WriteNow
-from .handshake import accepted_response, denied_response
-from .intake import ABORTED, DROPPED, FrameIntake
-from .keepalive import Keepalive
-from .rfc6455 import CONNECTING, OPEN, text_frame
+from .budget import IncomingBudget
+from .core import ABORTED, DROPPED, ConnectionCore
+from .rfc6455 import text_frame
 from .timers import Action, Deadlines, Entry
 from .wire import READ_SIZE, SendTimeoutError, Wire
 from .wireprotocol import WireProtocol
@@ -99,18 +85,20 @@ class NativeTransport:
         send_timeout: Seconds one write may stall before the connection is aborted.
         deadlines: The server's timer (keepalive and the write timeout, from the
             101 on); ``None``: neither.
+        budget: The server's budget for unfinished incoming messages (``None``:
+            none).
         early: The frames the protocol parsed from bytes that came with the
             handshake request, and those bytes.
     """
 
     __slots__ = (
+        "_budget",
+        "_core",
         "_deadlines",
-        "_intake",
-        "_keepalive",
-        "_protocol",
-        "_response",
+        "_held",
         "_timer_entry",
         "_timer_scope",
+        "_wake",
         "_wire",
         "subprotocols",
     )
@@ -128,51 +116,74 @@ class NativeTransport:
         ping_timeout: float,
         send_timeout: float,
         deadlines: Deadlines | None,
+        budget: IncomingBudget | None = None,
         early: tuple[list[Message | Frame], bytes] = ([], b""),
     ) -> None:
-        self._protocol = protocol
-        self._wire = Wire(stream, protocol, send_timeout)
+        self._core = ConnectionCore(
+            protocol,
+            response,
+            ping_interval=ping_interval,
+            ping_timeout=ping_timeout,
+            clock=trio.current_time,
+            early=early,
+        )
+        self._wire = Wire(stream, send_timeout)
         # The server's timer: it times this connection once the 101 went out; this
         # connection's slots in it (see transport.timers).
         self._deadlines = deadlines
         self._timer_entry: Entry | None = None
         self._timer_scope: trio.CancelScope | None = None
-        self._keepalive = keepalive = Keepalive(ping_interval, ping_timeout)
-        # Kept only until the handshake is answered (memory per idle connection).
-        self._response: Response | None = response
+        # Wakes the sender actor when the core has bytes of its own to write.
+        self._wake: Callable[[], None] | None = None
         self.subprotocols = subprotocols
-        self._intake = FrameIntake(protocol, keepalive, early)
+        # The server's budget for unfinished messages, and what this one counts in it.
+        self._budget = budget
+        self._held = 0
+
+    def attach_sender(self, wake: Callable[[], None]) -> None:
+        """See :meth:`Transport.attach_sender <wsactors.transport.base.Transport.attach_sender>`."""
+        self._wake = wake
 
     # ------------------------------------------------------------------ receiving
     async def receive(self) -> Incoming:
         """The next event: ``Connect`` first, ``Disconnect`` last.
 
-        A read is fed to the protocol a slice at a time (see
-        :meth:`FrameIntake.absorb <wsactors.transport.native.intake.FrameIntake.absorb>`),
-        and the next slice only once the events of the last one were handed out.
+        A read is fed to the core a slice at a time (see
+        :meth:`~wsactors.transport.native.core.ConnectionCore.receive_data`), and the
+        next slice only once the events of the last one were handed out.
 
         Cancellation:
             Safe to cancel: parsed events and unparsed bytes stay buffered, and a
             read that is cancelled has consumed nothing.
         """
-        intake = self._intake
-        pending = intake.pending
+        core = self._core
+        pending = core.pending
         if pending:
             await trio.lowlevel.checkpoint_if_cancelled()
-            return intake.take()
+            return core.take()
         wire = self._wire
         while True:
             if wire.closed:
                 # Aborted (by the timer, the runtime, or a write that failed).
-                intake.gone = True
-            if intake.gone:
+                core.gone = True
+            if core.gone:
                 await trio.lowlevel.checkpoint()
                 return self._dropped()
-            data: bytes | bytearray | memoryview | None = intake.unfed
+            data: bytes | bytearray | memoryview | None = core.unfed
             if data is not None:
-                intake.unfed = None
+                core.unfed = None
                 await trio.lowlevel.checkpoint_if_cancelled()
             else:
+                budget = self._budget
+                # Past the server's budget, a connection holding an unfinished
+                # message is not read: TCP pushes back on the peer.
+                if budget is not None and self._held and budget.over and not await budget.wait():
+                    core.fail_buffers_full()
+                    budget.adjust(-self._held)  # the message was dropped
+                    self._held = 0
+                    if pending:
+                        return core.take()
+                    continue
                 try:
                     # No cancel scope per read (it would cost more than the parsing):
                     # the server's timer ends a read that must end by aborting the stream.
@@ -181,28 +192,32 @@ class NativeTransport:
                     data = b""  # dropped: an EOF without a close frame
                 if wire.closed:
                     # Aborted while reading: the end is the abort's (see _dropped),
-                    # not an EOF or a failure the intake would queue.
-                    intake.gone = True
-            intake.absorb(data)
-            if self._protocol.writes:
-                # Pongs, the close echo. Shielded: a cancelled read (idle_timeout)
-                # must not cut a frame in half; the timer bounds a stalled write.
-                with trio.CancelScope(shield=True):
-                    await self._flush_quietly()
+                    # not an EOF or a failure the core would queue.
+                    core.gone = True
+            core.receive_data(data)
+            budget = self._budget
+            if budget is not None:
+                held = core.protocol.buffered()
+                if held != self._held:
+                    budget.adjust(held - self._held)
+                    self._held = held
+            if core.retime or core.protocol.attention:
+                self._attend()
             if pending:
-                return intake.take()
+                return core.take()
 
-    async def _flush_quietly(self) -> None:
-        """A flush by the receiver or the timer: a failed write ends the connection.
-
-        The wire raises once it is closed (a failed write aborts it), which
-        :meth:`receive` then reports.
-
-        Cancellation:
-            A cancelled write leaves a frame half sent: the connection is aborted.
-        """
-        with contextlib.suppress(trio.BrokenResourceError):
-            await self._wire.flush(wait=False)
+    def _attend(self) -> None:
+        """The core changed its deadline or has bytes of its own to write: tell the
+        timer, wake the writer. Never writes."""
+        core = self._core
+        core.protocol.attention = False
+        if core.retime:
+            core.retime = False
+            self._schedule_timer()
+        if core.wants_write():
+            wake = self._wake
+            if wake is not None:
+                wake()
 
     def _dropped(self) -> Disconnect:
         """The connection ended without a close frame: who ended it?"""
@@ -211,7 +226,9 @@ class NativeTransport:
 
     # ------------------------------------------------------------------ sending
     async def send(self, events: Sequence[Outgoing]) -> None:
-        """Turn ``events`` into frames and write them with one ``send_all``.
+        """Turn ``events`` into frames and write them, with whatever the core has to
+        write of its own (pongs, the close echo, keepalive pings), in one ``send_all``
+        per round; an empty batch writes only the latter.
 
         Raises:
             SendTimeoutError: the write stalled ``send_timeout`` seconds; aborted.
@@ -220,72 +237,76 @@ class NativeTransport:
         Cancellation:
             A cancelled write leaves a frame half sent: the connection is aborted.
         """
-        protocol = self._protocol
-        for event in events:
-            kind = type(event)
-            if kind is Send:
-                if protocol.state is not OPEN:
-                    continue  # the peer's close or a failure is already queued
-                data = event.data  # type: ignore[union-attr]
-                if type(data) is str:
-                    protocol.send_text(data.encode())
-                else:
-                    protocol.send_binary(data)  # type: ignore[arg-type]
-            elif kind is Close:
-                assert isinstance(event, Close)
-                if protocol.held is not None:
-                    protocol.release()  # the failure's close, with its own code
-                elif protocol.state is OPEN:
-                    protocol.send_close(event.code, event.reason)
-                elif self._response is not None:
-                    # Close before accept: the handshake is rejected with HTTP 403.
-                    self._response = None
-                    protocol.send_response(protocol.reject(403, "Forbidden\n"))
-            elif kind is Accept:
-                assert isinstance(event, Accept)
-                self._accept(event)
-            elif kind is Deny:
-                assert isinstance(event, Deny)
-                self._deny(event)
-            elif kind is Ping:
-                assert isinstance(event, Ping)
-                if protocol.state is OPEN and protocol.held is None:
-                    protocol.send_ping(event.data)
-        await self._wire.flush(wait=True)
+        core = self._core
+        if events:
+            core.send(events)
+            if core.retime:
+                self._retime()
+        await self._write_out()
+        if core.drop_after_write:
+            # Failed at once (keepalive): RFC 6455 section 7.1.7, the close frame,
+            # then the TCP connection closed, whatever the peer does.
+            await self.abort()
 
     def send_now(self, message: SharedText) -> int:
         """See :class:`~wsactors.transport.base.DirectWrites`: the message's shared
-        frame (built once, by the first connection that writes it), written by the
-        :class:`~wsactors.transport.native.wire.Wire` without blocking.
+        frame (built once, by the first connection that writes it), after what the
+        core has to write (pending pongs go ahead, in order), in one non-blocking
+        write.
 
-        Refused while the connection is not open, while a failure is held, and with
-        permessage-deflate (each connection compresses with its own context).
+        Refused (nothing written, nothing taken from the core) under TLS, during a
+        write, once the connection is closed or not open, while a failure is
+        held, with permessage-deflate (each connection compresses with its own
+        context), and while the rest of the last direct write is kept. What the
+        socket does not take is kept by the core as the head of its output, and
+        the sender is woken (:meth:`attach_sender`'s wake) to write it first:
+        ``PENDING``.
         """
-        protocol = self._protocol
-        if protocol.state is not OPEN or protocol.held is not None or protocol.extensions:
+        wire = self._wire
+        if not wire.writable_now():
             return WriteNow.REFUSED
         frame = message.frame
         if frame is None:
             frame = message.frame = text_frame(message.data)
-        return self._wire.write_now(frame)
+        core = self._core
+        data = core.direct_write(frame)
+        if data is None:
+            return WriteNow.REFUSED
+        sent = wire.write_now(data)
+        if sent == len(data):
+            return WriteNow.WRITTEN
+        core.keep(data[sent:])
+        wake = self._wake
+        if wake is not None:
+            wake()
+        return WriteNow.PENDING
 
-    def _accept(self, event: Accept) -> None:
-        protocol = self._protocol
-        if protocol.state is not CONNECTING:
+    async def _write_out(self) -> None:
+        """Write what the core has, until it has nothing (a write may take long:
+        what the receiver and the timer queued meanwhile goes out next round)."""
+        core = self._core
+        wire = self._wire
+        chunks = core.data_to_send()
+        if not chunks:
+            await trio.lowlevel.checkpoint()
+            if wire.closed:
+                raise trio.BrokenResourceError("the connection was aborted")
             return
-        response, self._response = self._response, None
-        if response is None:
-            return  # the handshake was answered already
-        protocol.send_response(accepted_response(protocol, response, event))
-        self._start_timer()
+        # Only a write that waited for the socket lets the receiver and the timer
+        # queue more meanwhile: then look again.
+        while await wire.write(chunks):
+            chunks = core.data_to_send()
+            if not chunks:
+                break
 
-    def _deny(self, event: Deny) -> None:
-        if self._protocol.state is not CONNECTING:
-            return
-        if self._response is None:
-            return  # the handshake was answered already
-        self._response = None
-        self._protocol.send_response(denied_response(event))
+    def _retime(self) -> None:
+        """The core's deadline changed (the 101 went out: keepalive and the write
+        timeout start now)."""
+        self._core.retime = False
+        deadlines = self._deadlines
+        if deadlines is not None and not self._wire.timed and self._core.accepted:
+            self._wire.time_writes(deadlines, self)
+        self._schedule_timer()
 
     # ------------------------------------------------------------------ ending
     async def abort(self) -> None:
@@ -299,79 +320,91 @@ class NativeTransport:
         await self._wire.abort()
 
     async def finish(self, close_timeout: float) -> None:
-        """End the connection once the runtime is done with it (see
-        :meth:`Wire.finish <wsactors.transport.native.wire.Wire.finish>`): the closing
-        handshake completed within ``close_timeout``, else an abort.
+        """End the connection once the runtime is done with it (its sender too: from
+        here this task is the socket's only writer).
+
+        The closing handshake is completed when it is under way (the peer's close
+        frame or EOF awaited, discarding data; RFC 6455 section 7.1.1: the server
+        closes the TCP connection first), bounded by ``close_timeout``; the TCP
+        connection is then closed, or aborted if the peer did not finish in time or
+        the WebSocket was never closed.
 
         Cancellation:
             Aborts the connection.
         """
-        await self._wire.finish(close_timeout)
+        budget = self._budget
+        if budget is not None and self._held:
+            budget.adjust(-self._held)  # what is read from here on is discarded
+            self._held = 0
+        wire = self._wire
+        if wire.closed:
+            await trio.lowlevel.checkpoint()
+            return
+        finished = False
+        try:
+            with trio.move_on_after(close_timeout):
+                finished = await self._complete_close()
+        finally:
+            if not finished:
+                await wire.abort()
+        if finished:
+            await wire.close()
+
+    async def _complete_close(self) -> bool:
+        core = self._core
+        wire = self._wire
+        core.release()  # a held failure: its close frame is due now
+        if not core.owes_close():
+            return False  # the runtime never closed it: nothing graceful is due
+        try:
+            await self._write_out()
+            while not core.closed:
+                await wire.half_close()
+                data = await wire.receive_some()
+                if not data:
+                    return True
+                core.absorb_closing(data)
+                await self._write_out()
+        except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
+            return False
+        return True
 
     # ------------------------------------------------------------------ timing
-    def _start_timer(self) -> None:
-        """The 101 went out: keepalive and the write timeout start now."""
-        deadlines = self._deadlines
-        if deadlines is not None:
-            self._wire.time_writes(deadlines, self)
-        self._keepalive.start(trio.current_time())
-        self._schedule_timer()
-
     def on_deadline(self, now: float) -> Action | None:
         """The server's timer: this connection's next deadline passed.
 
-        Keepalive pings, the pong that is due (then 1011 "keepalive ping timeout"
-        and abort), the write in progress reaching ``send_timeout`` (then abort).
-        Per message it costs nothing: a writer notes when its write began, and
-        moves the deadline only when the timer would wake past it.
+        The write in progress reaching ``send_timeout`` (then abort); a connection
+        failed at once whose close did not go out in time (abort); otherwise the
+        time goes to the core (a keepalive ping, a late pong: 1011 "keepalive ping
+        timeout") and the sender is woken to write what it queued. Per message it
+        costs nothing: a writer notes when its write began, and moves the deadline
+        only when the timer would wake past it.
 
         Returns:
-            The work to run as a task (a ping to write, a failure, an abort); the
-            next deadline is set meanwhile. ``None``: nothing to write now.
+            The abort to run as a task; ``None``: nothing (the next deadline is set).
         """
         wire = self._wire
         if wire.closed:
             return None
         if wire.write_stalled(now):
             return self.abort
-        keepalive = self._keepalive
-        if keepalive.late(now):
-            return self._keepalive_failed
-        ping = None
-        if keepalive.ping_due(now):
-            protocol = self._protocol
-            if protocol.state is not OPEN:
-                return None  # closing: the closing handshake has its own bound
-            protocol.send_ping(keepalive.ping(now))
-            ping = self._flush_ping
+        core = self._core
+        if core.abort_due(now):
+            return self.abort
+        core.on_time(now)
+        core.retime = False
         self._schedule_timer()
-        return ping
+        if core.wants_write():
+            wake = self._wake
+            if wake is not None:
+                wake()
+        return None
 
     def _schedule_timer(self) -> None:
         """Ask the server's timer to call :meth:`on_deadline` at the next deadline."""
         deadlines = self._deadlines
-        if deadlines is None:
+        if deadlines is None or self._wire.closed:
             return
-        wake = min(self._keepalive.wake(), self._wire.write_due())
+        wake = min(self._core.next_deadline(), self._wire.write_due())
         if wake != math.inf:
             deadlines.schedule(self, wake)
-
-    async def _flush_ping(self) -> None:
-        """Write the keepalive ping, within ``ping_timeout``.
-
-        Cancellation:
-            A cancelled write leaves a frame half sent: the connection is aborted.
-        """
-        with trio.move_on_after(self._keepalive.timeout):
-            await self._flush_quietly()
-
-    async def _keepalive_failed(self) -> None:
-        """Fail the connection: the close frame if it can still go out, then abort.
-
-        Cancellation:
-            A cancelled write leaves a frame half sent: the connection is aborted.
-        """
-        self._intake.fail_now(*Why.KEEPALIVE_TIMEOUT.value)
-        with trio.move_on_after(self._keepalive.timeout):
-            await self._flush_quietly()
-        await self.abort()

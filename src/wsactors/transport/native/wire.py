@@ -1,21 +1,18 @@
-"""The wire under the native transport: the stream, one writer, the end.
+"""The wire under the native transport: the stream, its reads, its writes, the end.
 
 :class:`Wire` owns a connection's Trio stream: it reads it (one read of at most
-``READ_SIZE`` bytes at a time), writes what the ``websockets`` protocol queued (one
-writer at a time, without a lock), notes when the write in progress began so that
-a write stalled past ``send_timeout`` is aborted, aborts (a TCP reset), and
-completes the closing handshake once the runtime is done (:meth:`Wire.finish`).
-It is a part of :class:`~wsactors.transport.native.transport.NativeTransport`,
-which decides when to read and write and what a closed wire means for the runtime.
+``READ_SIZE`` bytes at a time), writes the bytes it is given (by one task: the
+sender actor, or once the sender is done the connection's own task finishing it;
+no flag or lock, the structure guarantees it), notes when the write in progress
+began so that a write stalled past ``send_timeout`` is aborted, aborts (a TCP
+reset), half-closes, and closes. It knows nothing of WebSocket: what to write and
+what a read means is the :class:`~wsactors.transport.native.core.ConnectionCore`'s;
+:class:`~wsactors.transport.native.transport.NativeTransport` composes the two.
 
-Direct writes (:meth:`Wire.write_now`, the transport's
-:class:`~wsactors.transport.base.DirectWrites`): a synchronous, non-blocking write
-of ready frame bytes, for a writer that is idle. It writes only when no write is
-in progress, no rest is kept and the protocol has nothing queued, so bytes never
-interleave; what the socket does not take is kept as the *rest*, and every later
-write (:meth:`Wire.flush`, by whichever task) sends the rest first. This is the
-one place that writes outside :meth:`Wire.flush`; a sans-I/O core can offer the
-same by treating the rest as the head of its output buffer.
+One synchronous write besides (:meth:`Wire.write_now`): what a plain TCP socket
+takes at once, for the transport's direct writes
+(:class:`~wsactors.transport.base.DirectWrites`), made while the sender is idle:
+it is then the one writer.
 """
 
 from __future__ import annotations
@@ -30,11 +27,8 @@ from typing import Final
 import trio
 from websockets.protocol import SEND_EOF
 
-from ..base import WriteNow
-from .rfc6455 import CLOSED, CONNECTING, OPEN
 from .sockio import read_socket, write_socket
 from .timers import Deadlines, Timed
-from .wireprotocol import WireProtocol
 
 __all__ = ["READ_SIZE", "SendTimeoutError", "Wire", "socket_of"]
 
@@ -47,16 +41,17 @@ class SendTimeoutError(trio.BrokenResourceError):
 
 
 class Wire:
-    """A stream and its protocol's output, written by one task at a time.
+    """A stream, read by the receiver and written by one writer at a time.
 
     Args:
         stream: The connection's stream (TCP, or TLS over TCP).
-        protocol: The ``websockets`` protocol of the connection (what to write).
         send_timeout: Seconds one write may stall before the connection is aborted
             (by the server's timer, once :meth:`time_writes` was called).
 
     Attributes:
         closed: The stream was closed (aborted, or finished).
+        eof_due: The protocol asked for the end of the stream (after a close frame,
+            or an HTTP response that is not 101): :meth:`half_close` sends it.
         peer_broke: The peer broke the connection (a write failed): an abort that
             follows is not the engine's decision.
         stalled: A write outlasted ``send_timeout`` (:meth:`write_stalled`); the
@@ -65,38 +60,27 @@ class Wire:
 
     __slots__ = (
         "_deadlines",
-        "_eof_sent",
-        "_protocol",
         "_read_full",
-        "_rest",
         "_socket",
         "_stream",
         "_timed",
-        "_write_done",
         "_write_started",
-        "_writing",
         "closed",
+        "eof_due",
         "peer_broke",
         "send_timeout",
         "stalled",
     )
 
-    def __init__(
-        self, stream: trio.abc.Stream, protocol: WireProtocol, send_timeout: float
-    ) -> None:
+    def __init__(self, stream: trio.abc.Stream, send_timeout: float) -> None:
         self._stream = stream
         # Plain TCP: the socket is read and written through its file descriptor
         # (see read_some); under TLS, through the stream.
         self._socket = stream.socket if isinstance(stream, trio.SocketStream) else None
         self._read_full = True  # the last read filled its buffer: more may be waiting
-        self._protocol = protocol
         self.send_timeout = send_timeout
         self.closed = False
-        self._eof_sent = False  # the protocol asked for the end of the stream
-        self._writing = False
-        self._write_done: trio.Event | None = None
-        # What a direct write (write_now) left unwritten: the next flush sends it first.
-        self._rest: bytes | None = None
+        self.eof_due = False
         self._write_started: float | None = None  # when the write in progress began
         self.stalled = False
         self.peer_broke = False
@@ -106,19 +90,28 @@ class Wire:
         self._deadlines: Deadlines | None = None
         self._timed: Timed | None = None
 
+    @property
+    def timed(self) -> bool:
+        """Whether writes are timed (:meth:`time_writes` was called, still open)."""
+        return self._deadlines is not None
+
     def time_writes(self, deadlines: Deadlines, owner: Timed) -> None:
         """From now on, a write moves ``owner``'s deadline on ``deadlines`` to the
         moment it would reach ``send_timeout``, when the timer would wake later."""
-        self._deadlines = deadlines
-        self._timed = owner
+        if not self.closed:
+            self._deadlines = deadlines
+            self._timed = owner
 
-    async def flush(self, *, wait: bool) -> None:
-        """Write what the protocol has queued; one writer at a time, no lock.
+    async def write(self, chunks: list[bytes]) -> bool:
+        """Write ``chunks`` (one ``send_all``); an empty chunk (websockets'
+        ``SEND_EOF``) asks for the end of the stream (:attr:`eof_due`).
 
-        Trio is cooperative: checking and setting ``_writing`` with no checkpoint in
-        between cannot race. A second writer either waits (``wait``: the sender; its
-        frames are written by the writer's loop) or returns (the receiver, the
-        timer).
+        Only one task writes at a time: the sender actor (the transport's
+        :meth:`~wsactors.transport.native.transport.NativeTransport.send`), or
+        the connection's own task once the sender is done (``finish``).
+
+        Returns:
+            Whether the write waited (other tasks ran meanwhile).
 
         Raises:
             SendTimeoutError: the write stalled ``send_timeout`` seconds; aborted.
@@ -127,77 +120,17 @@ class Wire:
         Cancellation:
             A cancelled write leaves a frame half sent: the connection is aborted.
         """
-        if self._writing:
-            if not wait:
-                await trio.lowlevel.checkpoint()
-                return
-            if self._write_done is None:
-                self._write_done = trio.Event()
-            await self._write_done.wait()
-            if self.closed:
-                raise trio.BrokenResourceError("the connection was aborted")
-            return
         if self.closed:
-            self._protocol.data_to_send()
+            await trio.lowlevel.checkpoint()
             raise trio.BrokenResourceError("the connection was aborted")
-        self._writing = True
-        try:
-            protocol = self._protocol
-            while True:
-                chunks = protocol.data_to_send()
-                rest = self._rest
-                if rest is not None:
-                    # A direct write's unwritten end goes before anything queued since.
-                    self._rest = None
-                    chunks.insert(0, rest)
-                if not chunks:
-                    break
-                await self._write(chunks)
-        finally:
-            self._writing = False
-            done, self._write_done = self._write_done, None
-            if done is not None:
-                done.set()
-
-    def write_now(self, frame: bytes) -> int:
-        """Write ``frame`` (whole frames) now, without blocking; never raises.
-
-        Only on plain TCP, and only when nothing else is being or waiting to be
-        written: no write in progress, no rest kept, nothing queued by the
-        protocol (otherwise ``REFUSED``, and nothing was written). What the socket
-        does not take at once is kept and sent first by the next :meth:`flush`
-        (``PENDING``): the caller must make that flush happen (wake the writer).
-        A socket error is ``REFUSED``: the next flush meets it and ends the
-        connection as usual. Returns a :class:`~wsactors.transport.base.WriteNow`.
-        """
-        sock = self._socket
-        if (
-            sock is None
-            or self._writing
-            or self.closed
-            or self._rest is not None
-            or self._protocol.writes
-        ):
-            return WriteNow.REFUSED
-        try:
-            sent = os.write(sock.fileno(), frame)
-        except BlockingIOError:
-            sent = 0
-        except OSError:
-            return WriteNow.REFUSED
-        if sent == len(frame):
-            return WriteNow.WRITTEN
-        self._rest = frame[sent:]
-        return WriteNow.PENDING
-
-    async def _write(self, chunks: list[bytes]) -> None:
         if SEND_EOF in chunks:
             # The protocol asks for the end of the stream (after a close frame, or an
             # HTTP response that is not 101): remember it; the engine half-closes.
-            self._eof_sent = True
+            self.eof_due = True
             chunks = [chunk for chunk in chunks if chunk]
             if not chunks:
-                return
+                await trio.lowlevel.checkpoint()
+                return True
         data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
         # The timer aborts the stream if this write lasts send_timeout.
         started = self._write_started = trio.current_time()
@@ -213,9 +146,10 @@ class Wire:
                 deadlines.schedule(owner, due)
         try:
             if self._socket is not None:
-                await write_socket(self._socket, data)
+                waited = await write_socket(self._socket, data)
             else:
                 await self._stream.send_all(data)
+                waited = True
         except BaseException as exc:
             # Stalled (aborted by the timer), cancelled, or broken: a frame may be
             # half written, so the stream cannot be used any more.
@@ -229,6 +163,30 @@ class Wire:
                 ) from None
             raise
         self._write_started = None
+        return waited
+
+    def writable_now(self) -> bool:
+        """Whether :meth:`write_now` may write: plain TCP, open, no write in progress."""
+        return self._socket is not None and self._write_started is None and not self.closed
+
+    def write_now(self, data: bytes) -> int:
+        """Write what the socket takes of ``data`` at once, without blocking (only
+        when :meth:`writable_now`).
+
+        For a writer that is idle (the transport's direct writes): the caller keeps
+        what was not written and has it written first by the next :meth:`write`.
+        Never raises, never checkpoints.
+
+        Returns:
+            The number of bytes written; 0 also when the socket failed: the next
+            :meth:`write` meets the error and ends the connection as usual.
+        """
+        sock = self._socket
+        assert sock is not None  # writable_now()
+        try:
+            return os.write(sock.fileno(), data)
+        except OSError:  # BlockingIOError (full), or broken: the next write() says
+            return 0
 
     async def read_some(self) -> bytes | bytearray:
         """One read of at most ``READ_SIZE`` bytes (``b""``: the peer ended the stream).
@@ -284,32 +242,44 @@ class Wire:
         inner = stream.transport_stream if isinstance(stream, trio.SSLStream) else stream
         await trio.aclose_forcefully(inner)
 
-    async def finish(self, close_timeout: float) -> None:
-        """End the connection once the runtime is done with it.
+    async def half_close(self) -> None:
+        """Send the end of the stream, if the protocol asked for it (TCP FIN; RFC
+        6455 section 7.1.1: the server closes the TCP connection first).
 
-        The closing handshake is completed when it is under way (the peer's close
-        frame or EOF awaited, discarding data; RFC 6455 section 7.1.1: the server
-        closes the TCP connection first), bounded by ``close_timeout``; the TCP
-        connection is then closed, or aborted if the peer did not finish in time or
-        the WebSocket was never closed.
+        Raises:
+            trio.BrokenResourceError, trio.ClosedResourceError, OSError: the
+            connection broke.
 
         Cancellation:
-            Aborts the connection.
+            A checkpoint.
+        """
+        stream = self._stream
+        if self.eof_due and isinstance(stream, trio.abc.HalfCloseableStream):
+            self.eof_due = False
+            await stream.send_eof()
+        else:
+            await trio.lowlevel.checkpoint()
+
+    async def receive_some(self) -> bytes | bytearray:
+        """One read through the stream, during the closing handshake.
+
+        Raises:
+            trio.BrokenResourceError, trio.ClosedResourceError, OSError: the
+            connection broke.
+        """
+        return await self._stream.receive_some(READ_SIZE)
+
+    async def close(self) -> None:
+        """Close the stream after a closing handshake. Idempotent.
+
+        Cancellation:
+            Returns promptly; the stream is closed anyway.
         """
         if self.closed:
             await trio.lowlevel.checkpoint()
             return
-        protocol = self._protocol
-        finished = False
-        try:
-            with trio.move_on_after(close_timeout):
-                finished = await self._complete_close(protocol)
-        finally:
-            if not finished:
-                await self.abort()
-        if finished:
-            self._mark_closed()
-            await trio.aclose_forcefully(self._stream)
+        self._mark_closed()
+        await trio.aclose_forcefully(self._stream)
 
     def _mark_closed(self) -> None:
         """The stream is closed: nothing is written or timed any more."""
@@ -317,28 +287,6 @@ class Wire:
         # The timer's owner holds this wire: no reference cycle outlives the stream.
         self._deadlines = None
         self._timed = None
-
-    async def _complete_close(self, protocol: WireProtocol) -> bool:
-        protocol.release()  # a held failure: its close frame is due now
-        state = protocol.state
-        if state is OPEN or (state is CONNECTING and not protocol.eof_sent):
-            return False  # the runtime never closed it: nothing graceful is due
-        stream = self._stream
-        try:
-            await self.flush(wait=True)
-            while protocol.state is not CLOSED:
-                if self._eof_sent and isinstance(stream, trio.abc.HalfCloseableStream):
-                    await stream.send_eof()
-                    self._eof_sent = False
-                data = await stream.receive_some(READ_SIZE)
-                if not data:
-                    return True
-                protocol.receive_data(data)
-                protocol.events_received()  # discarded: the connection is closing
-                await self.flush(wait=True)
-        except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
-            return False
-        return True
 
 
 def socket_of(stream: trio.abc.Stream) -> trio.socket.SocketType | None:

@@ -1,5 +1,22 @@
 """websockets' sans-I/O server protocol, as the native transport needs it.
 
+The one module that touches what websockets does not document: every attribute
+and behaviour it relies on below is pinned by
+``tests/transport/native/test_websockets_internals.py``, so a websockets release
+that changes one fails there, by name (pyproject.toml bounds websockets to the
+majors tested). Everything else of the native engine uses websockets' documented
+API only (the protocol's public methods, frames, the extension API).
+
+Touched here: ``Protocol.recv_frame`` (overridden: the per-frame hook for message
+assembly and fail-fast UTF-8), ``fail`` being called inside the parser's
+``except`` block (``sys.exception()`` gives the cause), ``parser`` and ``reader``
+(replaced and drained for a held failure; ``reader.buffer``'s length counted),
+``events`` and ``writes`` (a frame's event replaced by its message; the pong taken
+aside), ``current_size`` and
+``max_message_size`` (the size limit and its wording), ``parser_exc`` and
+``eof_sent``, and ``websockets.speedups.apply_mask`` (re-exported for the frame
+scanner).
+
 :class:`WireProtocol` assembles messages inside the parser, words the size limit
 as the runtime does, accepts a close frame between fragments, and holds a failure
 until the replies to earlier messages are written (see the class).
@@ -9,17 +26,26 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Generator
-from typing import Any
+from typing import Any, Final
 
 from websockets.exceptions import PayloadTooBig, ProtocolError
 from websockets.frames import Close, Frame
 from websockets.server import ServerProtocol
 
+try:
+    from websockets.speedups import apply_mask
+except ImportError:  # pragma: no cover - websockets built without its C extension
+    from websockets.utils import apply_mask
+
 from ...connection.events import Message
 from .assembler import AssemblyError, MessageAssembler
-from .rfc6455 import BINARY, CLOSE, OPEN
+from .deflate import InflateLimit, compressed_bound
+from .rfc6455 import BINARY, CLOSE, OPEN, PING
 
-__all__ = ["WireProtocol"]
+__all__ = ["PENDING_PONGS", "WireProtocol", "apply_mask"]
+
+#: Pongs waiting for the writer at most (each at most 131 bytes).
+PENDING_PONGS: Final = 16
 
 
 class WireProtocol(ServerProtocol):
@@ -38,6 +64,12 @@ class WireProtocol(ServerProtocol):
     - websockets fails an oversized message from inside its parser (before the
       payload is read); the reason is reworded as the runtime words its own limit
       ("message too big: N bytes > M"), so clients see one text on both engines.
+    - A ping's pong is kept aside, not queued with the other output, and at most
+      :data:`PENDING_PONGS` of them wait: past that, the older ones are dropped and
+      only the most recent ping is answered (RFC 6455 section 5.5.3 allows it), so
+      a peer that floods pings while not reading queues a fixed amount of pongs,
+      not one per ping (:meth:`take_pongs`). Below it every ping is answered
+      (Autobahn's strict cases 2.10 and 2.11).
     - A close frame in the middle of a fragmented message is a normal close, not a
       protocol error: RFC 6455 section 5.4 lets control frames interleave with
       fragments (Autobahn case 7.1.5); the unfinished message is dropped.
@@ -50,16 +82,51 @@ class WireProtocol(ServerProtocol):
 
     #: The held failure's close, until :meth:`release`.
     held: Close | None = None
+    #: The pongs of the pings since the last write, oldest first (see :meth:`take_pongs`).
+    pongs: list[bytes] | None = None
+    #: The parser stopped on an error (held, or failed at once).
+    failed = False
+    #: Reading queued output (a pong, a close echo, a failure's close): the writer
+    #: is due. Cleared by the reader of the flag.
+    attention = False
 
     def __init__(self, *args: Any, max_fragments: int, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.assembler = MessageAssembler(max_fragments)
+        #: The message size limit, as the client is told it (1009 beyond).
+        self.limit: int | None = self.max_message_size
+
+    def limit_messages(self, limit: int) -> None:
+        """Limit messages to ``limit`` bytes, once the handshake is accepted.
+
+        With permessage-deflate, the limit counts the inflated bytes
+        (:class:`~wsactors.transport.native.deflate.InflateLimit`), and websockets'
+        own check before a frame is read only bounds its compressed length.
+        """
+        self.limit = limit
+        self.max_message_size = limit
+        for extension in self.extensions:
+            if isinstance(extension, InflateLimit):
+                extension.limit = limit
+                self.max_message_size = compressed_bound(limit)
 
     def recv_frame(self, frame: Frame) -> None:
         """See :meth:`websockets.protocol.Protocol.recv_frame`."""
         opcode = frame.opcode
+        if opcode is PING:
+            super().recv_frame(frame)
+            # websockets queued the pong last: keep it aside.
+            pong = self.writes.pop()
+            pongs = self.pongs
+            if pongs is None or len(pongs) >= PENDING_PONGS:
+                self.pongs = [pong]  # the writer is behind: answer the latest only
+            else:
+                pongs.append(pong)
+            self.attention = True
+            return
         if opcode is CLOSE:
             self.current_size = None
+            self.attention = True  # the echo of the close
         super().recv_frame(frame)  # checks the frame, then appends it to the events
         if opcode <= BINARY:
             events = self.events
@@ -75,8 +142,24 @@ class WireProtocol(ServerProtocol):
             else:
                 events[-1] = Message(message)  # type: ignore[call-overload]
 
+    @property
+    def eof_queued(self) -> bool:
+        """Whether the end of the stream was queued (after a close, or a refusal)."""
+        return self.eof_sent
+
+    def has_output(self) -> bool:
+        """Whether :meth:`data_to_send` or :meth:`take_pong` has something."""
+        return bool(self.writes) or self.pongs is not None
+
+    def take_pongs(self) -> list[bytes] | None:
+        """The pending pongs (the frames' bytes), handed out once."""
+        pongs, self.pongs = self.pongs, None
+        return pongs
+
     def fail(self, code: int, reason: str = "") -> None:
         """See :meth:`websockets.protocol.Protocol.fail`."""
+        self.failed = True
+        self.attention = True
         cause = getattr(sys.exception(), "__cause__", None)
         if isinstance(cause, AssemblyError):
             code, reason = cause.code, cause.reason
@@ -84,7 +167,7 @@ class WireProtocol(ServerProtocol):
             # Called from the parser's `except PayloadTooBig` block.
             exc = sys.exception()
             if isinstance(exc, PayloadTooBig) and exc.size is not None:
-                limit = self.max_message_size or exc.max_size
+                limit = self.limit or exc.max_size
                 before = self.current_size or 0
                 reason = f"message too big: {before + exc.size} bytes > {limit}"
         if self.state is OPEN and code != 1006:  # 1006: the stream ended mid-frame
@@ -92,10 +175,20 @@ class WireProtocol(ServerProtocol):
             return
         super().fail(code, reason)
 
+    def buffered(self) -> int:
+        """Bytes held for the message in progress: its earlier fragments, and the
+        part of a frame that has not fully arrived."""
+        fragments = self.assembler.buffer
+        held = len(self.reader.buffer)
+        return held if fragments is None else held + len(fragments)
+
     def hold(self, code: int, reason: str) -> None:
         """Fail the connection with ``code`` once :meth:`release` is called; until
         then, discard what arrives and keep the wire open for replies."""
         self.held = Close(code, reason)
+        # The unfinished message is dropped now: its memory returns at once.
+        self.reader.discard()
+        self.assembler.drop()
         self.parser = self._discard_held()
         next(self.parser)
 
