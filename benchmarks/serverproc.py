@@ -12,6 +12,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterable
+from typing import Any
 
 __all__ = ["free_port", "missing", "pinning", "stop", "wait_listening"]
 
@@ -54,8 +55,9 @@ def wait_listening(port: int, server: subprocess.Popen[bytes], timeout: float) -
     raise RuntimeError(f"server not listening on port {port} after {timeout:g} s")
 
 
-def stop(process: subprocess.Popen[bytes]) -> None:
-    """Terminate a process the harness started; kill it if it lingers."""
+def stop(process: subprocess.Popen[Any]) -> None:
+    """Terminate a process this one started (SIGTERM); kill it if it lingers over
+    10 s."""
     if process.poll() is not None:
         return
     process.terminate()
