@@ -1,6 +1,7 @@
 """Starting and stopping the servers under test: CPU pinning, a free port, waiting
-until one listens, terminating it. Shared by :mod:`benchmarks.harness` (echo and
-push) and :mod:`benchmarks.fanout`."""
+until one listens, terminating it (and any other child process). Used by
+:mod:`benchmarks.rounds` for :mod:`benchmarks.harness` (echo and push) and
+:mod:`benchmarks.fanout`."""
 
 from __future__ import annotations
 
