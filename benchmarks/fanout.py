@@ -25,7 +25,6 @@ import argparse
 import json
 import math
 import os
-import statistics
 import sys
 import time
 from collections.abc import Mapping, Sequence
@@ -33,9 +32,10 @@ from functools import partial
 from pathlib import Path
 from typing import IO, Any
 
+from .fanoutload import OPTIONS
 from .procstat import raise_nofile_limit
-from .report import environment
-from .rounds import Case, Configuration, choose, parse, parser, run_client, run_rounds
+from .report import environment, spread, without_nan
+from .rounds import Case, Configuration, choose, forward, parse, parser, run_client, run_rounds
 from .serverproc import pinning
 
 __all__ = ["CONFIGURATIONS", "figures_of", "main", "markdown", "summarize", "targets"]
@@ -108,14 +108,7 @@ def run_once(
     config: Configuration, subscribers: int, args: argparse.Namespace, log: IO[bytes]
 ) -> dict[str, Any]:
     """Start ``config``'s server, run the fan-out client against it, stop the server."""
-    options = [
-        f"--subscribers={subscribers}",
-        f"--paced={args.paced}",
-        f"--throughput={args.throughput}",
-        f"--duration={args.duration}",
-        f"--size={args.size}",
-        f"--settle={args.settle}",
-    ]
+    options = [f"--subscribers={subscribers}", *forward(args, OPTIONS)]
     return run_client(config, "benchmarks.fanoutload", options, log, timeout=600)
 
 
@@ -130,16 +123,7 @@ def summarize(
         for config in configs:
             flats = [figures_of(result) for result in rounds.get((config.name, size), [])]
             keys = flats[0].keys() if flats else figures_of_keys()
-            figures = {}
-            for key in keys:
-                values = [flat[key] for flat in flats]
-                usable = [v for v in values if not math.isnan(v)]
-                figures[key] = {
-                    "median": statistics.median(usable) if usable else math.nan,
-                    "min": min(usable, default=math.nan),
-                    "max": max(usable, default=math.nan),
-                    "values": values,
-                }
+            figures = {key: spread([flat[key] for flat in flats]) for key in keys}
             rows.append(
                 {
                     "name": config.name,
@@ -237,26 +221,11 @@ def _subscription_mode() -> str:
 def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     made = parser("python -m benchmarks.fanout", __doc__, quick="1 round, 2 s phases (~4 min)")
     made.add_argument("--sizes", default="1000,10000", help="subscribers per room")
-    made.add_argument("--paced", type=float, default=20_000, help="offered deliveries/s")
-    made.add_argument("--throughput", type=float, default=100_000, help="offered deliveries/s")
-    made.add_argument("--duration", type=float, default=5.0, help="seconds of publishing")
-    made.add_argument("--size", type=int, default=64, help="message size in bytes")
-    made.add_argument("--settle", type=float, default=1.0, help="seconds before reading RSS")
-    args = parse(made, argv, CONFIGURATIONS)
+    args = parse(made, argv, CONFIGURATIONS, OPTIONS)
     if args.quick:
         args.rounds, args.duration, args.settle = 1, 2.0, 0.5
     args.sizes = [int(size) for size in args.sizes.split(",") if size]
     return args
-
-
-def _clean(value: Any) -> Any:
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_clean(v) for v in value]
-    return value
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -299,8 +268,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     env["load_average_end"] = os.getloadavg()
     rows = summarize(configs, args.sizes, rounds)
     params = {
-        k: getattr(args, k)
-        for k in ("rounds", "sizes", "paced", "throughput", "duration", "size", "settle")
+        k: getattr(args, k) for k in ("rounds", "sizes", *(option.name for option in OPTIONS))
     }
     checks = targets(rows, args.paced)
     document = {
@@ -313,7 +281,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "failures": failures,
         "skipped": skipped,
     }
-    (out / "fanout.json").write_text(json.dumps(_clean(document), indent=2) + "\n")
+    (out / "fanout.json").write_text(json.dumps(without_nan(document), indent=2) + "\n")
     tables = markdown(rows, args.sizes, args.paced)
     notes = [
         f"Fan-out, medians of {args.rounds} interleaved round(s); wsactors subscribers via "

@@ -48,9 +48,19 @@ from urllib.parse import urlsplit
 from .fanoutframes import StampReader, encode_message, latency_summary, masked_frame
 from .procstat import cpu_seconds, raise_nofile_limit, rss_bytes
 from .rawclient import read_answer, upgrade_request
+from .rounds import Option, add_options, client_parser
 from .serverproc import stop
 
-__all__ = ["main"]
+__all__ = ["OPTIONS", "main"]
+
+#: The options :mod:`benchmarks.fanout` takes and hands on.
+OPTIONS = (
+    Option("paced", float, 20_000, "offered deliveries/s"),
+    Option("throughput", float, 100_000, "offered deliveries/s"),
+    Option("duration", float, 5.0, "seconds of publishing"),
+    Option("size", int, 64, "message size in bytes"),
+    Option("settle", float, 1.0, "seconds before reading RSS"),
+)
 
 #: Handshakes in flight at once: below hypercorn's default listen backlog (100).
 _HANDSHAKE_BATCH = 50
@@ -474,19 +484,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         url, rate, count, size = argv[1:5]
         publish(url, float(rate), int(count), int(size))
         return 0
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else "")
-    parser.add_argument("--url", required=True, help="ws://127.0.0.1:PORT")
-    parser.add_argument("--server-pid", type=int, required=True)
+    parser = client_parser(__doc__)
     parser.add_argument("--subscribers", type=int, default=1000)
-    parser.add_argument("--paced", type=float, default=20_000, help="offered deliveries/s")
-    parser.add_argument("--throughput", type=float, default=100_000, help="offered deliveries/s")
-    parser.add_argument("--duration", type=float, default=5.0, help="seconds of publishing")
-    parser.add_argument("--size", type=int, default=64, help="message size in bytes")
+    add_options(parser, OPTIONS)
     parser.add_argument("--drain", type=float, default=2.0, help="seconds without a delivery")
     parser.add_argument(
         "--drain-limit", type=float, default=10.0, help="seconds of delivery after publishing"
     )
-    parser.add_argument("--settle", type=float, default=1.0, help="seconds before reading RSS")
     parser.add_argument("--warmup-timeout", type=float, default=60.0)
     args = parser.parse_args(argv)
     args.fd_limit = raise_nofile_limit()

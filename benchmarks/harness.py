@@ -23,6 +23,7 @@ from functools import partial
 from pathlib import Path
 from typing import IO, Any
 
+from .loadgen import OPTIONS
 from .procstat import raise_nofile_limit
 from .report import (
     environment,
@@ -33,7 +34,7 @@ from .report import (
     write_json,
     write_markdown,
 )
-from .rounds import Case, Configuration, choose, parse, parser, run_client, run_rounds
+from .rounds import Case, Configuration, choose, forward, parse, parser, run_client, run_rounds
 from .serverproc import pinning
 
 __all__ = ["CONFIGURATIONS", "Configuration", "main"]
@@ -115,15 +116,7 @@ FLOOR = CONFIGURATIONS[0].name
 
 def run_once(config: Configuration, args: argparse.Namespace, log: IO[bytes]) -> dict[str, Any]:
     """Start ``config``'s server, run the load generator against it, stop the server."""
-    options = [
-        f"--connections={args.connections}",
-        f"--duration={args.duration}",
-        f"--warmup={args.warmup}",
-        f"--size={args.size}",
-        f"--push-count={args.push_count}",
-        f"--idle={args.idle}",
-    ]
-    return run_client(config, "benchmarks.loadgen", options, log, timeout=300)
+    return run_client(config, "benchmarks.loadgen", forward(args, OPTIONS), log, timeout=300)
 
 
 def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -132,13 +125,7 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
         __doc__,
         quick="1 round, 1 s phases, 20,000 pushed messages, 500 idle connections",
     )
-    made.add_argument("--duration", type=float, default=3.0, help="seconds per echo phase")
-    made.add_argument("--warmup", type=float, default=1.0, help="seconds before measuring")
-    made.add_argument("--connections", type=int, default=50, help="echo connections")
-    made.add_argument("--size", type=int, default=64, help="message size in bytes")
-    made.add_argument("--push-count", type=int, default=100_000, help="pushed messages")
-    made.add_argument("--idle", type=int, default=2000, help="idle connections")
-    args = parse(made, argv, CONFIGURATIONS)
+    args = parse(made, argv, CONFIGURATIONS, OPTIONS)
     if args.quick:
         args.rounds, args.duration, args.warmup = 1, 1.0, 0.5
         args.push_count, args.idle = 20_000, 500
@@ -174,10 +161,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     env["duration_s"] = round(time.monotonic() - started, 1)
     env["load_average_end"] = os.getloadavg()
 
-    params = {
-        k: getattr(args, k)
-        for k in ("rounds", "duration", "warmup", "connections", "size", "push_count", "idle")
-    }
+    params = {k: getattr(args, k) for k in ("rounds", *(option.name for option in OPTIONS))}
     summary = summarize(configs, rounds, failures, skipped, FLOOR)
     summary["reference_ratios"] = reference_ratios(summary)
     write_json(out / "results.json", env, params, summary)

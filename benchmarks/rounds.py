@@ -7,7 +7,9 @@ Shared by :mod:`benchmarks.harness` (echo and push) and :mod:`benchmarks.fanout`
 - :func:`parser` and :func:`parse`: the command-line options both have
   (``--quick``, ``--rounds``, ``--only``, ``--out``);
 - :func:`run_client`: start a server (pinned to CPU 0), run a load client against
-  it (pinned to CPU 1), read the client's JSON, stop the server;
+  it (pinned to CPU 1) with the options :func:`forward` hands on, read the
+  client's JSON, stop the server; :func:`client_parser` is the client's side, and
+  :class:`Option` defines an option both take;
 - :func:`run_rounds`: each round, each case in turn (A B C A B C ...), with
   progress on stdout and each server's log in a file. Interleaving spreads slow
   drifts of the machine (other jobs, thermal limits) over every case alike.
@@ -31,7 +33,11 @@ __all__ = [
     "ROOT",
     "Case",
     "Configuration",
+    "Option",
+    "add_options",
     "choose",
+    "client_parser",
+    "forward",
     "parse",
     "parser",
     "run_client",
@@ -64,6 +70,40 @@ class Configuration:
     requires: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class Option:
+    """An option a benchmark takes and hands on to its load client, which takes it
+    too (one definition, so both sides agree on the default).
+
+    Attributes:
+        name: Its name in the parsed namespace (``push_count`` for ``--push-count``).
+        kind: What converts its text (``int``, ``float``).
+        default: Its value when not given.
+        help: What ``--help`` says of it.
+    """
+
+    name: str
+    kind: Callable[[str], Any]
+    default: float
+    help: str
+
+    @property
+    def flag(self) -> str:
+        """``--push-count``."""
+        return "--" + self.name.replace("_", "-")
+
+
+def add_options(made: argparse.ArgumentParser, options: Sequence[Option]) -> None:
+    """Add ``options`` to a benchmark's or a load client's parser."""
+    for option in options:
+        made.add_argument(option.flag, type=option.kind, default=option.default, help=option.help)
+
+
+def forward(args: argparse.Namespace, options: Sequence[Option]) -> list[str]:
+    """``options``' values in ``args`` as the load client's command line."""
+    return [f"{option.flag}={getattr(args, option.name)}" for option in options]
+
+
 def parser(prog: str, doc: str | None, quick: str) -> argparse.ArgumentParser:
     """A parser with ``--quick`` (``quick`` says what it does) and ``--rounds``; the
     caller adds its own options, then calls :func:`parse`."""
@@ -77,9 +117,12 @@ def parse(
     made: argparse.ArgumentParser,
     argv: Sequence[str] | None,
     configurations: Sequence[Configuration],
+    options: Sequence[Option],
 ) -> argparse.Namespace:
-    """Add ``--only`` and ``--out``, parse ``argv``; ``--rounds`` below 1 is an error
-    (exit 2) unless ``--quick`` (one round) overrides it."""
+    """Add ``options`` (those the load client takes too), ``--only`` and ``--out``,
+    parse ``argv``; ``--rounds`` below 1 is an error (exit 2) unless ``--quick``
+    (one round) overrides it."""
+    add_options(made, options)
     made.add_argument(
         "--only",
         default="",
@@ -170,6 +213,15 @@ def run_client(
         return result
     finally:
         stop(server)
+
+
+def client_parser(doc: str | None) -> argparse.ArgumentParser:
+    """The parser of a load client run by :func:`run_client`: ``--url`` and
+    ``--server-pid``; the client adds its own options."""
+    made = argparse.ArgumentParser(description=doc.split("\n\n")[0] if doc else "")
+    made.add_argument("--url", required=True, help="ws://127.0.0.1:PORT")
+    made.add_argument("--server-pid", type=int, required=True)
+    return made
 
 
 @dataclass(frozen=True)
