@@ -25,22 +25,20 @@ import argparse
 import json
 import math
 import os
-import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Mapping, Sequence
+from functools import partial
 from pathlib import Path
 from typing import IO, Any
 
-from .harness import Configuration
+from .fanoutload import OPTIONS
 from .procstat import raise_nofile_limit
-from .report import environment
-from .serverproc import free_port, missing, pinning, stop, wait_listening
+from .report import environment, spread, without_nan
+from .rounds import Case, Configuration, choose, forward, parse, parser, run_client, run_rounds
+from .serverproc import pinning
 
 __all__ = ["CONFIGURATIONS", "figures_of", "main", "markdown", "summarize", "targets"]
-
-ROOT = Path(__file__).resolve().parent.parent
 
 CONFIGURATIONS = (
     Configuration(
@@ -110,40 +108,8 @@ def run_once(
     config: Configuration, subscribers: int, args: argparse.Namespace, log: IO[bytes]
 ) -> dict[str, Any]:
     """Start ``config``'s server, run the fan-out client against it, stop the server."""
-    server_pin, load_pin = pinning()
-    port = free_port()
-    server = subprocess.Popen(
-        [*server_pin, sys.executable, "-m", config.module, "--port", str(port)],
-        cwd=ROOT,
-        stdin=subprocess.DEVNULL,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        wait_listening(port, server, timeout=30)
-        command = [
-            *load_pin,
-            sys.executable,
-            "-m",
-            "benchmarks.fanoutload",
-            f"--url=ws://127.0.0.1:{port}",
-            f"--server-pid={server.pid}",
-            f"--subscribers={subscribers}",
-            f"--paced={args.paced}",
-            f"--throughput={args.throughput}",
-            f"--duration={args.duration}",
-            f"--size={args.size}",
-            f"--settle={args.settle}",
-        ]
-        done = subprocess.run(command, cwd=ROOT, stdout=subprocess.PIPE, check=False, timeout=600)
-        if done.returncode != 0:
-            raise RuntimeError(f"the fan-out client exited with {done.returncode}")
-        if server.poll() is not None:
-            raise RuntimeError(f"server exited with {server.returncode} during the run")
-        result: dict[str, Any] = json.loads(done.stdout)
-        return result
-    finally:
-        stop(server)
+    options = [f"--subscribers={subscribers}", *forward(args, OPTIONS)]
+    return run_client(config, "benchmarks.fanoutload", options, log, timeout=600)
 
 
 def summarize(
@@ -157,16 +123,7 @@ def summarize(
         for config in configs:
             flats = [figures_of(result) for result in rounds.get((config.name, size), [])]
             keys = flats[0].keys() if flats else figures_of_keys()
-            figures = {}
-            for key in keys:
-                values = [flat[key] for flat in flats]
-                usable = [v for v in values if not math.isnan(v)]
-                figures[key] = {
-                    "median": statistics.median(usable) if usable else math.nan,
-                    "min": min(usable, default=math.nan),
-                    "max": max(usable, default=math.nan),
-                    "values": values,
-                }
+            figures = {key: spread([flat[key] for flat in flats]) for key in keys}
             rows.append(
                 {
                     "name": config.name,
@@ -262,50 +219,22 @@ def _subscription_mode() -> str:
 
 
 def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="python -m benchmarks.fanout", description=__doc__.split("\n\n")[0] if __doc__ else ""
-    )
-    parser.add_argument("--quick", action="store_true", help="1 round, 2 s phases (~4 min)")
-    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (>= 1)")
-    parser.add_argument("--sizes", default="1000,10000", help="subscribers per room")
-    parser.add_argument("--paced", type=float, default=20_000, help="offered deliveries/s")
-    parser.add_argument("--throughput", type=float, default=100_000, help="offered deliveries/s")
-    parser.add_argument("--duration", type=float, default=5.0, help="seconds of publishing")
-    parser.add_argument("--size", type=int, default=64, help="message size in bytes")
-    parser.add_argument("--settle", type=float, default=1.0, help="seconds before reading RSS")
-    parser.add_argument(
-        "--only",
-        default="",
-        help="comma-separated configuration names (default: all): "
-        + ", ".join(c.name for c in CONFIGURATIONS),
-    )
-    parser.add_argument("--out", type=Path, default=ROOT / "artifacts" / "bench")
-    args = parser.parse_args(argv)
+    made = parser("python -m benchmarks.fanout", __doc__, quick="1 round, 2 s phases (~4 min)")
+    made.add_argument("--sizes", default="1000,10000", help="subscribers per room")
+    args = parse(made, argv, CONFIGURATIONS, OPTIONS)
     if args.quick:
         args.rounds, args.duration, args.settle = 1, 2.0, 0.5
-    if args.rounds < 1:
-        parser.error("--rounds must be at least 1")
     args.sizes = [int(size) for size in args.sizes.split(",") if size]
     return args
-
-
-def _clean(value: Any) -> Any:
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_clean(v) for v in value]
-    return value
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the rounds, then write the tables and the JSON."""
     args = _parse(argv)
-    wanted = {name for name in args.only.split(",") if name}
-    unknown = wanted - {c.name for c in CONFIGURATIONS}
-    if unknown:
-        print(f"unknown configuration(s): {', '.join(sorted(unknown))}", file=sys.stderr)
+    try:
+        configs, skipped = choose(CONFIGURATIONS, args.only)
+    except LookupError as exc:
+        print(exc.args[0], file=sys.stderr)
         return 2
     limit = raise_nofile_limit()  # the children inherit it
     if limit < max(args.sizes) + 300:
@@ -313,17 +242,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     out: Path = args.out
     (out / "logs").mkdir(parents=True, exist_ok=True)
-    configs: list[Configuration] = []
-    skipped: dict[str, str] = {}
-    for config in CONFIGURATIONS:
-        if wanted and config.name not in wanted:
-            continue
-        absent = missing(config.requires)
-        if absent:
-            skipped[config.name] = f"not installed: {', '.join(absent)}"
-            print(f"skipping {config.name}: {skipped[config.name]}", flush=True)
-        else:
-            configs.append(config)
     mode = _subscription_mode()
     server_pin, _ = pinning()
     print(
@@ -333,37 +251,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         flush=True,
     )
     env = environment(pinned=bool(server_pin))
-    rounds: dict[tuple[str, int], list[dict[str, Any]]] = {}
-    failures: list[str] = []
+    cases = [
+        Case(
+            (config.name, size),
+            f", {size:,} subscribers: {config.label}",
+            f"fanout-{config.name}-{size}",
+            partial(run_once, config, size, args),
+        )
+        for size in args.sizes
+        for config in configs
+    ]
     started = time.monotonic()
-    runs = len(configs) * len(args.sizes) * args.rounds
-    done = 0
-    for round_number in range(1, args.rounds + 1):
-        for size in args.sizes:
-            for config in configs:
-                elapsed = time.monotonic() - started
-                eta = f", about {elapsed / done * (runs - done):.0f} s left" if done else ""
-                print(
-                    f"[{elapsed:5.0f} s] round {round_number}/{args.rounds}, {size:,} "
-                    f"subscribers: {config.label}{eta}",
-                    flush=True,
-                )
-                log_path = out / "logs" / f"fanout-{config.name}-{size}-{round_number}.log"
-                with log_path.open("wb") as log:
-                    try:
-                        result = run_once(config, size, args, log)
-                    except (RuntimeError, subprocess.TimeoutExpired, json.JSONDecodeError) as exc:
-                        failures.append(f"{config.name}, {size}, round {round_number}: {exc}")
-                        print(f"    FAILED: {exc} (server log: {log_path})", flush=True)
-                    else:
-                        rounds.setdefault((config.name, size), []).append(result)
-                done += 1
+    rounds, failed = run_rounds(args.rounds, cases, out / "logs")
+    failures = [f"{name}, {size}, {why}" for (name, size), whys in failed.items() for why in whys]
     env["duration_s"] = round(time.monotonic() - started, 1)
     env["load_average_end"] = os.getloadavg()
     rows = summarize(configs, args.sizes, rounds)
     params = {
-        k: getattr(args, k)
-        for k in ("rounds", "sizes", "paced", "throughput", "duration", "size", "settle")
+        k: getattr(args, k) for k in ("rounds", "sizes", *(option.name for option in OPTIONS))
     }
     checks = targets(rows, args.paced)
     document = {
@@ -371,12 +276,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "parameters": params,
         "wsactors_subscription": mode,
         "rows": rows,
-        "raw": {f"{name}/{size}": results for (name, size), results in rounds.items()},
+        "raw": {f"{name}/{size}": done for (name, size), done in rounds.items() if done},
         "targets": checks,
         "failures": failures,
         "skipped": skipped,
     }
-    (out / "fanout.json").write_text(json.dumps(_clean(document), indent=2) + "\n")
+    (out / "fanout.json").write_text(json.dumps(without_nan(document), indent=2) + "\n")
     tables = markdown(rows, args.sizes, args.paced)
     notes = [
         f"Fan-out, medians of {args.rounds} interleaved round(s); wsactors subscribers via "

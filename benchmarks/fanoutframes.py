@@ -18,6 +18,8 @@ import struct
 from array import array
 from collections.abc import Sequence
 
+from .rawclient import server_frames
+
 __all__ = [
     "StampReader",
     "encode_message",
@@ -105,44 +107,28 @@ class StampReader:
 
     def feed(self, data: bytes | memoryview, now: float) -> None:
         """Read the frames ``data`` completes; ``now`` is when it was read."""
+        if self.closed:
+            return  # nothing comes after a close frame (RFC 6455 5.5.1)
         buffer = self._buffer
         buffer += data
-        end = len(buffer)
-        pos = 0
-        while end - pos >= 2 and not self.closed:
-            first = buffer[pos]
-            length = buffer[pos + 1]
-            if length & 0x80:
-                raise ValueError("the server masked a frame (RFC 6455 5.1 forbids it)")
-            header = 2
-            if length == 126:
-                header = 4
-                if end - pos < header:
-                    break
-                length = int.from_bytes(buffer[pos + 2 : pos + 4], "big")
-            elif length == 127:
-                header = 10
-                if end - pos < header:
-                    break
-                length = int.from_bytes(buffer[pos + 2 : pos + 10], "big")
-            if end - pos < header + length:
-                break
-            start = pos + header
-            pos = start + length
+        read = 0
+        for first, start, end in server_frames(buffer):
+            read = end
             opcode = first & 0x0F
             if opcode >= _CLOSE:
                 if opcode == _CLOSE:
                     self.closed = True
-                elif opcode == _PING:
-                    self.pings.append(bytes(buffer[start:pos]))
+                    break
+                if opcode == _PING:
+                    self.pings.append(bytes(buffer[start:end]))
                 continue  # a pong: nothing to do
             if not first & _FIN or opcode == 0:
                 raise ValueError("a fragmented message: this benchmark's messages fit a frame")
             if opcode == _TEXT:
-                self._text(buffer, start, pos, now)
+                self._text(buffer, start, end, now)
             else:
                 self.other += 1
-        del buffer[:pos]
+        del buffer[:read]
 
     def _text(self, buffer: bytearray, start: int, end: int, now: float) -> None:
         found = buffer.find(_STAMP, start, end)

@@ -33,9 +33,7 @@ Phases, each reading the server's CPU time (``/proc/PID/stat``) and RSS:
 from __future__ import annotations
 
 import argparse
-import base64
 import json
-import os
 import select
 import signal
 import socket
@@ -49,8 +47,20 @@ from urllib.parse import urlsplit
 
 from .fanoutframes import StampReader, encode_message, latency_summary, masked_frame
 from .procstat import cpu_seconds, raise_nofile_limit, rss_bytes
+from .rawclient import read_answer, upgrade_request
+from .rounds import Option, add_options, client_parser
+from .serverproc import stop
 
-__all__ = ["main"]
+__all__ = ["OPTIONS", "main"]
+
+#: The options :mod:`benchmarks.fanout` takes and hands on.
+OPTIONS = (
+    Option("paced", float, 20_000, "offered deliveries/s"),
+    Option("throughput", float, 100_000, "offered deliveries/s"),
+    Option("duration", float, 5.0, "seconds of publishing"),
+    Option("size", int, 64, "message size in bytes"),
+    Option("settle", float, 1.0, "seconds before reading RSS"),
+)
 
 #: Handshakes in flight at once: below hypercorn's default listen backlog (100).
 _HANDSHAKE_BATCH = 50
@@ -96,14 +106,6 @@ class Subscribers:
         # would be an mmap and a munmap each time (46 µs a read, measured).
         self._view = memoryview(bytearray(_READ))
 
-    def _request(self, path: str) -> bytes:
-        key = base64.b64encode(os.urandom(16)).decode()
-        return (
-            f"GET {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\nUpgrade: websocket\r\n"
-            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
-            "Sec-WebSocket-Version: 13\r\n\r\n"
-        ).encode()
-
     def open(self, group: str, path: str, count: int) -> None:
         """Open ``count`` connections to ``path``, ``_HANDSHAKE_BATCH`` at a time.
 
@@ -114,20 +116,16 @@ class Subscribers:
         self.ended.setdefault(group, 0)
         while len(members) < count:
             batch = []
+            request = upgrade_request(path, f"{self.host}:{self.port}")
             for _ in range(min(_HANDSHAKE_BATCH, count - len(members))):
                 sock = socket.create_connection((self.host, self.port), timeout=60)
-                sock.sendall(self._request(path))
+                sock.sendall(request)
                 batch.append(sock)
             for sock in batch:
-                answer = b""
-                while b"\r\n\r\n" not in answer:
-                    chunk = sock.recv(4096)
-                    if not chunk:
-                        raise RuntimeError(f"{path}: the server closed during the handshake")
-                    answer += chunk
-                head, _, rest = answer.partition(b"\r\n\r\n")
-                if not head.startswith(b"HTTP/1.1 101"):
-                    raise RuntimeError(f"{path}: handshake refused: {head[:60]!r}")
+                try:
+                    _, rest = read_answer(sock)
+                except (EOFError, ConnectionRefusedError) as exc:
+                    raise RuntimeError(f"{path}: {exc}") from None
                 sock.setblocking(False)
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                 connection = _Connection(sock, StampReader(self.latencies))
@@ -284,13 +282,7 @@ class Publisher:
         """End the child (this process's own) if it still runs: SIGTERM, which it
         answers by closing its connection; SIGKILL if that takes over 10 s (a
         server too busy to answer the close)."""
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+        stop(self.process)
 
 
 def wait_server_quiet(pid: int, timeout: float = 20.0) -> None:
@@ -461,11 +453,11 @@ def publish(url: str, rate: float, count: int, size: int) -> None:
     # connection with 1000, so the server logs no error.
     stopping = False
 
-    def stop(*_: object) -> None:
+    def on_terminate(*_: object) -> None:
         nonlocal stopping
         stopping = True
 
-    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGTERM, on_terminate)
     with connect(f"{url}/publish", compression=None, open_timeout=30, close_timeout=5) as ws:
         print("ready", flush=True)
         if sys.stdin.readline().strip() != "go":
@@ -492,19 +484,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         url, rate, count, size = argv[1:5]
         publish(url, float(rate), int(count), int(size))
         return 0
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else "")
-    parser.add_argument("--url", required=True, help="ws://127.0.0.1:PORT")
-    parser.add_argument("--server-pid", type=int, required=True)
+    parser = client_parser(__doc__)
     parser.add_argument("--subscribers", type=int, default=1000)
-    parser.add_argument("--paced", type=float, default=20_000, help="offered deliveries/s")
-    parser.add_argument("--throughput", type=float, default=100_000, help="offered deliveries/s")
-    parser.add_argument("--duration", type=float, default=5.0, help="seconds of publishing")
-    parser.add_argument("--size", type=int, default=64, help="message size in bytes")
+    add_options(parser, OPTIONS)
     parser.add_argument("--drain", type=float, default=2.0, help="seconds without a delivery")
     parser.add_argument(
         "--drain-limit", type=float, default=10.0, help="seconds of delivery after publishing"
     )
-    parser.add_argument("--settle", type=float, default=1.0, help="seconds before reading RSS")
     parser.add_argument("--warmup-timeout", type=float, default=60.0)
     args = parser.parse_args(argv)
     args.fd_limit = raise_nofile_limit()

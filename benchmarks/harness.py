@@ -15,16 +15,15 @@ Output in ``--out`` (default ``artifacts/bench/``): ``results.md``, ``results.js
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import subprocess
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import IO, Any
 
+from .loadgen import OPTIONS
 from .procstat import raise_nofile_limit
 from .report import (
     environment,
@@ -35,29 +34,10 @@ from .report import (
     write_json,
     write_markdown,
 )
-from .serverproc import free_port, missing, pinning, stop, wait_listening
+from .rounds import Case, Configuration, choose, forward, parse, parser, run_client, run_rounds
+from .serverproc import pinning
 
 __all__ = ["CONFIGURATIONS", "Configuration", "main"]
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-@dataclass(frozen=True)
-class Configuration:
-    """One server under test.
-
-    Attributes:
-        name: Short key (``raw-asgi``), used in the JSON and on the command line.
-        label: What the table and the chart call it.
-        module: The server module, run with ``python -m``.
-        requires: Importable names it needs; a missing one skips the configuration.
-    """
-
-    name: str
-    label: str
-    module: str
-    requires: tuple[str, ...]
-
 
 #: The floor comes first: every ratio is against it.
 CONFIGURATIONS = (
@@ -136,98 +116,33 @@ FLOOR = CONFIGURATIONS[0].name
 
 def run_once(config: Configuration, args: argparse.Namespace, log: IO[bytes]) -> dict[str, Any]:
     """Start ``config``'s server, run the load generator against it, stop the server."""
-    server_pin, load_pin = pinning()
-    port = free_port()
-    server = subprocess.Popen(
-        [*server_pin, sys.executable, "-m", config.module, "--port", str(port)],
-        cwd=ROOT,
-        stdin=subprocess.DEVNULL,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        wait_listening(port, server, timeout=30)
-        command = [
-            *load_pin,
-            sys.executable,
-            "-m",
-            "benchmarks.loadgen",
-            f"--url=ws://127.0.0.1:{port}",
-            f"--server-pid={server.pid}",
-            f"--connections={args.connections}",
-            f"--duration={args.duration}",
-            f"--warmup={args.warmup}",
-            f"--size={args.size}",
-            f"--push-count={args.push_count}",
-            f"--idle={args.idle}",
-        ]
-        # stderr (progress) goes straight to the terminal; stdout is the JSON.
-        done = subprocess.run(command, cwd=ROOT, stdout=subprocess.PIPE, check=False, timeout=300)
-        if done.returncode != 0:
-            raise RuntimeError(f"load generator exited with {done.returncode}")
-        if server.poll() is not None:
-            raise RuntimeError(f"server exited with {server.returncode} during the run")
-        result: dict[str, Any] = json.loads(done.stdout)
-        return result
-    finally:
-        stop(server)
+    return run_client(config, "benchmarks.loadgen", forward(args, OPTIONS), log, timeout=300)
 
 
 def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="python -m benchmarks", description=__doc__.split("\n\n")[0] if __doc__ else ""
+    made = parser(
+        "python -m benchmarks",
+        __doc__,
+        quick="1 round, 1 s phases, 20,000 pushed messages, 500 idle connections",
     )
-    parser.add_argument(
-        "--quick",
-        action="store_true",
-        help="1 round, 1 s phases, 20,000 pushed messages, 500 idle connections",
-    )
-    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (>= 1)")
-    parser.add_argument("--duration", type=float, default=3.0, help="seconds per echo phase")
-    parser.add_argument("--warmup", type=float, default=1.0, help="seconds before measuring")
-    parser.add_argument("--connections", type=int, default=50, help="echo connections")
-    parser.add_argument("--size", type=int, default=64, help="message size in bytes")
-    parser.add_argument("--push-count", type=int, default=100_000, help="pushed messages")
-    parser.add_argument("--idle", type=int, default=2000, help="idle connections")
-    parser.add_argument(
-        "--only",
-        default="",
-        help="comma-separated configuration names (default: all): "
-        + ", ".join(c.name for c in CONFIGURATIONS),
-    )
-    parser.add_argument("--out", type=Path, default=ROOT / "artifacts" / "bench")
-    args = parser.parse_args(argv)
+    args = parse(made, argv, CONFIGURATIONS, OPTIONS)
     if args.quick:
         args.rounds, args.duration, args.warmup = 1, 1.0, 0.5
         args.push_count, args.idle = 20_000, 500
-    if args.rounds < 1:
-        parser.error("--rounds must be at least 1")
     return args
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the rounds, then write the table, the JSON and the chart."""
     args = _parse(argv)
-    wanted = {name for name in args.only.split(",") if name}
-    unknown = wanted - {c.name for c in CONFIGURATIONS}
-    if unknown:
-        print(f"unknown configuration(s): {', '.join(sorted(unknown))}", file=sys.stderr)
+    try:
+        configs, skipped = choose(CONFIGURATIONS, args.only, keep=FLOOR)
+    except LookupError as exc:
+        print(exc.args[0], file=sys.stderr)
         return 2
     raise_nofile_limit()  # the children inherit it
     out: Path = args.out
     (out / "logs").mkdir(parents=True, exist_ok=True)
-
-    configs: list[Configuration] = []
-    skipped: dict[str, str] = {}
-    for config in CONFIGURATIONS:
-        if wanted and config.name not in wanted and config.name != FLOOR:
-            continue
-        absent = missing(config.requires)
-        if absent:
-            skipped[config.name] = f"not installed: {', '.join(absent)}"
-            print(f"skipping {config.name}: {skipped[config.name]}", flush=True)
-        else:
-            configs.append(config)
     if not configs or configs[0].name != FLOOR:
         print("the raw ASGI floor cannot run (hypercorn and trio needed)", file=sys.stderr)
         return 1
@@ -240,34 +155,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"{len(configs)} configurations x {args.rounds} rounds; {placement}", flush=True)
 
     env = environment(pinned=bool(server_pin))
-    rounds: dict[str, list[dict[str, Any]]] = {c.name: [] for c in configs}
-    failures: dict[str, list[str]] = {c.name: [] for c in configs}
+    cases = [Case(c.name, f": {c.label}", c.name, partial(run_once, c, args)) for c in configs]
     started = time.monotonic()
-    runs = len(configs) * args.rounds
-    done = 0
-    for round_number in range(1, args.rounds + 1):
-        for config in configs:
-            elapsed = time.monotonic() - started
-            eta = f", about {elapsed / done * (runs - done):.0f} s left" if done else ""
-            print(
-                f"[{elapsed:5.0f} s] round {round_number}/{args.rounds}: {config.label}{eta}",
-                flush=True,
-            )
-            log_path = out / "logs" / f"{config.name}-{round_number}.log"
-            with log_path.open("wb") as log:
-                try:
-                    rounds[config.name].append(run_once(config, args, log))
-                except (RuntimeError, subprocess.TimeoutExpired, json.JSONDecodeError) as exc:
-                    failures[config.name].append(f"round {round_number}: {exc}")
-                    print(f"    FAILED: {exc} (server log: {log_path})", flush=True)
-            done += 1
+    rounds, failures = run_rounds(args.rounds, cases, out / "logs")
     env["duration_s"] = round(time.monotonic() - started, 1)
     env["load_average_end"] = os.getloadavg()
 
-    params = {
-        k: getattr(args, k)
-        for k in ("rounds", "duration", "warmup", "connections", "size", "push_count", "idle")
-    }
+    params = {k: getattr(args, k) for k in ("rounds", *(option.name for option in OPTIONS))}
     summary = summarize(configs, rounds, failures, skipped, FLOOR)
     summary["reference_ratios"] = reference_ratios(summary)
     write_json(out / "results.json", env, params, summary)

@@ -41,8 +41,19 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from .procstat import cpu_seconds, raise_nofile_limit, rss_bytes
 from .pushreader import receive_pushed
+from .rounds import Option, add_options, client_parser
 
-__all__ = ["main"]
+__all__ = ["OPTIONS", "main"]
+
+#: The options :mod:`benchmarks.harness` takes and hands on.
+OPTIONS = (
+    Option("duration", float, 3.0, "seconds per echo phase"),
+    Option("warmup", float, 1.0, "seconds before measuring"),
+    Option("connections", int, 50, "echo connections"),
+    Option("size", int, 64, "message size in bytes"),
+    Option("push_count", int, 100_000, "pushed messages"),
+    Option("idle", int, 2000, "idle connections"),
+)
 
 #: Handshakes in flight at once: below hypercorn's default listen backlog (100).
 _CONNECT_CONCURRENCY = 50
@@ -256,15 +267,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse the command line, run every phase, print the JSON result."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else "")
-    parser.add_argument("--url", required=True, help="ws://127.0.0.1:PORT")
-    parser.add_argument("--server-pid", type=int, required=True)
-    parser.add_argument("--connections", type=int, default=50)
-    parser.add_argument("--duration", type=float, default=3.0, help="measured seconds")
-    parser.add_argument("--warmup", type=float, default=1.0, help="unmeasured seconds")
-    parser.add_argument("--size", type=int, default=64, help="message size in bytes")
-    parser.add_argument("--push-count", type=int, default=100_000)
-    parser.add_argument("--idle", type=int, default=2000, help="idle connections")
+    parser = client_parser(__doc__)
+    add_options(parser, OPTIONS)
     parser.add_argument("--settle", type=float, default=1.0, help="seconds before reading RSS")
     args = parser.parse_args(argv)
     raise_nofile_limit()

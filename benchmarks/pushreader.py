@@ -18,6 +18,8 @@ import os
 import struct
 from urllib.parse import urlsplit
 
+from .rawclient import server_frames
+
 __all__ = ["FrameCounter", "receive_pushed"]
 
 _FIN = 0x80
@@ -48,39 +50,24 @@ class FrameCounter:
         Raises:
             ValueError: a data frame of the wrong size, or a masked frame.
         """
+        if self.closed:
+            return  # nothing comes after a close frame (RFC 6455 5.5.1)
         buffer = self._buffer
         buffer += data
-        end = len(buffer)
-        pos = 0
+        read = 0
         messages = 0
-        while end - pos >= 2 and not self.closed:
-            first = buffer[pos]
-            length = buffer[pos + 1]
-            if length & 0x80:
-                raise ValueError("the server masked a frame")
-            header = 2
-            if length == 126:
-                header = 4
-                if end - pos < header:
-                    break
-                length = int.from_bytes(buffer[pos + 2 : pos + 4], "big")
-            elif length == 127:
-                header = 10
-                if end - pos < header:
-                    break
-                length = int.from_bytes(buffer[pos + 2 : pos + 10], "big")
-            if end - pos < header + length:
-                break
+        for first, start, end in server_frames(buffer):
+            read = end
             opcode = first & 0x0F
             if opcode == _CLOSE:
                 self.closed = True
-            elif opcode < _CLOSE and first & _FIN:
+                break
+            if opcode < _CLOSE and first & _FIN:
                 # A data frame that ends a message (opcode 0: the last fragment).
-                if opcode and length != self.size:
-                    raise ValueError(f"message {self.messages + messages + 1}: {length} bytes")
+                if opcode and end - start != self.size:
+                    raise ValueError(f"message {self.messages + messages + 1}: {end - start} bytes")
                 messages += 1
-            pos += header + length
-        del buffer[:pos]
+        del buffer[:read]
         self.messages += messages
 
 

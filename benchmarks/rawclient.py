@@ -8,13 +8,18 @@ client library allows the first or is that cheap, so they use these.
 - :func:`open_idle`: many connections over blocking sockets, handshake done,
   nothing read after it;
 - :func:`ws_connect` and :class:`WsClient`: one Trio connection whose server
-  frames are read one by one.
+  frames are read one by one;
+- :func:`read_answer`: a blocking socket's handshake answer, checked;
+- :func:`server_frames`: the complete server frames in a buffer (sans-I/O), for
+  the readers that count frames by the thousand (:mod:`benchmarks.pushreader`,
+  :mod:`benchmarks.fanoutframes`).
 """
 
 from __future__ import annotations
 
 import socket
 import struct
+from collections.abc import Iterator
 
 import trio
 
@@ -28,6 +33,8 @@ __all__ = [
     "WsClient",
     "frame",
     "open_idle",
+    "read_answer",
+    "server_frames",
     "upgrade_request",
     "ws_connect",
 ]
@@ -61,6 +68,60 @@ def frame(opcode: int, payload: bytes = b"", *, fin: bool = True) -> bytes:
     return head + b"\0\0\0\0" + payload
 
 
+def read_answer(sock: socket.socket) -> tuple[bytes, bytes]:
+    """Read a blocking socket's handshake answer: ``(head, rest)``, ``rest`` being
+    what came after the head (the server's first frames).
+
+    Raises:
+        EOFError: the server closed the connection during the handshake.
+        ConnectionRefusedError: the answer is not ``101 Switching Protocols``.
+    """
+    answer = b""
+    while b"\r\n\r\n" not in answer:
+        chunk = sock.recv(4096)
+        if not chunk:
+            raise EOFError("the server closed a connection during the handshake")
+        answer += chunk
+    head, _, rest = answer.partition(b"\r\n\r\n")
+    if b" 101 " not in head.partition(b"\r\n")[0]:
+        raise ConnectionRefusedError(f"handshake refused: {head[:60]!r}")
+    return head, rest
+
+
+def server_frames(buffer: bytearray) -> Iterator[tuple[int, int, int]]:
+    """The complete frames at the start of ``buffer``, in order: ``(first byte,
+    payload start, payload end)``; the incomplete rest is left for more bytes.
+
+    The caller drops what it read (``del buffer[:end]`` of the last frame it took)
+    once it stops iterating, and must not change ``buffer`` before.
+
+    Raises:
+        ValueError: a masked frame (RFC 6455 5.1: a server never masks).
+    """
+    end = len(buffer)
+    pos = 0
+    while end - pos >= 2:
+        length = buffer[pos + 1]
+        if length & 0x80:
+            raise ValueError("the server masked a frame (RFC 6455 5.1 forbids it)")
+        header = 2
+        if length == 126:  # RFC 6455 5.2: 126 announces a 16-bit length, 127 a 64-bit one
+            header = 4
+            if end - pos < header:
+                return
+            length = int.from_bytes(buffer[pos + 2 : pos + 4], "big")
+        elif length == 127:
+            header = 10
+            if end - pos < header:
+                return
+            length = int.from_bytes(buffer[pos + 2 : pos + 10], "big")
+        if end - pos < header + length:
+            return
+        start = pos + header
+        pos = start + length
+        yield buffer[start - header], start, pos
+
+
 def open_idle(port: int, request: bytes, count: int, *, batch: int = 1) -> list[socket.socket]:
     """Open ``count`` WebSockets on 127.0.0.1 with ``request``; they then stay idle.
 
@@ -79,14 +140,10 @@ def open_idle(port: int, request: bytes, count: int, *, batch: int = 1) -> list[
         for sock in opening:
             sock.sendall(request)
         for sock in opening:
-            answer = b""
-            while b"\r\n\r\n" not in answer:
-                chunk = sock.recv(4096)
-                if not chunk:
-                    raise SystemExit("the server closed a connection during the handshake")
-                answer += chunk
-            if b" 101 " not in answer.partition(b"\r\n")[0]:
-                raise SystemExit(f"handshake refused: {answer[:60]!r}")
+            try:
+                read_answer(sock)
+            except (EOFError, ConnectionRefusedError) as exc:
+                raise SystemExit(str(exc)) from None
         held += opening
     return held
 

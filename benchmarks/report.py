@@ -24,7 +24,9 @@ __all__ = [
     "ratio_lines",
     "reference_ratios",
     "saturation_table",
+    "spread",
     "summarize",
+    "without_nan",
     "write_chart",
     "write_json",
     "write_markdown",
@@ -145,6 +147,19 @@ def environment(*, pinned: bool) -> dict[str, Any]:
     }
 
 
+def spread(values: Sequence[float]) -> dict[str, Any]:
+    """A figure over rounds: the ``median``, ``min`` and ``max`` of ``values`` but
+    their NaNs (a round without the figure; NaN when there is none), and the
+    ``values`` themselves."""
+    usable = [value for value in values if not math.isnan(value)]
+    return {
+        "median": statistics.median(usable) if usable else math.nan,
+        "min": min(usable, default=math.nan),
+        "max": max(usable, default=math.nan),
+        "values": list(values),
+    }
+
+
 def summarize(
     configs: Sequence[Labelled],
     rounds: Mapping[str, Sequence[Mapping[str, Any]]],
@@ -159,15 +174,9 @@ def summarize(
         results = rounds[config.name]
         metrics: dict[str, Any] = {}
         for metric in METRICS:
-            values = [metric.value(r) for r in results]
-            median = statistics.median(values) if values else math.nan
-            medians.setdefault(config.name, {})[metric.key] = median
-            metrics[metric.key] = {
-                "median": median,
-                "min": min(values, default=math.nan),
-                "max": max(values, default=math.nan),
-                "values": values,
-            }
+            figures = spread([metric.value(r) for r in results])
+            medians.setdefault(config.name, {})[metric.key] = figures["median"]
+            metrics[metric.key] = figures
         entries.append(
             {
                 "name": config.name,
@@ -249,20 +258,22 @@ def ratio_lines(summary: Mapping[str, Any]) -> list[str]:
     return lines
 
 
+def without_nan(value: Any) -> Any:
+    """``value`` with every NaN in it (in dicts, lists, tuples) as ``None``: JSON has
+    no NaN (``null`` in the file)."""
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, dict):
+        return {k: without_nan(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [without_nan(v) for v in value]
+    return value
+
+
 def write_json(path: Path, env: Mapping[str, Any], params: Mapping[str, Any], summary: Any) -> None:
     """Everything, rounds included (NaN written as null)."""
-
-    def clean(value: Any) -> Any:
-        if isinstance(value, float) and math.isnan(value):
-            return None
-        if isinstance(value, dict):
-            return {k: clean(v) for k, v in value.items()}
-        if isinstance(value, list | tuple):
-            return [clean(v) for v in value]
-        return value
-
     document = {"environment": env, "parameters": params, **summary}
-    path.write_text(json.dumps(clean(document), indent=2) + "\n")
+    path.write_text(json.dumps(without_nan(document), indent=2) + "\n")
 
 
 def _figure(value: float) -> str:

@@ -1,6 +1,7 @@
 """Starting and stopping the servers under test: CPU pinning, a free port, waiting
-until one listens, terminating it. Shared by :mod:`benchmarks.harness` (echo and
-push) and :mod:`benchmarks.fanout`."""
+until one listens, terminating it (and any other child process). Used by
+:mod:`benchmarks.rounds` for :mod:`benchmarks.harness` (echo and push) and
+:mod:`benchmarks.fanout`."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterable
+from typing import Any
 
 __all__ = ["free_port", "missing", "pinning", "stop", "wait_listening"]
 
@@ -54,8 +56,9 @@ def wait_listening(port: int, server: subprocess.Popen[bytes], timeout: float) -
     raise RuntimeError(f"server not listening on port {port} after {timeout:g} s")
 
 
-def stop(process: subprocess.Popen[bytes]) -> None:
-    """Terminate a process the harness started; kill it if it lingers."""
+def stop(process: subprocess.Popen[Any]) -> None:
+    """Terminate a process this one started (SIGTERM); kill it if it lingers over
+    10 s."""
     if process.poll() is not None:
         return
     process.terminate()
