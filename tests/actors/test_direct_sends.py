@@ -3,7 +3,7 @@
 Through the fake transport with direct writes (``runtime_harness.FakeTransport``):
 a send goes direct only while the sender is parked on an empty outbox, and every
 message, direct or queued, reaches the transport in the order it was sent, before
-the close. The same over real sockets, on both engines: tests/e2e/test_direct_sends.py.
+the close. The same over real sockets, on both engines: tests/e2e/test_send_order.py.
 """
 
 from __future__ import annotations
