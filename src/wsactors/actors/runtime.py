@@ -117,6 +117,7 @@ class ConnectionRuntime:
         "config",
         "counters",
         "direct",
+        "direct_armed",
         "feed",
         "latency",
         "mailbox",
@@ -162,6 +163,9 @@ class ConnectionRuntime:
         self.direct: Callable[[str | bytes], int] | None = None
         if transport is not None and capabilities.direct_writes:
             self.direct = cast(DirectWrites, transport).send_data_now
+        #: One direct write per received message or queued send (see :meth:`send`);
+        #: re-armed by the receiver and by a queued send.
+        self.direct_armed = True
         self.topics = topics
         #: The connection's subscriptions, from its first ``socket.subscribe``.
         self.feed: Feed | None = None
@@ -295,6 +299,11 @@ class ConnectionRuntime:
         which wakes the sender to write it first (timed by ``send_timeout`` as any
         write of the sender's); later sends then queue behind it.
 
+        One direct write per message received (the reply of a request-response
+        handler) or per queued send: a handler that sends a burst writes its first
+        message directly and queues the next, so the burst joins in the outbox and
+        the sender writes it in one write instead of one write per message.
+
         Raises:
             WebSocketDisconnect: the sender is gone (the connection is over).
 
@@ -304,11 +313,20 @@ class ConnectionRuntime:
             message is out), so a handler that sends in a loop lets others run.
         """
         direct = self.direct
-        if direct is not None and self.state.wire_open and self.mailbox.outbox.consumer_waiting():
+        if (
+            direct is not None
+            and self.direct_armed
+            and self.state.wire_open
+            and self.mailbox.outbox.consumer_waiting()
+        ):
             await trio.lowlevel.checkpoint_if_cancelled()
             if direct(data):
+                self.direct_armed = False
                 await trio.lowlevel.cancel_shielded_checkpoint()
                 return
+        # Queued: the sender is woken, and the sends right after this one join it in
+        # the outbox (one write for the lot) until it parks again.
+        self.direct_armed = True
         await self.put(Send(data))
 
     async def settle(self, error: BaseException | None) -> None:
