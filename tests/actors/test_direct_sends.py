@@ -110,6 +110,7 @@ async def test_sends_while_the_sender_writes_are_queued_in_order() -> None:
         transport.client_sends("go")
         await conn.wait_done()
     assert transport.direct_writes == ["direct"]
+    assert transport.closes == [(1000, "")]  # the handler returned: it did not raise
     assert transport.data == ["queued 1", "queued 2", "direct"]
 
 
@@ -195,6 +196,7 @@ async def test_a_direct_send_is_a_checkpoint() -> None:
         go.set()
         await conn.wait_done()
     assert transport.direct_writes == ["direct"]
+    assert transport.closes == [(1000, "")]  # the handler returned: it did not raise
 
 
 async def test_nothing_is_written_directly_after_the_close_was_queued() -> None:
