@@ -36,10 +36,11 @@ from wsactors.connection.events import (
     Message,
     Outgoing,
     Send,
+    SharedText,
 )
 from wsactors.connection.limits import RuntimeConfig
 from wsactors.routing.route import Behaviour
-from wsactors.transport.base import Capabilities, Transport
+from wsactors.transport.base import Capabilities, Transport, WriteNow
 
 Handler = Callable[[WebSocket], Awaitable[None]]
 
@@ -57,6 +58,13 @@ class FakeTransport:
         incoming_size: The bound of the queue of client events.
         send_gate: While set and not yet released, every ``send`` waits for it.
         shielded_sends: A held-back ``send`` cannot be cancelled (hypercorn).
+
+    With ``Capabilities(direct_writes=True)`` it has direct writes (``send_now``,
+    ``send_data_now``), answered with :attr:`direct_answer`: a written message is
+    delivered as a batch of its own (in :attr:`batches`, and in
+    :attr:`direct_writes`); ``PENDING`` also keeps a "rest" that the sender's
+    next ``send`` writes (the wake-up of ``attach_sender`` is called, as the native
+    transport does), and refuses direct writes until then.
     """
 
     def __init__(
@@ -76,6 +84,10 @@ class FakeTransport:
         self.attempts: list[list[Outgoing]] = []
         #: Batches ``send`` completed.
         self.batches: list[list[Outgoing]] = []
+        #: What direct writes answer (``WriteNow``), and what they wrote.
+        self.direct_answer = WriteNow.WRITTEN
+        self.direct_writes: list[str | bytes | SharedText] = []
+        self.kept = False  # a PENDING direct write's rest waits for the sender
         self.receiving = 0  # receive() calls in flight
         self.sending = 0  # send() calls in flight
         self.aborted = False
@@ -100,6 +112,7 @@ class FakeTransport:
             self.receiving -= 1
 
     async def send(self, events: Sequence[Outgoing]) -> None:
+        self.kept = False  # the rest goes out first
         batch = list(events)
         self.attempts.append(batch)
         self.sending += 1
@@ -120,6 +133,26 @@ class FakeTransport:
 
     def attach_sender(self, wake: Callable[[], None]) -> None:
         self.wake = wake
+
+    def send_now(self, message: SharedText) -> int:
+        return self._direct(message)
+
+    def send_data_now(self, data: str | bytes) -> int:
+        return self._direct(data)
+
+    def _direct(self, data: str | bytes | SharedText) -> int:
+        # Only while the sender is idle: no write of its own in progress.
+        assert self.sending == 0, "a direct write during the sender's write"
+        answer = self.direct_answer
+        if answer == WriteNow.REFUSED or self.kept:
+            return WriteNow.REFUSED
+        self.direct_writes.append(data)
+        self.batches.append([Send(data)])
+        if answer == WriteNow.PENDING:
+            self.kept = True
+            assert self.wake is not None
+            self.wake()
+        return answer
 
     async def abort(self) -> None:
         self.aborted = True
@@ -156,7 +189,11 @@ class FakeTransport:
 
     @property
     def data(self) -> list[str | bytes]:
-        return [e.data for e in self.sent if isinstance(e, Send)]
+        return [
+            e.data.text if isinstance(e.data, SharedText) else e.data
+            for e in self.sent
+            if isinstance(e, Send)
+        ]
 
 
 def _check(transport: FakeTransport) -> Transport:

@@ -15,8 +15,9 @@ the lanes of its topic synchronously; a lane hands it to this connection's
    a pong (``None`` in the outbox, see :meth:`Transport.attach_sender
    <wsactors.transport.base.Transport.attach_sender>`), and the rest goes out
    before anything else;
-2. else, while the outbox has room: it is queued there as a ``Send`` (handed
-   straight to a parked sender: one wake-up);
+2. else, while the outbox has room: it is queued there as a ``Send`` of the
+   shared message (handed straight to a parked sender: one wake-up), so a
+   transport that frames it writes the frame shared by every subscriber;
 3. else the lane keeps it in its backlog, and the sender pulls from the waiting
    lanes (:meth:`Feed.refill`) whenever it has made room.
 
@@ -35,9 +36,8 @@ from typing import Protocol
 import trio
 
 from ..connection.closes import Why
-from ..connection.events import Outgoing, Send
+from ..connection.events import Outgoing, Send, SharedText
 from ..connection.state import ConnectionState, ProtocolError, State
-from ..transport.base import SharedText
 from .counters import Counters
 from .queue import BoundedQueue
 
@@ -210,7 +210,7 @@ class Feed:
             self._count(message, notice)
             return True
         try:
-            outbox.put_nowait(Send(message.text))
+            outbox.put_nowait(Send(message))
         except trio.WouldBlock:
             return False
         except (trio.ClosedResourceError, trio.BrokenResourceError):

@@ -73,6 +73,7 @@ async def run_receiver(rt: ConnectionRuntime, transport: Transport) -> None:
                 if rule is not None:
                     rule.take(data)
                     continue
+                rt.direct_armed = True  # the reply may be written directly (rt.send)
                 try:
                     # The receive above was a checkpoint; skip another when there is room.
                     inbox.put_nowait(data)

@@ -10,7 +10,7 @@ tasks before a hook runs.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Protocol, cast
 
 import trio
@@ -18,7 +18,7 @@ import trio
 from ..codec.codec import Codec
 from ..connection.closes import Why, stop_error
 from ..connection.endings import deciding_error, final_events
-from ..connection.events import Close, Outgoing
+from ..connection.events import Close, Outgoing, Send
 from ..connection.limits import RuntimeConfig
 from ..connection.state import ConnectionState
 from ..exceptions import WebSocketDisconnect
@@ -106,7 +106,7 @@ class ConnectionRuntime:
         path: The request path (for log lines).
         reader: The handler kind always reads (listeners).
         observer: Told how the connection ends (the App's metrics), or None.
-        transport: The transport (only for its direct writes, see ``feed``).
+        transport: The transport (only for its direct writes: :meth:`send`, ``feed``).
         topics: The App's Channels, for ``socket.subscribe``, or None.
     """
 
@@ -116,6 +116,8 @@ class ConnectionRuntime:
         "codec",
         "config",
         "counters",
+        "direct",
+        "direct_armed",
         "feed",
         "latency",
         "mailbox",
@@ -156,6 +158,14 @@ class ConnectionRuntime:
         self.latency: float | None = None
         self.observer = observer
         self.transport = transport
+        #: The transport's direct write of a message (``DirectWrites.send_data_now``),
+        #: or None: see :meth:`send`.
+        self.direct: Callable[[str | bytes], int] | None = None
+        if transport is not None and capabilities.direct_writes:
+            self.direct = cast(DirectWrites, transport).send_data_now
+        #: One direct write per received message or queued send (see :meth:`send`);
+        #: re-armed by the receiver and by a queued send.
+        self.direct_armed = True
         self.topics = topics
         #: The connection's subscriptions, from its first ``socket.subscribe``.
         self.feed: Feed | None = None
@@ -274,6 +284,50 @@ class ConnectionRuntime:
                 await outbox.put(event)
         except (trio.BrokenResourceError, trio.ClosedResourceError):
             raise self.state.disconnect_error() from None
+
+    async def send(self, data: str | bytes) -> None:
+        """Send the handler's message: written at once while the sender is idle, else
+        queued in the outbox as a ``Send`` (counted by the caller either way).
+
+        One hop fewer: when the transport has direct writes, the wire is open and the
+        sender is parked on an empty outbox, the message is framed and written here,
+        under the sender's ownership (:class:`~wsactors.transport.base.DirectWrites`),
+        instead of waking the sender to do it. That is what the sender would do with
+        it: the state machine lets a ``Send`` go out exactly while the wire is open
+        (``ConnectionState.hand_over``), and nothing is queued ahead of it. A direct
+        write never blocks: what the socket does not take is kept by the transport,
+        which wakes the sender to write it first (timed by ``send_timeout`` as any
+        write of the sender's); later sends then queue behind it.
+
+        One direct write per message received (the reply of a request-response
+        handler) or per queued send: a handler that sends a burst writes its first
+        message directly and queues the next, so the burst joins in the outbox and
+        the sender writes it in one write instead of one write per message.
+
+        Raises:
+            WebSocketDisconnect: the sender is gone (the connection is over).
+
+        Cancellation:
+            A cancellation point; if cancelled, nothing was written or queued. A
+            direct write ends with a schedule point that cannot be cancelled (the
+            message is out), so a handler that sends in a loop lets others run.
+        """
+        direct = self.direct
+        if (
+            direct is not None
+            and self.direct_armed
+            and self.state.wire_open
+            and self.mailbox.outbox.consumer_waiting()
+        ):
+            await trio.lowlevel.checkpoint_if_cancelled()
+            if direct(data):
+                self.direct_armed = False
+                await trio.lowlevel.cancel_shielded_checkpoint()
+                return
+        # Queued: the sender is woken, and the sends right after this one join it in
+        # the outbox (one write for the lot) until it parks again.
+        self.direct_armed = True
+        await self.put(Send(data))
 
     async def settle(self, error: BaseException | None) -> None:
         """See :meth:`HandlerContext.settle`.

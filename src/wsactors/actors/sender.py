@@ -11,9 +11,10 @@ pong, a keepalive ping, the echo of a close) wakes it through the outbox
 (``None``, :meth:`~wsactors.actors.queue.BoundedQueue.nudge`), and it calls
 ``send`` with what is queued, or an empty batch.
 
-Deliveries of the connection's subscriptions (:mod:`wsactors.actors.feed`) reach
-it as ``Send`` events in the outbox, or bypass it: while it is parked on an empty
-outbox, a delivery may be written directly by the transport, under its ownership.
+The handler's sends (``ConnectionRuntime.send``) and the deliveries of the
+connection's subscriptions (:mod:`wsactors.actors.feed`) reach it as ``Send``
+events in the outbox, or bypass it: while it is parked on an empty outbox, a
+message may be written directly by the transport, under its ownership.
 What the socket did not take of a direct write is the transport's own bytes from
 then on: the transport wakes it the same way, and that rest goes out first.
 Whenever it has made room, it pulls backlogged deliveries into the outbox

@@ -29,6 +29,7 @@ __all__ = [
     "Ping",
     "Pong",
     "Send",
+    "SharedText",
     "encode_headers",
 ]
 
@@ -94,10 +95,38 @@ class Accept(NamedTuple):
     headers: HeaderPairs = ()
 
 
-class Send(NamedTuple):
-    """Send one message; ``str`` as a text frame, ``bytes`` as a binary frame."""
+class SharedText:
+    """A text message that many connections send: encoded once, framed once.
 
-    data: str | bytes
+    Channels make one per published message and give the same object to every
+    subscribed connection. A transport that frames messages itself may cache the
+    frame here (:attr:`frame`): server frames are unmasked (RFC 6455 section 5.1),
+    so the uncompressed frame of a message is the same bytes for every connection.
+
+    Attributes:
+        text: The message.
+        data: Its UTF-8 bytes.
+        frame: The uncompressed, unmasked RFC 6455 text frame of ``data``, once a
+            transport built it; None until then.
+    """
+
+    __slots__ = ("data", "frame", "text")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.data = text.encode()
+        self.frame: bytes | None = None
+
+
+class Send(NamedTuple):
+    """Send one message; ``str`` as a text frame, ``bytes`` as a binary frame.
+
+    A :class:`SharedText` is a text message queued for many connections (a
+    subscription's delivery): a transport that frames messages itself writes its
+    shared frame.
+    """
+
+    data: str | bytes | SharedText
 
 
 class Close(NamedTuple):

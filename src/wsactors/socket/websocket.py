@@ -1,9 +1,11 @@
 """The ``WebSocket`` handle: what handlers use to talk to their connection.
 
 The handle never touches the transport. Receives read the connection's inbox
-(filled by the receiver actor); sends queue events in its outbox (drained by the
-sender actor). Errors are translated here, once: a closed or broken channel means
-the connection is over and surfaces as :class:`~wsactors.WebSocketDisconnect`.
+(filled by the receiver actor); sends go through the runtime, which queues them in
+its outbox (drained by the sender actor) or, while the sender is idle, has the
+transport write them directly (``ConnectionRuntime.send``). Errors are translated
+here, once: a closed or broken channel means the connection is over and surfaces
+as :class:`~wsactors.WebSocketDisconnect`.
 
 Subclass it and pass ``websocket_class=`` (App, Router or handler) to change what
 handlers see; listeners read through :meth:`WebSocket.receive_data` and reply
@@ -21,7 +23,7 @@ import trio
 
 from ..actors.counters import payload_size
 from ..codec.codec import Mode, Payload, to_frame
-from ..connection.events import HeadersArg, Send
+from ..connection.events import HeadersArg
 from ..connection.state import ProtocolError, State
 from ..exceptions import WebSocketDisconnect
 from .scope import ScopeViews
@@ -308,7 +310,8 @@ class WebSocket(ScopeViews):
         """Send ``str`` as a text frame and ``bytes`` as a binary frame.
 
         Returns once the message is queued for the sender actor (ordering is kept;
-        a full queue blocks: backpressure from a slow client).
+        a full queue blocks: backpressure from a slow client), or, on the native
+        engine while the sender is idle, written to the socket at once.
 
         Raises:
             WebSocketDisconnect: the client left or this side closed.
@@ -325,7 +328,7 @@ class WebSocket(ScopeViews):
             if not isinstance(data, bytes | bytearray | memoryview):
                 raise TypeError(f"send_message takes str or bytes, not {type(data).__name__}")
             data = bytes(data)
-        await rt.put(Send(data))
+        await rt.send(data)
         counters = rt.counters
         counters.messages_out += 1
         counters.bytes_out += payload_size(data)

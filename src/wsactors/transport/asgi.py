@@ -36,6 +36,7 @@ from ..connection.events import (
     Message,
     Outgoing,
     Send,
+    SharedText,
 )
 from .base import Capabilities
 
@@ -99,6 +100,8 @@ class ASGITransport:
         for event in events:
             if type(event) is Send:  # the per-message path: no tuple, no call
                 data = event.data
+                if isinstance(data, SharedText):
+                    data = data.text  # a subscription's delivery
                 if isinstance(data, str):
                     text: WebsocketSendEvent = {
                         "type": "websocket.send",

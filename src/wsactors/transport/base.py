@@ -9,9 +9,9 @@ write them from the receiver or a timer: it wakes the sender
 :mod:`wsactors.connection.events`.
 
 A transport may also offer *direct writes* (:class:`DirectWrites`,
-``Capabilities.direct_writes``): a synchronous, non-blocking write of a text
-message while the sender actor is idle, so that a fan-out delivery costs a write
-and no task wake-up. The ASGI transport has none.
+``Capabilities.direct_writes``): a synchronous, non-blocking write of a message
+while the sender actor is idle, so that a fan-out delivery, or the handler's own
+send, costs a write and no task wake-up. The ASGI transport has none.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Final, Protocol
 
-from ..connection.events import Incoming, Outgoing
+from ..connection.events import Incoming, Outgoing, SharedText
 
 __all__ = ["Capabilities", "DirectWrites", "SharedText", "Transport", "WriteNow"]
 
@@ -38,7 +38,7 @@ class Capabilities:
         abortable_writes: A stalled write can be aborted (the runtime then times
             writes out itself); otherwise a watcher times them from outside.
         direct_writes: It implements ``DirectWrites`` (the native engine):
-            while the sender is idle, a text message may be written synchronously.
+            while the sender is idle, a message may be written synchronously.
     """
 
     peer_close_codes: bool = False
@@ -99,31 +99,8 @@ class Transport(Protocol):
         ...
 
 
-class SharedText:
-    """A text message that many connections send: encoded once, framed once.
-
-    Channels make one per published message and give the same object to every
-    subscribed connection. A transport that frames messages itself may cache the
-    frame here (:attr:`frame`): server frames are unmasked (RFC 6455 section 5.1),
-    so the uncompressed frame of a message is the same bytes for every connection.
-
-    Attributes:
-        text: The message.
-        data: Its UTF-8 bytes.
-        frame: The uncompressed, unmasked RFC 6455 text frame of ``data``, once a
-            transport built it; None until then.
-    """
-
-    __slots__ = ("data", "frame", "text")
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self.data = text.encode()
-        self.frame: bytes | None = None
-
-
 class WriteNow:
-    """What :meth:`DirectWrites.send_now` did with a message: one of these ints.
+    """What a direct write (:class:`DirectWrites`) did with a message: one of these ints.
 
     Plain ints, not an Enum: this is the per-delivery path, and reading an Enum
     member costs about 0.4 µs on Python 3.11.
@@ -143,7 +120,7 @@ class WriteNow:
 class DirectWrites(Protocol):
     """A transport's synchronous write, for the sender's idle moments.
 
-    The runtime calls :meth:`send_now` only while the sender actor is idle: parked
+    The runtime calls these only while the sender actor is idle: parked
     on an empty outbox, with no write of its own in progress. The write happens
     "under the sender's ownership": it is the one writer at that moment, so the
     rule "one writer per socket" holds, and the bytes go out in order with the
@@ -161,5 +138,12 @@ class DirectWrites(Protocol):
         (pongs) are written first, in order. A socket error keeps it all as a
         rest (``PENDING``): the sender's write reports the error. Never raises,
         never blocks, never checkpoints.
+        """
+        ...
+
+    def send_data_now(self, data: str | bytes) -> int:
+        """Write ``data`` as one text (``str``) or binary (``bytes``) frame without
+        blocking, if possible now: as :meth:`send_now` for a message of one
+        connection (framed for it, not cached).
         """
         ...

@@ -34,9 +34,11 @@ from wsactors.connection.events import (
     Ping,
     Pong,
     Send,
+    SharedText,
 )
 from wsactors.transport.native.core import SEND_EOF, ConnectionCore
 from wsactors.transport.native.deflate import limited
+from wsactors.transport.native.rfc6455 import text_frame
 from wsactors.transport.native.wireprotocol import PENDING_PONGS, WireProtocol
 
 LIMIT = 1000
@@ -381,6 +383,27 @@ def test_no_direct_write_while_a_failure_is_held_or_once_closing() -> None:
 
 def test_no_direct_write_with_permessage_deflate() -> None:
     assert Peer(deflate=True).core.direct_write(b"\x81\x01x") is None
+
+
+def test_a_queued_delivery_writes_the_shared_frame_built_once() -> None:
+    message = SharedText("shared")
+    first, second = Peer(), Peer()
+    first.core.send([Send(message)])
+    [written] = first.core.data_to_send()
+    assert written is message.frame  # the cached object, not a copy
+    assert written == text_frame(b"shared")
+    second.core.send([Send(message)])
+    assert second.core.data_to_send()[0] is message.frame
+    compressed = Peer(deflate=True)
+    other = SharedText("shared")
+    compressed.core.send([Send(other)])
+    [raw] = compressed.core.data_to_send()
+    assert raw[0] == 0xC1  # FIN, RSV1 (compressed with this connection's context), text
+    assert other.frame is None
+    compressed.client.receive_data(raw)
+    [event] = compressed.client.events_received()
+    assert isinstance(event, Frame)
+    assert bytes(event.data) == b"shared"
 
 
 # ---------------------------------------------------------------------- fragments and size

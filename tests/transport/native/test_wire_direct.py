@@ -1,4 +1,5 @@
-"""Direct writes (``NativeTransport.send_now``): in order, and the rest goes out first.
+"""Direct writes (``NativeTransport.send_now``, ``send_data_now``): in order, and the
+rest goes out first.
 
 Over a local socket pair (no server, no runtime): the transport, its core and its
 wire are the things under test; a websockets client protocol reads the other end
@@ -169,4 +170,29 @@ async def test_a_direct_write_is_refused_before_the_handshake_is_answered() -> N
             deadlines=None,
         )
         assert transport.send_now(SharedText("early")) == WriteNow.REFUSED
+        assert transport.send_data_now("early") == WriteNow.REFUSED
         await transport.abort()
+
+
+async def test_a_handlers_own_messages_are_framed_and_written_directly(pair: Pair) -> None:
+    transport = pair.transport
+    assert transport.send_data_now("text") == WriteNow.WRITTEN
+    assert transport.send_data_now(b"\x00binary") == WriteNow.WRITTEN
+    assert texts(await pair.frames(2)) == [(Opcode.TEXT, b"text"), (Opcode.BINARY, b"\x00binary")]
+    big = b"\xff" * (1 << 20)  # more than the socket pair buffers
+    assert transport.send_data_now(big) == WriteNow.PENDING
+    assert pair.wakes == [None]
+    assert transport.send_data_now("refused") == WriteNow.REFUSED  # a rest is kept
+    with trio.fail_after(DEADLINE):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(transport.send, [Send("after")])
+            got = await pair.frames(2)
+    assert texts(got) == [(Opcode.BINARY, big), (Opcode.TEXT, b"after")]
+
+
+async def test_a_queued_delivery_writes_the_shared_frame(pair: Pair) -> None:
+    message = SharedText("queued")
+    with trio.fail_after(DEADLINE):
+        await pair.transport.send([Send(message)])
+    assert message.frame == text_frame(b"queued")
+    assert texts(await pair.frames(1)) == [(Opcode.TEXT, b"queued")]

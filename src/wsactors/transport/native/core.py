@@ -53,12 +53,13 @@ from ...connection.events import (
     Outgoing,
     Ping,
     Send,
+    SharedText,
 )
 from .assembler import AssemblyError
 from .framescan import FrameScanner
 from .handshake import accepted_response, denied_response
 from .keepalive import Keepalive
-from .rfc6455 import CLOSE, CLOSED, CONNECTING, OPEN, PONG
+from .rfc6455 import CLOSE, CLOSED, CONNECTING, OPEN, PONG, text_frame
 from .wireprotocol import WireProtocol
 
 __all__ = ["ABORTED", "DROPPED", "SEND_EOF", "ConnectionCore"]
@@ -289,6 +290,8 @@ class ConnectionCore:
                 data = event.data  # type: ignore[union-attr]
                 if type(data) is str:
                     protocol.send_text(data.encode())
+                elif type(data) is SharedText:
+                    self._send_shared(data)
                 else:
                     protocol.send_binary(data)  # type: ignore[arg-type]
             elif kind is Close:
@@ -311,6 +314,19 @@ class ConnectionCore:
                 assert isinstance(event, Ping)
                 if protocol.state is OPEN and protocol.held is None:
                     protocol.send_ping(event.data)
+
+    def _send_shared(self, message: SharedText) -> None:
+        """A subscription's delivery: without an extension, its shared frame (built
+        once for every connection, cached on the message); compressed with this
+        connection's context otherwise."""
+        protocol = self.protocol
+        if protocol.extensions:
+            protocol.send_text(message.data)
+            return
+        frame = message.frame
+        if frame is None:
+            frame = message.frame = text_frame(message.data)
+        protocol.writes.append(frame)  # what send_text would append, built once
 
     def _accept(self, event: Accept) -> None:
         protocol = self.protocol
@@ -361,6 +377,16 @@ class ConnectionCore:
         return writes
 
     # ------------------------------------------------------------------ direct writes
+    def direct_ready(self) -> bool:
+        """Whether :meth:`direct_write` would take a frame now (see there)."""
+        protocol = self.protocol
+        return (
+            protocol.state is OPEN
+            and protocol.held is None
+            and not protocol.extensions
+            and self._kept is None
+        )
+
     def direct_write(self, frame: bytes) -> bytes | None:
         """The bytes of a direct write of ``frame``, a whole frame made by the
         caller, or None when it cannot be written that way now.
@@ -372,14 +398,9 @@ class ConnectionCore:
         the returned bytes whole, or hands what the socket did not take to
         :meth:`keep`.
         """
-        protocol = self.protocol
-        if (
-            protocol.state is not OPEN
-            or protocol.held is not None
-            or protocol.extensions
-            or self._kept is not None
-        ):
+        if not self.direct_ready():
             return None
+        protocol = self.protocol
         if not protocol.has_output():
             return frame
         writes = self.data_to_send()

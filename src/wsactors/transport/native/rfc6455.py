@@ -6,7 +6,8 @@ out, OPEN, CLOSING once a close frame was sent or received, CLOSED), bound once
 here for every module of the native transport, which test them with ``is``.
 (:mod:`~wsactors.transport.native.framescan` reads opcodes from raw header bytes,
 so it keeps their integer values.) And :func:`text_frame`, the server's
-unmasked text frame, built once for every connection that sends the same message.
+unmasked text frame, built once for every connection that sends the same message
+(:func:`binary_frame` likewise, for a direct write of one connection's message).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ __all__ = [
     "PING",
     "PONG",
     "TEXT",
+    "binary_frame",
     "text_frame",
 ]
 
@@ -49,6 +51,17 @@ _MEDIUM: Final = struct.Struct("!BBH")
 _LONG: Final = struct.Struct("!BBQ")
 
 
+def _frame(first: int, data: bytes) -> bytes:
+    length = len(data)
+    if length < 126:
+        header = _SHORT.pack(first, length)  # 7-bit length
+    elif length < 65536:
+        header = _MEDIUM.pack(first, 126, length)  # 16-bit extended length
+    else:
+        header = _LONG.pack(first, 127, length)  # 64-bit extended length
+    return header + data
+
+
 def text_frame(data: bytes) -> bytes:
     """One final, unmasked, uncompressed text frame of ``data`` (RFC 6455 section 5.2).
 
@@ -56,11 +69,9 @@ def text_frame(data: bytes) -> bytes:
     every connection without an extension: what ``websockets`` would write for
     ``send_text(data)``.
     """
-    length = len(data)
-    if length < 126:
-        header = _SHORT.pack(0x81, length)  # FIN, opcode 1 (text); 7-bit length
-    elif length < 65536:
-        header = _MEDIUM.pack(0x81, 126, length)  # 16-bit extended length
-    else:
-        header = _LONG.pack(0x81, 127, length)  # 64-bit extended length
-    return header + data
+    return _frame(0x81, data)  # FIN, opcode 1 (text)
+
+
+def binary_frame(data: bytes) -> bytes:
+    """One final, unmasked, uncompressed binary frame of ``data`` (as :func:`text_frame`)."""
+    return _frame(0x82, data)  # FIN, opcode 2 (binary)

@@ -19,8 +19,9 @@ Who does what (one reader, one writer, so no lock):
   out with one ``send_all``. It is the socket's only writer while it runs; once it
   is done, :meth:`NativeTransport.finish` completes the closing handshake;
 - while the sender is idle (parked on an empty outbox, no write in progress), the
-  runtime may call :meth:`NativeTransport.send_now`: a direct write of a shared
-  frame (:class:`~wsactors.transport.base.DirectWrites`), made "under the
+  runtime may call :meth:`NativeTransport.send_now` (a shared frame) or
+  :meth:`NativeTransport.send_data_now` (the handler's own message): a direct
+  write (:class:`~wsactors.transport.base.DirectWrites`), made "under the
   sender's ownership" and in order with it: what the core has to write goes
   first, and what the socket does not take becomes the head of the core's output,
   written by the sender, which it wakes;
@@ -48,7 +49,7 @@ from ...connection.events import Disconnect, Incoming, Message, Outgoing
 from ..base import Capabilities, SharedText, WriteNow
 from .budget import IncomingBudget
 from .core import ABORTED, DROPPED, ConnectionCore
-from .rfc6455 import text_frame
+from .rfc6455 import binary_frame, text_frame
 from .timers import Action, Deadlines, Entry
 from .wire import READ_SIZE, SendTimeoutError, Wire
 from .wireprotocol import WireProtocol
@@ -262,12 +263,25 @@ class NativeTransport:
         the sender is woken (:meth:`attach_sender`'s wake) to write it first:
         ``PENDING``.
         """
-        wire = self._wire
-        if not wire.writable_now():
+        if not self._wire.writable_now():
             return WriteNow.REFUSED
         frame = message.frame
         if frame is None:
             frame = message.frame = text_frame(message.data)
+        return self._write_now(frame)
+
+    def send_data_now(self, data: str | bytes) -> int:
+        """See :class:`~wsactors.transport.base.DirectWrites`: ``data`` framed for
+        this connection (text for ``str``, binary for ``bytes``), written as by
+        :meth:`send_now`. The handler's own sends, while the sender is idle."""
+        if not self._wire.writable_now() or not self._core.direct_ready():
+            return WriteNow.REFUSED  # refused before framing (permessage-deflate)
+        if type(data) is str:
+            return self._write_now(text_frame(data.encode()))
+        return self._write_now(binary_frame(data))  # type: ignore[arg-type]
+
+    def _write_now(self, frame: bytes) -> int:
+        wire = self._wire
         core = self._core
         data = core.direct_write(frame)
         if data is None:
