@@ -27,6 +27,7 @@ from ..routing.denials import SHUTTING_DOWN
 from ..transport.native.budget import IncomingBudget
 from ..transport.native.deflate import limited
 from ..transport.native.timers import Deadlines
+from ..transport.native.turns import Turns
 from ..transport.native.transport import READ_SIZE, NativeTransport, WireProtocol
 from ..types import EngineApp, Matched, Scope
 from .handshake import (
@@ -111,6 +112,9 @@ class NativeServer(Generic[_M]):
             if options.max_buffered_bytes is not None
             else None
         )
+        #: Turns for idle connections that wake together: the caller runs
+        #: ``turns.run()`` beside the accept loops.
+        self.turns = Turns()
         self._tasks = 0
         self._idle = trio.Event()
         self._idle.set()
@@ -263,6 +267,7 @@ class NativeServer(Generic[_M]):
             send_timeout=send_timeout or options.default_send_timeout,
             deadlines=self.deadlines,
             budget=self.budget,
+            turns=self.turns,
             early=(got.events, got.rest),
         )
         scope = websocket_scope(request, stream, subprotocols, tls=tls, state=self.state)

@@ -50,6 +50,7 @@ from .budget import IncomingBudget
 from .core import ABORTED, DROPPED, ConnectionCore
 from .rfc6455 import text_frame
 from .timers import Action, Deadlines, Entry
+from .turns import Turns
 from .wire import READ_SIZE, SendTimeoutError, Wire
 from .wireprotocol import WireProtocol
 
@@ -87,6 +88,8 @@ class NativeTransport:
             101 on); ``None``: neither.
         budget: The server's budget for unfinished incoming messages (``None``:
             none).
+        turns: The server's line for idle connections that wake together
+            (:mod:`~wsactors.transport.native.turns`; ``None``: no line).
         early: The frames the protocol parsed from bytes that came with the
             handshake request, and those bytes.
     """
@@ -96,8 +99,10 @@ class NativeTransport:
         "_core",
         "_deadlines",
         "_held",
+        "_last_read",
         "_timer_entry",
         "_timer_scope",
+        "_turns",
         "_wake",
         "_wire",
         "subprotocols",
@@ -117,6 +122,7 @@ class NativeTransport:
         send_timeout: float,
         deadlines: Deadlines | None,
         budget: IncomingBudget | None = None,
+        turns: Turns | None = None,
         early: tuple[list[Message | Frame], bytes] = ([], b""),
     ) -> None:
         self._core = ConnectionCore(
@@ -139,6 +145,10 @@ class NativeTransport:
         # The server's budget for unfinished messages, and what this one counts in it.
         self._budget = budget
         self._held = 0
+        # The server's line for idle connections waking together, and when this
+        # one last read (it counts as idle from ``turns.idle_after`` on).
+        self._turns = turns
+        self._last_read = trio.current_time()
 
     def attach_sender(self, wake: Callable[[], None]) -> None:
         """See :meth:`Transport.attach_sender <wsactors.transport.base.Transport.attach_sender>`."""
@@ -194,6 +204,17 @@ class NativeTransport:
                     # Aborted while reading: the end is the abort's (see _dropped),
                     # not an EOF or a failure the core would queue.
                     core.gone = True
+                turns = self._turns
+                if turns is not None:
+                    now = trio.current_time()
+                    if now - self._last_read >= turns.idle_after and not turns.admit(now):
+                        # Woken with a crowd of idle connections: parse in turn.
+                        try:
+                            await turns.wait_turn()
+                        except BaseException:
+                            core.unfed = memoryview(data)  # read again next time
+                            raise
+                    self._last_read = now
             core.receive_data(data)
             budget = self._budget
             if budget is not None:
