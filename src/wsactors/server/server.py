@@ -27,8 +27,8 @@ from ..routing.denials import SHUTTING_DOWN
 from ..transport.native.budget import IncomingBudget
 from ..transport.native.deflate import limited
 from ..transport.native.timers import Deadlines
-from ..transport.native.turns import Turns
 from ..transport.native.transport import READ_SIZE, NativeTransport, WireProtocol
+from ..transport.native.turns import Turns
 from ..types import EngineApp, Matched, Scope
 from .handshake import (
     Opening,

@@ -99,10 +99,8 @@ class NativeTransport:
         "_core",
         "_deadlines",
         "_held",
-        "_last_read",
         "_timer_entry",
         "_timer_scope",
-        "_turns",
         "_wake",
         "_wire",
         "subprotocols",
@@ -133,7 +131,7 @@ class NativeTransport:
             clock=trio.current_time,
             early=early,
         )
-        self._wire = Wire(stream, send_timeout)
+        self._wire = Wire(stream, send_timeout, turns)
         # The server's timer: it times this connection once the 101 went out; this
         # connection's slots in it (see transport.timers).
         self._deadlines = deadlines
@@ -145,10 +143,6 @@ class NativeTransport:
         # The server's budget for unfinished messages, and what this one counts in it.
         self._budget = budget
         self._held = 0
-        # The server's line for idle connections waking together, and when this
-        # one last read (it counts as idle from ``turns.idle_after`` on).
-        self._turns = turns
-        self._last_read = trio.current_time()
 
     def attach_sender(self, wake: Callable[[], None]) -> None:
         """See :meth:`Transport.attach_sender <wsactors.transport.base.Transport.attach_sender>`."""
@@ -204,17 +198,6 @@ class NativeTransport:
                     # Aborted while reading: the end is the abort's (see _dropped),
                     # not an EOF or a failure the core would queue.
                     core.gone = True
-                turns = self._turns
-                if turns is not None:
-                    now = trio.current_time()
-                    if now - self._last_read >= turns.idle_after and not turns.admit(now):
-                        # Woken with a crowd of idle connections: parse in turn.
-                        try:
-                            await turns.wait_turn()
-                        except BaseException:
-                            core.unfed = memoryview(data)  # read again next time
-                            raise
-                    self._last_read = now
             core.receive_data(data)
             budget = self._budget
             if budget is not None:
