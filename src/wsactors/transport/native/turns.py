@@ -38,8 +38,10 @@ __all__ = ["TARGET", "Turns"]
 #: The batch length the line's pace aims at, in seconds.
 TARGET: Final = 0.02
 #: The first share of a crowd, and the bounds of the share let go per batch.
-_START_SHARE: Final = 64
-_MIN_SHARE: Final = 8
+_START_SHARE: Final = 32
+_MIN_SHARE: Final = 4
+#: After this many seconds with nobody ready in the line, the share starts over.
+_CALM: Final = 0.25
 _MAX_SHARE: Final = 4096
 
 _EPOLL = getattr(select, "epoll", None)
@@ -193,7 +195,8 @@ class Turns:
                 else:
                     await trio.lowlevel.wait_readable(fd)
                     now = trio.current_time()
-                    self._share = max(self._share, _START_SHARE)
+                    if now - last >= _CALM:
+                        self._share = _START_SHARE  # a new crowd: start over
                 last = now
                 events = epoll.poll(0, self._share)
                 waiters = self._waiters

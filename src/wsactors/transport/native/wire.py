@@ -279,10 +279,18 @@ class Wire:
     async def receive_some(self) -> bytes | bytearray:
         """One read through the stream, during the closing handshake.
 
+        Plain TCP waits in the server's line (see transport.turns): the peers of
+        thousands of closing connections may end their streams at once.
+
         Raises:
             trio.BrokenResourceError, trio.ClosedResourceError, OSError: the
             connection broke.
         """
+        sock = self._socket
+        turns = self._turns
+        if sock is not None and turns is not None:
+            data, _ = await turns.read(sock, READ_SIZE, ready=False, quiet=True)
+            return data
         return await self._stream.receive_some(READ_SIZE)
 
     async def close(self) -> None:
