@@ -119,3 +119,26 @@ async def test_a_cancelled_wait_leaves_the_line_and_consumes_nothing() -> None:
             data, _ = await turns.read(ours, 100, ready=False, quiet=True)
             assert data == b"later"
             nursery.cancel_scope.cancel()
+
+
+async def test_readers_still_in_the_line_when_it_ends_wait_in_trios_set() -> None:
+    turns = Turns()
+    ours, peer = _pair()
+    got: list[bytes] = []
+
+    async def reader() -> None:
+        data, _ = await turns.read(ours, 100, ready=False, quiet=True)
+        got.append(data)
+
+    with trio.fail_after(DEADLINE), ours, peer:
+        async with trio.open_nursery() as readers:
+            readers.start_soon(reader)
+            async with trio.open_nursery() as line:
+                line.start_soon(turns.run)
+                await trio.testing.wait_all_tasks_blocked()
+                assert turns.waiting == 1
+                line.cancel_scope.cancel()  # the server's connections are cancelled
+            assert turns.waiting == 0
+            peer.send(b"bye")
+        turns.forget(ours)  # the line's epoll set is closed: nothing to undo
+    assert got == [b"bye"]

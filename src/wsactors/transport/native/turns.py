@@ -58,7 +58,7 @@ class Turns:
         waiting: Readers waiting in the line now.
     """
 
-    __slots__ = ("_armed", "_epoll", "_share", "_waiters", "idle_after")
+    __slots__ = ("_armed", "_epoll", "_running", "_share", "_waiters", "idle_after")
 
     def __init__(self, idle_after: float = 1.0) -> None:
         self.idle_after = idle_after
@@ -67,6 +67,9 @@ class Turns:
         self._waiters: dict[int, tuple[trio.socket.SocketType, trio.lowlevel.Task]] = {}
         self._armed: set[int] = set()  # fds registered in the line's epoll set
         self._share = _START_SHARE
+        # The line is open: from here until run() ends (the server runs it from
+        # its start); then every wait is in Trio's set.
+        self._running = self._epoll is not None
 
     @property
     def waiting(self) -> int:
@@ -110,7 +113,7 @@ class Turns:
     async def _wait(self, sock: trio.socket.SocketType, quiet: bool) -> bool:
         """Wait until ``sock`` is readable; whether the wait was long."""
         started = trio.current_time()
-        if quiet and self._epoll is not None:
+        if quiet and self._running:
             await self._wait_in_line(sock)
         else:
             await trio.lowlevel.wait_readable(sock)
@@ -166,7 +169,8 @@ class Turns:
             trio.lowlevel.reschedule(waiter[1], outcome.Error(closed))
         epoll = self._epoll
         if epoll is not None:
-            with contextlib.suppress(OSError):  # never registered, or already gone
+            # Never registered, already gone, or the line is closed (ValueError).
+            with contextlib.suppress(OSError, ValueError):
                 epoll.unregister(fd)
 
     async def run(self) -> None:
@@ -174,8 +178,9 @@ class Turns:
         long as the server runs.
 
         Cancellation:
-            Runs until cancelled (with the server's connections, which are
-            cancelled too: nobody is left waiting).
+            Runs until cancelled (with the server's connections). The readers
+            still in the line (connections finishing after that) are woken to
+            wait in Trio's set instead; so is every later wait.
         """
         epoll = self._epoll
         if epoll is None:
@@ -206,4 +211,10 @@ class Turns:
                         trio.lowlevel.reschedule(waiter[1])
                 full = len(events) >= self._share
         finally:
+            # Those still waiting (connections finishing after the server's
+            # nursery was cancelled) wait in Trio's set from now on.
+            self._running = False
+            waiters, self._waiters = self._waiters, {}
+            for _, task in waiters.values():
+                trio.lowlevel.reschedule(task)
             epoll.close()
