@@ -9,8 +9,8 @@ every other connection waiting: a batch runs to its end before the next one
 starts. Closing 9,900 connections at once stalled the others for 2-3 s.
 
 :class:`Turns` keeps the batches short by not waking the crowd at once. A
-connection whose last wait for data was long (``idle_after`` seconds or more, and
-every connection before its first message) waits the next time in the line's own
+connection whose last wait for data was long (:data:`IDLE_AFTER` seconds or more,
+and every connection before its first message) waits the next time in the line's own
 ``epoll`` set instead of Trio's; one task (:meth:`Turns.run`) takes at most a share
 of the ready ones per scheduler batch and wakes those readers: the share grows
 while batches are short and shrinks while they are long (:data:`TARGET`). A
@@ -33,8 +33,13 @@ from typing import Final
 import outcome
 import trio
 
-__all__ = ["TARGET", "Turns"]
+__all__ = ["IDLE_AFTER", "TARGET", "Turns"]
 
+#: A wait for data this long (seconds) makes a connection idle: its next wait is
+#: in the line. Long enough that a stalled server (a full garbage collection of
+#: a large heap takes most of a second) does not turn its busy connections idle,
+#: which would put them behind a crowd in the line.
+IDLE_AFTER: Final = 10.0
 #: The batch length the line's pace aims at, in seconds.
 TARGET: Final = 0.02
 #: The first share of a crowd, and the bounds of the share let go per batch.
@@ -60,7 +65,7 @@ class Turns:
 
     __slots__ = ("_armed", "_epoll", "_running", "_share", "_waiters", "idle_after")
 
-    def __init__(self, idle_after: float = 1.0) -> None:
+    def __init__(self, idle_after: float = IDLE_AFTER) -> None:
         self.idle_after = idle_after
         self._epoll: select.epoll | None = _EPOLL() if _EPOLL is not None else None
         # fd -> (socket, reader): the readers parked in the line.
