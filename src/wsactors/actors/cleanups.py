@@ -30,6 +30,11 @@ class Cleanups:
             self._callbacks = []
         self._callbacks.append((callback, args))
 
+    @property
+    def pending(self) -> bool:
+        """Whether cleanups are registered and have not run yet."""
+        return bool(self._callbacks)
+
     async def aclose(self) -> None:
         """Run every registered cleanup, newest first; idempotent.
 

@@ -257,7 +257,13 @@ def _log_closed(rt: ConnectionRuntime, duration: float) -> None:
 
 
 async def _clean_up(stack: Cleanups, seconds: float, path: str) -> None:
-    """Run yield-dependency cleanup, shielded and bounded; errors are logged."""
+    """Run yield-dependency cleanup, shielded and bounded; errors are logged.
+
+    Without cleanups (or once they ran) it returns at once: no cancel scope, no
+    schedule point (its callers checkpointed already).
+    """
+    if not stack.pending:
+        return
     with trio.move_on_after(seconds, shield=True) as cleanup:
         try:
             await stack.aclose()

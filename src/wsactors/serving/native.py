@@ -101,6 +101,8 @@ async def serve_native_async(
         async with trio.open_nursery() as connections:
             # Keepalive and write timeouts of every connection: one task.
             connections.start_soon(server.deadlines.run)
+            # Idle connections that wake together parse their reads in turn.
+            connections.start_soon(server.turns.run)
             for listener in listeners:
                 connections.start_soon(server.accept_loop, listener, connections)
             binds = [_url(listener, tls) for listener in listeners]

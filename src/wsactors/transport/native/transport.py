@@ -51,6 +51,7 @@ from .budget import IncomingBudget
 from .core import ABORTED, DROPPED, ConnectionCore
 from .rfc6455 import binary_frame, text_frame
 from .timers import Action, Deadlines, Entry
+from .turns import Turns
 from .wire import READ_SIZE, SendTimeoutError, Wire
 from .wireprotocol import WireProtocol
 
@@ -88,6 +89,8 @@ class NativeTransport:
             101 on); ``None``: neither.
         budget: The server's budget for unfinished incoming messages (``None``:
             none).
+        turns: The server's line for idle connections that wake together
+            (:mod:`~wsactors.transport.native.turns`; ``None``: no line).
         early: The frames the protocol parsed from bytes that came with the
             handshake request, and those bytes.
     """
@@ -118,6 +121,7 @@ class NativeTransport:
         send_timeout: float,
         deadlines: Deadlines | None,
         budget: IncomingBudget | None = None,
+        turns: Turns | None = None,
         early: tuple[list[Message | Frame], bytes] = ([], b""),
     ) -> None:
         self._core = ConnectionCore(
@@ -128,7 +132,7 @@ class NativeTransport:
             clock=trio.current_time,
             early=early,
         )
-        self._wire = Wire(stream, send_timeout)
+        self._wire = Wire(stream, send_timeout, turns)
         # The server's timer: it times this connection once the 101 went out; this
         # connection's slots in it (see transport.timers).
         self._deadlines = deadlines

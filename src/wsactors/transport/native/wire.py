@@ -29,6 +29,7 @@ from websockets.protocol import SEND_EOF
 
 from .sockio import read_socket, write_socket
 from .timers import Deadlines, Timed
+from .turns import Turns
 
 __all__ = ["READ_SIZE", "SendTimeoutError", "Wire", "socket_of"]
 
@@ -60,10 +61,12 @@ class Wire:
 
     __slots__ = (
         "_deadlines",
+        "_quiet",
         "_read_full",
         "_socket",
         "_stream",
         "_timed",
+        "_turns",
         "_write_started",
         "closed",
         "eof_due",
@@ -72,12 +75,19 @@ class Wire:
         "stalled",
     )
 
-    def __init__(self, stream: trio.abc.Stream, send_timeout: float) -> None:
+    def __init__(
+        self, stream: trio.abc.Stream, send_timeout: float, turns: Turns | None = None
+    ) -> None:
         self._stream = stream
         # Plain TCP: the socket is read and written through its file descriptor
         # (see read_some); under TLS, through the stream.
         self._socket = stream.socket if isinstance(stream, trio.SocketStream) else None
         self._read_full = True  # the last read filled its buffer: more may be waiting
+        # The server's line for idle connections (see transport.turns), and whether
+        # the next wait for data is in it (until a first message, and after a
+        # long wait: an idle connection).
+        self._turns = turns
+        self._quiet = True
         self.send_timeout = send_timeout
         self.closed = False
         self.eof_due = False
@@ -201,7 +211,13 @@ class Wire:
         sock = self._socket
         if sock is None:
             return await self._stream.receive_some(READ_SIZE)
-        data = await read_socket(sock, READ_SIZE, ready=self._read_full)
+        turns = self._turns
+        if turns is None:
+            data = await read_socket(sock, READ_SIZE, ready=self._read_full)
+        else:
+            data, self._quiet = await turns.read(
+                sock, READ_SIZE, ready=self._read_full, quiet=self._quiet
+            )
         self._read_full = len(data) == READ_SIZE
         return data
 
@@ -263,10 +279,18 @@ class Wire:
     async def receive_some(self) -> bytes | bytearray:
         """One read through the stream, during the closing handshake.
 
+        Plain TCP waits in the server's line (see transport.turns): the peers of
+        thousands of closing connections may end their streams at once.
+
         Raises:
             trio.BrokenResourceError, trio.ClosedResourceError, OSError: the
             connection broke.
         """
+        sock = self._socket
+        turns = self._turns
+        if sock is not None and turns is not None:
+            data, _ = await turns.read(sock, READ_SIZE, ready=False, quiet=True)
+            return data
         return await self._stream.receive_some(READ_SIZE)
 
     async def close(self) -> None:
@@ -284,6 +308,10 @@ class Wire:
     def _mark_closed(self) -> None:
         """The stream is closed: nothing is written or timed any more."""
         self.closed = True
+        turns = self._turns
+        sock = self._socket
+        if turns is not None and sock is not None:
+            turns.forget(sock)  # a reader waiting in its line ends too
         # The timer's owner holds this wire: no reference cycle outlives the stream.
         self._deadlines = None
         self._timed = None
