@@ -9,9 +9,10 @@ even when an earlier one failed; the summary goes to
 
 ``--open NAME`` declares a goal still open (an issue is working on it): its miss is
 printed as ``missed (open)`` and does not fail the run, but the probe still runs
-and prints its figure. The declaration is strict, like ``xfail(strict=True)``: an
-open probe that meets its goal fails the run until it is taken off the list, so
-the list never outlives the defect.
+and prints its figure. An open probe that meets its goal is reported as ``met
+(open)`` with a reminder to take it off the list, without failing: a goal met in
+some runs and not in others (a timing figure on a shared machine) stays open until
+it is met reliably.
 """
 
 from __future__ import annotations
@@ -84,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         code, line, seconds = _run(name)
         status = "ok" if code == 0 else ("timed out" if code is None else f"failed ({code})")
         if name in declared:
-            status = "met (open!)" if code == 0 else "missed (open)"
+            status = "met (open)" if code == 0 else "missed (open)"
         results[name] = {"status": status, "exit_code": code, "line": line, "seconds": seconds}
     print("--- summary")
     for name, result in results.items():
@@ -99,8 +100,8 @@ def main(argv: list[str] | None = None) -> int:
     if missed:
         print(f"reliability: {len(missed)} of {len(results)} probes missed: {', '.join(missed)}")
     if closed:
-        print(f"reliability: declared open but met: {', '.join(closed)} (take them off --open)")
-    if missed or closed:
+        print(f"reliability: declared open but met this time: {', '.join(closed)}")
+    if missed:
         return 1
     met = len(results) - len(still_open)
     print(f"reliability: {met} of {len(results)} probes met their goals")
