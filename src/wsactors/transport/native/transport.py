@@ -197,7 +197,7 @@ class NativeTransport:
             core.receive_data(data)
             budget = self._budget
             if budget is not None:
-                held = core.protocol.buffered()
+                held = core.held_bytes()
                 if held != self._held:
                     budget.adjust(held - self._held)
                     self._held = held

@@ -10,7 +10,8 @@ API only (the protocol's public methods, frames, the extension API).
 Touched here: ``Protocol.recv_frame`` (overridden: the per-frame hook for message
 assembly and fail-fast UTF-8), ``fail`` being called inside the parser's
 ``except`` block (``sys.exception()`` gives the cause), ``parser`` and ``reader``
-(replaced and drained for a held failure; ``reader.buffer``'s length counted),
+(replaced and drained for a held failure; ``reader.buffer``'s length counted,
+and a large frame's payload, gathered outside, handed to it as its buffer),
 ``events`` and ``writes`` (a frame's event replaced by its message; the pong taken
 aside), ``current_size`` and
 ``max_message_size`` (the size limit and its wording), ``parser_exc`` and
@@ -178,9 +179,26 @@ class WireProtocol(ServerProtocol):
     def buffered(self) -> int:
         """Bytes held for the message in progress: its earlier fragments, and the
         part of a frame that has not fully arrived."""
-        fragments = self.assembler.buffer
-        held = len(self.reader.buffer)
-        return held if fragments is None else held + len(fragments)
+        return len(self.reader.buffer) + self.assembler.size
+
+    def expects_payload(self) -> bool:
+        """Whether the parser, fed up to the end of a frame's header, took the
+        header and waits for the payload (nothing failed, no close received)."""
+        if self.state is not OPEN or self.failed or self.held is not None:
+            return False
+        return not self.reader.buffer
+
+    def receive_payload(self, payload: bytearray) -> None:
+        """Feed the whole payload of the frame whose header was fed last
+        (:meth:`expects_payload` was true).
+
+        The reader takes ``payload`` as its buffer, not a copy of it: the parser
+        slices the payload out of it once, and the buffer is emptied.
+        """
+        reader = self.reader
+        assert not reader.buffer
+        reader.buffer = payload
+        self.receive_data(b"")  # runs the parser on what its buffer holds
 
     def hold(self, code: int, reason: str) -> None:
         """Fail the connection with ``code`` once :meth:`release` is called; until
