@@ -53,6 +53,22 @@ def test_the_reader_buffer_holds_the_part_of_a_frame_not_yet_parsed() -> None:
     assert len(protocol.reader.buffer) == 0
 
 
+def test_a_payload_put_in_the_reader_buffer_is_parsed_as_if_fed() -> None:
+    # WireProtocol.receive_payload: the reader's buffer is replaced by a gathered
+    # payload, and receive_data(b"") runs the parser on it.
+    protocol = _open()
+    data = _masked(0x2, b"y" * 50)
+    protocol.receive_data(data[:6])  # the header and the mask
+    assert len(protocol.reader.buffer) == 0
+    assert not protocol.events_received()
+    protocol.reader.buffer = bytearray(data[6:])
+    protocol.receive_data(b"")
+    (frame,) = protocol.events_received()
+    assert isinstance(frame, Frame)
+    assert frame.data == b"y" * 50
+    assert len(protocol.reader.buffer) == 0
+
+
 def test_recv_frame_is_the_per_frame_hook_and_appends_the_event_last() -> None:
     seen: list[Frame] = []
 
