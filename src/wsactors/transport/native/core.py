@@ -253,6 +253,7 @@ class ConnectionCore:
             return
         # One buffer of the frame's exact size; the protocol parses it in place.
         payload = bytearray().join(chunks)
+        chunks.clear()  # freed before the parser copies the payload out
         self._drop_gathered()
         protocol = self.protocol
         protocol.receive_payload(payload)
