@@ -187,3 +187,39 @@ def test_the_parser_gets_the_gathered_payload_as_its_buffer() -> None:
     assert len(buffer[0]) == BIG
     assert peer.core.held_bytes() == BIG
     assert peer.feed(frame(0x0, b"z")) == [Message(b"y" * BIG + b"z")]
+
+
+def test_an_unfinished_message_is_dropped_as_soon_as_the_connection_ends() -> None:
+    # Not when the connection's objects are collected: reference cycles could keep
+    # every unfinished message of the closed connections to the next full GC.
+    one = frame(0x2, b"a" * BIG, fin=False)
+    for end, event in [
+        (b"", Disconnect(1006, "")),
+        (frame(0x8, b"\x03\xe8"), Disconnect(1000, "")),
+    ]:
+        peer = Peer(limit=LIMIT)
+        feed_in(peer, one + frame(0x0, b"b" * 100, fin=False), 16384)
+        assert peer.core.held_bytes() == BIG + 100
+        assert peer.feed(end) == [event]
+        assert peer.core.held_bytes() == 0
+        assert peer.core.protocol.assembler.buffer is None
+    peer = Peer(limit=LIMIT)
+    feed_in(peer, one, 16384)
+    peer.core.fail_now(1011, "keepalive ping timeout")
+    assert peer.core.protocol.assembler.buffer is None
+
+
+def test_the_protocol_keeps_no_payload_of_a_message_it_handed_out() -> None:
+    peer = Peer(limit=LIMIT)
+    parsed: list[Frame] = []
+    protocol = peer.core.protocol
+    hook = protocol.recv_frame
+
+    def recv_frame(frame: Frame) -> None:
+        parsed.append(frame)
+        hook(frame)
+
+    protocol.recv_frame = recv_frame  # type: ignore[method-assign]
+    assert feed_in(peer, frame(0x2, b"m" * BIG), 16384) == [Message(b"m" * BIG)]
+    assert feed_in(peer, frame(0x1, b"a", fin=False) + frame(0x0, b"b"), 16384) == [Message("ab")]
+    assert [f.data for f in parsed] == [b"", b"", b""]

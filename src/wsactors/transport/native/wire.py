@@ -188,6 +188,28 @@ class Wire:
         except OSError:  # BlockingIOError (full), or broken: the next write() says
             return 0
 
+    def peer_ended(self) -> bool:
+        """Whether the peer ended or reset the connection and nothing it sent is
+        left unread (a look at the socket that reads nothing; never blocks).
+
+        Through TLS, or with data waiting (the end, if any, comes after it): False.
+        """
+        sock = self._socket
+        if sock is None or self.closed:
+            return False
+        fd = sock.fileno()
+        if fd < 0:
+            return False
+        look = _socket.socket(fileno=fd)
+        try:
+            return look.recv(1, _socket.MSG_PEEK | _socket.MSG_DONTWAIT) == b""
+        except BlockingIOError:
+            return False
+        except OSError:
+            return True  # reset: the next read says so
+        finally:
+            look.detach()  # the descriptor stays the socket's
+
     async def read_some(self) -> bytes | bytearray:
         """One read of at most ``READ_SIZE`` bytes (``b""``: the peer ended the stream).
 

@@ -13,8 +13,8 @@ assembly and fail-fast UTF-8), ``fail`` being called inside the parser's
 (replaced and drained for a held failure; ``reader.buffer``'s length counted,
 and a large frame's payload, gathered outside, handed to it as its buffer),
 ``events`` and ``writes`` (a frame's event replaced by its message; the pong taken
-aside), ``current_size`` and
-``max_message_size`` (the size limit and its wording), ``parser_exc`` and
+aside), the parser's loop keeping the last frame it parsed (its payload emptied),
+``current_size`` and ``max_message_size`` (the size limit and its wording), ``parser_exc`` and
 ``eof_sent``, and ``websockets.speedups.apply_mask`` (re-exported for the frame
 scanner).
 
@@ -127,6 +127,9 @@ class WireProtocol(ServerProtocol):
             return
         if opcode is CLOSE:
             self.current_size = None
+            # The unfinished message is dropped now, not when the connection's
+            # objects are collected (cycles can keep them to the next full GC).
+            self.assembler.drop()
             self.attention = True  # the echo of the close
         super().recv_frame(frame)  # checks the frame, then appends it to the events
         if opcode <= BINARY:
@@ -142,6 +145,11 @@ class WireProtocol(ServerProtocol):
                 events.pop()  # a fragment: the message is not complete yet
             else:
                 events[-1] = Message(message)  # type: ignore[call-overload]
+            # The parser keeps the last frame it parsed (a local of its loop) until
+            # the next one arrives, and after a failure in a cycle through its
+            # exception's traceback: without its payload, which is the message's
+            # (or the assembler's) alone.
+            frame.data = b""
 
     @property
     def eof_queued(self) -> bool:
@@ -174,6 +182,7 @@ class WireProtocol(ServerProtocol):
         if self.state is OPEN and code != 1006:  # 1006: the stream ended mid-frame
             self.hold(code, reason)
             return
+        self.assembler.drop()  # the unfinished message is dropped now (see recv_frame)
         super().fail(code, reason)
 
     def buffered(self) -> int:
@@ -225,4 +234,5 @@ class WireProtocol(ServerProtocol):
     def fail_now(self, code: int, reason: str) -> None:
         """Fail the connection at once, a held failure or not."""
         self.held = None
+        self.assembler.drop()
         super().fail(code, reason)
