@@ -200,7 +200,13 @@ class Wire:
         fd = sock.fileno()
         if fd < 0:
             return False
-        look = _socket.socket(fileno=fd)
+        try:
+            # A second socket object on the same descriptor (it leaves the
+            # descriptor's flags alone), detached at once: the descriptor stays
+            # the socket's.
+            look = _socket.socket(fileno=fd)
+        except OSError:
+            return True  # not a socket any more: the next read says what
         try:
             return look.recv(1, _socket.MSG_PEEK | _socket.MSG_DONTWAIT) == b""
         except BlockingIOError:
@@ -208,7 +214,7 @@ class Wire:
         except OSError:
             return True  # reset: the next read says so
         finally:
-            look.detach()  # the descriptor stays the socket's
+            look.detach()
 
     async def read_some(self) -> bytes | bytearray:
         """One read of at most ``READ_SIZE`` bytes (``b""``: the peer ended the stream).
