@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from websockets.frames import Frame, Opcode
 
-from wsactors.transport.native.assembler import AssemblyError, MessageAssembler
+from wsactors.transport.native.assembler import GATHER, AssemblyError, MessageAssembler
 
 
 def frames(opcode: Opcode, *parts: bytes) -> list[Frame]:
@@ -59,3 +59,30 @@ def test_the_fragment_limit_counts_every_frame_of_a_message() -> None:
     with pytest.raises(AssemblyError) as failed:
         assembler.feed(Frame(Opcode.CONT, b"c", fin=True))
     assert failed.value.code == 1009
+
+
+def test_a_large_fragment_is_kept_as_it_came_and_small_ones_gathered() -> None:
+    assembler = MessageAssembler(100)
+    large = b"L" * GATHER
+    assert assembler.feed(Frame(Opcode.BINARY, large, fin=False)) is None
+    for _ in range(50):
+        assert assembler.feed(Frame(Opcode.CONT, b"s" * 10, fin=False)) is None
+    buffer = assembler.buffer
+    assert buffer is not None
+    assert buffer[0] is large  # not copied while the message is unfinished
+    assert len(buffer) == 2  # the 50 small fragments in one chunk
+    assert assembler.size == GATHER + 500
+    assert assembler.feed(Frame(Opcode.CONT, b"!")) == large + b"s" * 500 + b"!"
+    assert assembler.size == 0
+    assert assembler.buffer is None
+
+
+def test_small_fragments_start_a_new_chunk_past_the_gather_size() -> None:
+    assembler = MessageAssembler(100)
+    piece = b"p" * (GATHER // 3 + 1)
+    assembler.feed(Frame(Opcode.TEXT, piece, fin=False))
+    assembler.feed(Frame(Opcode.CONT, piece, fin=False))
+    assembler.feed(Frame(Opcode.CONT, piece, fin=False))
+    assert assembler.buffer is not None
+    assert [len(chunk) for chunk in assembler.buffer] == [2 * len(piece), len(piece)]
+    assert assembler.feed(Frame(Opcode.CONT, b"")) == (piece * 3).decode()

@@ -126,3 +126,28 @@ def test_a_whole_frame_after_chunks_is_assembled_as_usual() -> None:
     assembler = MessageAssembler(100)
     assembler.check_ahead("ké".encode(), True, False)
     assert assembler.feed(Frame(Opcode.TEXT, "kéy".encode())) == "kéy"
+
+
+def _tail(scanner: FrameScanner, data: bytes) -> tuple[int, int] | None:
+    scanner.feed(data)
+    return scanner.tail
+
+
+def test_the_tail_is_where_the_payload_of_a_frame_left_unfinished_begins() -> None:
+    small = _frame(Opcode.TEXT, b"hi")
+    big = _frame(Opcode.BINARY, b"x" * 70000)  # 2 + 8 bytes of header, 4 of mask
+    scanner = FrameScanner()
+    assert _tail(scanner, small + big[:100]) == (len(small) + 14, 70000)
+    assert _tail(scanner, big[100:200]) is None  # inside the same payload: it began earlier
+    assert _tail(scanner, big[200:] + small) is None  # whole frames only
+    # A header split between reads: the offset is in the read that ends it.
+    assert _tail(scanner, big[:5]) is None
+    assert _tail(scanner, big[5:20]) == (14 - 5, 70000)
+
+
+def test_boundaries_are_followed_once_text_is_no_longer_checked() -> None:
+    scanner = FrameScanner()
+    scanner.stop()
+    text = _frame(Opcode.TEXT, b"\xff" * 200)
+    assert scanner.feed(text[:50]) is None  # no text checked
+    assert scanner.tail == (8, 200)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import inspect
 import sys
 from collections.abc import Generator
+from typing import Any
 
 from websockets.exceptions import PayloadTooBig, ProtocolError
 from websockets.frames import Frame, Opcode
@@ -50,6 +51,44 @@ def test_the_reader_buffer_holds_the_part_of_a_frame_not_yet_parsed() -> None:
     protocol.receive_data(data[:30])
     assert len(protocol.reader.buffer) == 30 - 2 - 4  # after the header and the mask
     protocol.receive_data(data[30:])
+    assert len(protocol.reader.buffer) == 0
+
+
+def test_the_parser_keeps_the_last_frame_it_parsed_until_the_next() -> None:
+    # WireProtocol.recv_frame empties a data frame's payload for that reason.
+    protocol = _open()
+    protocol.receive_data(_masked(0x2, b"z" * 50))
+    (frame,) = protocol.events_received()
+    frames = [
+        value
+        for value in inspect.getgeneratorlocals(_innermost(protocol.parser)).values()
+        if value is frame
+    ]
+    assert frames == [frame]
+
+
+def _innermost(generator: Any) -> Any:
+    """The innermost of the parser's generators that is still a ``parse``."""
+    while True:
+        inner = generator.gi_yieldfrom
+        if not inspect.isgenerator(inner) or "parse" not in inner.gi_code.co_name:
+            return generator
+        generator = inner
+
+
+def test_a_payload_put_in_the_reader_buffer_is_parsed_as_if_fed() -> None:
+    # WireProtocol.receive_payload: the reader's buffer is replaced by a gathered
+    # payload, and receive_data(b"") runs the parser on it.
+    protocol = _open()
+    data = _masked(0x2, b"y" * 50)
+    protocol.receive_data(data[:6])  # the header and the mask
+    assert len(protocol.reader.buffer) == 0
+    assert not protocol.events_received()
+    protocol.reader.buffer = bytearray(data[6:])
+    protocol.receive_data(b"")
+    (frame,) = protocol.events_received()
+    assert isinstance(frame, Frame)
+    assert frame.data == b"y" * 50
     assert len(protocol.reader.buffer) == 0
 
 

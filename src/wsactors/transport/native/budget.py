@@ -8,14 +8,22 @@ is not read any more (the kernel's buffers fill, and TCP pushes back on the
 peer) until memory frees; one that stays paused ``timeout`` seconds is failed
 with 1013 "Try Again Later" (:data:`~wsactors.connection.closes.Why.BUFFERS_FULL`).
 Connections holding nothing keep being read, so a busy server still serves its
-small messages. docs/limits-and-security.md gives the whole server's worst case.
+small messages. A paused connection looks every :data:`LOOK_EVERY` seconds whether
+its peer has gone (the caller's ``ended``), so a peer that leaves frees its
+message then, not at the timeout. docs/limits-and-security.md gives the whole server's worst case.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Final
+
 import trio
 
-__all__ = ["IncomingBudget"]
+__all__ = ["LOOK_EVERY", "IncomingBudget"]
+
+#: Seconds between two looks of a paused connection at whether its peer has gone.
+LOOK_EVERY: Final = 1.0
 
 
 class IncomingBudget:
@@ -53,11 +61,16 @@ class IncomingBudget:
         """Whether the budget is spent: connections holding a message must wait."""
         return self.used >= self.limit
 
-    async def wait(self) -> bool:
+    async def wait(self, ended: Callable[[], bool] | None = None) -> bool:
         """Wait until the budget has room again, at most :attr:`timeout` seconds.
 
+        Args:
+            ended: Whether the connection has ended meanwhile (its peer closed or
+                reset it), asked every :data:`LOOK_EVERY` seconds.
+
         Returns:
-            Whether there is room (False: the wait timed out).
+            Whether there is room, or the connection ended (False: the wait
+            timed out).
 
         Cancellation:
             A cancellation point; nothing is held by the wait.
@@ -67,10 +80,15 @@ class IncomingBudget:
         try:
             await trio.lowlevel.checkpoint()
             while self.used >= self.limit:
-                with trio.move_on_at(deadline):
+                now = trio.current_time()
+                if now >= deadline:
+                    return False
+                with trio.move_on_at(
+                    deadline if ended is None else min(deadline, now + LOOK_EVERY)
+                ):
                     await self._freed.wait()
-                if trio.current_time() >= deadline:
-                    return self.used < self.limit
+                if ended is not None and ended():
+                    return True
         finally:
             self.paused -= 1
         return True

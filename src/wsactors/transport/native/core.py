@@ -9,6 +9,11 @@ write (:meth:`~ConnectionCore.data_to_send`). It owns every rule of the wire:
 
 - websockets' server protocol (:class:`~wsactors.transport.native.wireprotocol.WireProtocol`):
   framing, masking, permessage-deflate, the closing handshake;
+- what an unfinished message holds: a large frame's payload (:data:`GATHER_FROM`
+  bytes or more) is gathered here, in the reads as they came, and handed to the
+  protocol whole once it is in, so no buffer grows by reallocation while a peer
+  sends it (that fragments the heap: RSS twice the bytes held, kept after they
+  are freed); :meth:`~ConnectionCore.held_bytes` counts it for the server's budget;
 - message assembly and the fail-fast UTF-8 checks (the protocol's
   :class:`~wsactors.transport.native.assembler.MessageAssembler`, fed ahead by a
   :class:`~wsactors.transport.native.framescan.FrameScanner`);
@@ -62,7 +67,12 @@ from .keepalive import Keepalive
 from .rfc6455 import CLOSE, CLOSED, CONNECTING, OPEN, PONG, text_frame
 from .wireprotocol import WireProtocol
 
-__all__ = ["ABORTED", "DROPPED", "SEND_EOF", "ConnectionCore"]
+__all__ = ["ABORTED", "DROPPED", "GATHER_FROM", "SEND_EOF", "ConnectionCore"]
+
+#: A frame whose payload has at least this many bytes and does not arrive in one
+#: slice is gathered by the core (see :meth:`ConnectionCore.receive_data`);
+#: smaller ones wait in the protocol's buffer.
+GATHER_FROM: Final = 65536
 
 _CONNECT: Final = Connect()
 #: The connection ended without a close frame (RFC 6455 section 7.1.5: 1006).
@@ -101,11 +111,14 @@ class ConnectionCore:
 
     __slots__ = (
         "_abort_at",
+        "_chunks",
         "_clock",
         "_close_out",
         "_failing",
         "_feed_size",
+        "_gathered",
         "_kept",
+        "_need",
         "_response",
         "_scanner",
         "_taken",
@@ -142,6 +155,11 @@ class ConnectionCore:
         self.unfed: memoryview | None = None
         self._feed_size = 1024 if protocol.extensions else 16384
         self._scanner = FrameScanner()
+        # The payload of a large frame in flight, as it arrived (None: none), its
+        # length so far, and the bytes still to come.
+        self._chunks: list[bytes] | None = None
+        self._gathered = 0
+        self._need = 0
         # A failure is held (Failing was queued): the close waits for the runtime's.
         self._failing = False
         self._close_out = False  # a close frame was handed to the writer
@@ -180,7 +198,17 @@ class ConnectionCore:
         inflate to a whole message): the rest is kept in :attr:`unfed`, to be fed
         once the events of this slice were handed out, so what is buffered stays
         bounded whatever the peer packs into one read.
+
+        A frame of :data:`GATHER_FROM` bytes or more that a slice leaves
+        unfinished: once the protocol took its header (and so checked its size
+        against the limit), its payload is gathered here, the reads kept as they
+        came, and handed to the protocol whole when its last byte is in. The text
+        it carries is still checked as it arrives.
         """
+        chunks = self._chunks
+        if chunks is not None:
+            self._gather(data, chunks)
+            return
         size = self._feed_size
         if len(data) > size:
             view = memoryview(data)
@@ -189,14 +217,67 @@ class ConnectionCore:
             self.receive_eof()
             return
         # Before the protocol: the scanner sees the bytes in the same order.
-        ahead = self._scanner.feed(data)
+        scanner = self._scanner
+        ahead = scanner.feed(data)
         protocol = self.protocol
-        protocol.receive_data(data)  # type: ignore[arg-type]  # it copies into its buffer
+        tail = scanner.tail
+        if tail is not None and tail[1] >= GATHER_FROM:
+            start = tail[0]
+            protocol.receive_data(data[:start])  # type: ignore[arg-type]  # up to its payload
+            piece = data[start:]
+            if protocol.expects_payload():
+                self._chunks = [bytes(piece)]
+                self._gathered = len(piece)
+                self._need = tail[1] - len(piece)
+            else:
+                protocol.receive_data(piece)  # type: ignore[arg-type]  # refused, or discarded
+        else:
+            protocol.receive_data(data)  # type: ignore[arg-type]  # it copies into its buffer
         self._queue(cast(list[Message | Frame], protocol.events_received()), ahead)
+
+    def _gather(self, data: bytes | bytearray | memoryview, chunks: list[bytes]) -> None:
+        """Keep the next bytes of the payload being gathered; at its end, hand it
+        to the protocol whole (the rest of the read stays in :attr:`unfed`)."""
+        need = self._need
+        if len(data) > need:
+            view = memoryview(data)
+            self.unfed, data = view[need:], view[:need]
+        elif not data:
+            self.receive_eof()
+            return
+        ahead = self._scanner.feed(data)
+        chunks.append(data if type(data) is bytes else bytes(data))
+        self._gathered += len(data)
+        self._need = need = need - len(data)
+        if need:
+            self._queue([], ahead)  # the text in flight is checked
+            return
+        # One buffer of the frame's exact size; the protocol parses it in place.
+        payload = bytearray().join(chunks)
+        chunks.clear()  # freed before the parser copies the payload out
+        self._drop_gathered()
+        protocol = self.protocol
+        protocol.receive_payload(payload)
+        del payload
+        self._queue(cast(list[Message | Frame], protocol.events_received()), None)
+
+    def _drop_gathered(self) -> None:
+        self._chunks = None
+        self._gathered = 0
+        self._need = 0
+
+    def _flush_gathered(self) -> None:
+        """Hand what was gathered to the protocol as it is (it parses on as if it
+        had buffered it itself)."""
+        chunks = self._chunks
+        if chunks is not None:
+            self._drop_gathered()
+            self.protocol.receive_data(b"".join(chunks))
 
     def receive_eof(self) -> None:
         """The peer ended the stream (or it broke)."""
         self.unfed = None
+        self._drop_gathered()
         self.protocol.receive_eof()
         if not self.gone:
             self.gone = True
@@ -261,14 +342,16 @@ class ConnectionCore:
             self.fail_now(code, reason)
             return
         protocol.hold(code, reason)
+        self._drop_gathered()  # the unfinished message is dropped
         self._failing = True
         self.retime = True  # keepalive pauses
         self._scanner.stop()
         self.pending.append(Failing(code, reason))
 
     def held_bytes(self) -> int:
-        """Bytes held for the unfinished message (0 between messages)."""
-        return self.protocol.buffered()
+        """Bytes held for the unfinished message (0 between messages): its earlier
+        fragments and what arrived of the frame in flight."""
+        return self.protocol.buffered() + self._gathered
 
     def fail_buffers_full(self) -> None:
         """The server's budget for unfinished messages stayed spent: fail with 1013
@@ -450,6 +533,7 @@ class ConnectionCore:
     def fail_now(self, code: int, reason: str) -> None:
         """Fail the connection (RFC 6455 section 7.1.7): close frame, then TCP close."""
         self.protocol.fail_now(code, reason)
+        self._drop_gathered()
         self._scanner.stop()
         if not self.gone:
             self.gone = True
@@ -475,6 +559,7 @@ class ConnectionCore:
     def absorb_closing(self, data: bytes | bytearray) -> None:
         """Feed what arrives during the closing handshake; its events are dropped."""
         protocol = self.protocol
+        self._flush_gathered()  # the frame in flight goes on from where it is
         if data:
             protocol.receive_data(data)
         else:

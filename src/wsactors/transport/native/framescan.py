@@ -9,6 +9,10 @@ fed and, when a read ends inside the payload of an uncompressed text frame (or a
 continuation of a text message), returns the unmasked part that arrived, for
 :meth:`~wsactors.transport.native.assembler.MessageAssembler.check_ahead`.
 
+It also says where a frame that a read leaves unfinished begins (:attr:`FrameScanner.tail`):
+the connection core gathers a large frame's payload itself and hands it to the
+parser whole (see :class:`~wsactors.transport.native.core.ConnectionCore`).
+
 It only finds boundaries; the parser still checks every frame (opcodes, reserved
 bits, sizes, masking). A read that holds whole frames costs a header lookup per
 frame here, and nothing is copied.
@@ -32,7 +36,16 @@ _RSV1: Final = 0x40
 class FrameScanner:
     """Frame boundaries of a client's byte stream (masked frames, section 5.3)."""
 
-    __slots__ = ("_checked", "_cont", "_head", "_mask", "_remaining", "_scan", "_text_message")
+    __slots__ = (
+        "_checked",
+        "_cont",
+        "_head",
+        "_mask",
+        "_remaining",
+        "_scan",
+        "_text_message",
+        "tail",
+    )
 
     def __init__(self) -> None:
         # Payload bytes of the current frame still to come (0: at a frame boundary).
@@ -47,6 +60,9 @@ class FrameScanner:
         # A fragmented text message is open (continuation frames carry text).
         self._text_message = False
         self._scan = True
+        #: After :meth:`feed`: when the read ended inside the payload of a frame
+        #: that began in it, the offset of that payload in the read and its length.
+        self.tail: tuple[int, int] | None = None
 
     def feed(self, data: bytes | bytearray | memoryview) -> tuple[bytes, bool, bool] | None:
         """Follow ``data``; the unmasked text of a frame it ends inside, if any.
@@ -57,8 +73,7 @@ class FrameScanner:
             whether they are the frame's first ones, and whether the frame is a
             CONT frame of a text message. Otherwise ``None``.
         """
-        if not self._scan:
-            return None
+        self.tail = None
         end = len(data)
         pos = self._remaining
         if pos:
@@ -68,7 +83,9 @@ class FrameScanner:
             # The frame ends in this read: the parser hands it over whole.
             self._remaining = 0
             self._checked = None
+        shift = 0  # where data[0] was in the read (a header split between reads)
         if self._head:
+            shift = pos - len(self._head)
             data = self._head + bytes(data[pos:])
             self._head = b""
             end = len(data)
@@ -112,7 +129,8 @@ class FrameScanner:
                 continue
             # The read ends inside this frame's payload.
             self._remaining = stop - end
-            if not text or first & _RSV1:
+            self.tail = (start + shift, length)
+            if not text or first & _RSV1 or not self._scan:
                 return None  # not text, or compressed: checked once inflated
             self._mask = bytes(data[start - 4 : start])
             self._checked = 0
@@ -134,5 +152,7 @@ class FrameScanner:
         return apply_mask(data[start:end], mask), checked == 0, self._cont
 
     def stop(self) -> None:
-        """Scan no more (the connection failed, or compression was negotiated)."""
+        """Check no more text (the connection failed, or compression was
+        negotiated); frame boundaries are still followed."""
         self._scan = False
+        self._checked = None

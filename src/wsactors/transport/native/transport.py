@@ -181,8 +181,14 @@ class NativeTransport:
             else:
                 budget = self._budget
                 # Past the server's budget, a connection holding an unfinished
-                # message is not read: TCP pushes back on the peer.
-                if budget is not None and self._held and budget.over and not await budget.wait():
+                # message is not read: TCP pushes back on the peer. A peer that
+                # leaves meanwhile is read (its end) without waiting for room.
+                if (
+                    budget is not None
+                    and self._held
+                    and budget.over
+                    and not await budget.wait(wire.peer_ended)
+                ):
                     core.fail_buffers_full()
                     budget.adjust(-self._held)  # the message was dropped
                     self._held = 0
@@ -202,7 +208,7 @@ class NativeTransport:
             core.receive_data(data)
             budget = self._budget
             if budget is not None:
-                held = core.protocol.buffered()
+                held = core.held_bytes()
                 if held != self._held:
                     budget.adjust(held - self._held)
                     self._held = held

@@ -198,6 +198,34 @@ class Wire:
         except OSError:  # BlockingIOError (full), or broken: the next write() says
             return 0
 
+    def peer_ended(self) -> bool:
+        """Whether the peer ended or reset the connection and nothing it sent is
+        left unread (a look at the socket that reads nothing; never blocks).
+
+        Through TLS, or with data waiting (the end, if any, comes after it): False.
+        """
+        sock = self._socket
+        if sock is None or self.closed:
+            return False
+        fd = sock.fileno()
+        if fd < 0:
+            return False
+        try:
+            # A second socket object on the same descriptor (it leaves the
+            # descriptor's flags alone), detached at once: the descriptor stays
+            # the socket's.
+            look = _socket.socket(fileno=fd)
+        except OSError:
+            return True  # not a socket any more: the next read says what
+        try:
+            return look.recv(1, _socket.MSG_PEEK | _socket.MSG_DONTWAIT) == b""
+        except BlockingIOError:
+            return False
+        except OSError:
+            return True  # reset: the next read says so
+        finally:
+            look.detach()
+
     async def read_some(self) -> bytes | bytearray:
         """One read of at most ``READ_SIZE`` bytes (``b""``: the peer ended the stream).
 

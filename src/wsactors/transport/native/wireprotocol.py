@@ -10,10 +10,11 @@ API only (the protocol's public methods, frames, the extension API).
 Touched here: ``Protocol.recv_frame`` (overridden: the per-frame hook for message
 assembly and fail-fast UTF-8), ``fail`` being called inside the parser's
 ``except`` block (``sys.exception()`` gives the cause), ``parser`` and ``reader``
-(replaced and drained for a held failure; ``reader.buffer``'s length counted),
+(replaced and drained for a held failure; ``reader.buffer``'s length counted,
+and a large frame's payload, gathered outside, handed to it as its buffer),
 ``events`` and ``writes`` (a frame's event replaced by its message; the pong taken
-aside), ``current_size`` and
-``max_message_size`` (the size limit and its wording), ``parser_exc`` and
+aside), the parser's loop keeping the last frame it parsed (its payload emptied),
+``current_size`` and ``max_message_size`` (the size limit and its wording), ``parser_exc`` and
 ``eof_sent``, and ``websockets.speedups.apply_mask`` (re-exported for the frame
 scanner).
 
@@ -126,6 +127,9 @@ class WireProtocol(ServerProtocol):
             return
         if opcode is CLOSE:
             self.current_size = None
+            # The unfinished message is dropped now, not when the connection's
+            # objects are collected (cycles can keep them to the next full GC).
+            self.assembler.drop()
             self.attention = True  # the echo of the close
         super().recv_frame(frame)  # checks the frame, then appends it to the events
         if opcode <= BINARY:
@@ -141,6 +145,11 @@ class WireProtocol(ServerProtocol):
                 events.pop()  # a fragment: the message is not complete yet
             else:
                 events[-1] = Message(message)  # type: ignore[call-overload]
+            # The parser keeps the last frame it parsed (a local of its loop) until
+            # the next one arrives, and after a failure in a cycle through its
+            # exception's traceback: without its payload, which is the message's
+            # (or the assembler's) alone.
+            frame.data = b""
 
     @property
     def eof_queued(self) -> bool:
@@ -173,14 +182,32 @@ class WireProtocol(ServerProtocol):
         if self.state is OPEN and code != 1006:  # 1006: the stream ended mid-frame
             self.hold(code, reason)
             return
+        self.assembler.drop()  # the unfinished message is dropped now (see recv_frame)
         super().fail(code, reason)
 
     def buffered(self) -> int:
         """Bytes held for the message in progress: its earlier fragments, and the
         part of a frame that has not fully arrived."""
-        fragments = self.assembler.buffer
-        held = len(self.reader.buffer)
-        return held if fragments is None else held + len(fragments)
+        return len(self.reader.buffer) + self.assembler.size
+
+    def expects_payload(self) -> bool:
+        """Whether the parser, fed up to the end of a frame's header, took the
+        header and waits for the payload (nothing failed, no close received)."""
+        if self.state is not OPEN or self.failed or self.held is not None:
+            return False
+        return not self.reader.buffer
+
+    def receive_payload(self, payload: bytearray) -> None:
+        """Feed the whole payload of the frame whose header was fed last
+        (:meth:`expects_payload` was true).
+
+        The reader takes ``payload`` as its buffer, not a copy of it: the parser
+        slices the payload out of it once, and the buffer is emptied.
+        """
+        reader = self.reader
+        assert not reader.buffer
+        reader.buffer = payload
+        self.receive_data(b"")  # runs the parser on what its buffer holds
 
     def hold(self, code: int, reason: str) -> None:
         """Fail the connection with ``code`` once :meth:`release` is called; until
@@ -207,4 +234,5 @@ class WireProtocol(ServerProtocol):
     def fail_now(self, code: int, reason: str) -> None:
         """Fail the connection at once, a held failure or not."""
         self.held = None
+        self.assembler.drop()
         super().fail(code, reason)
