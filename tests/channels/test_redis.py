@@ -23,7 +23,7 @@ from proxy import CuttableProxy
 from cli_helpers import server_command
 from helpers import DEADLINE
 from redis_helpers import RedisServer
-from wsactors import Channels, Gap, Message
+from wsactors import App, Channels, Gap, Message, WebSocket, websocket
 from wsactors.testing import LiveServer
 
 pytestmark = [pytest.mark.redis, pytest.mark.e2e]
@@ -276,3 +276,38 @@ async def test_an_app_whose_redis_is_unreachable_fails_its_startup_clearly(
     ):
         async with TestClient(app):
             pass  # pragma: no cover
+
+
+@pytest.mark.usefixtures("live_engine")
+async def test_a_redis_restart_reaches_a_socket_subscriber_as_a_gap(
+    redis_server: RedisServer,
+) -> None:
+    """socket.subscribe keeps the delivery guarantee across a Redis restart: the
+    client gets the Gap notice where messages may have been lost, then the stream."""
+
+    @websocket("/sub")
+    async def subscriber(socket: WebSocket) -> None:
+        await socket.accept()
+        await socket.subscribe("t")
+        await socket.send_text("ready")
+        async for _ in socket.iter_data():
+            pass
+
+    publisher = redis_channels(redis_server.url)
+    served = redis_channels(redis_server.url)
+    with trio.fail_after(REDIS_DEADLINE):
+        async with (
+            publisher,
+            LiveServer(App([subscriber], channels=served)) as server,
+            server.connect("/sub") as client,
+        ):
+            assert await client.get_message() == "ready"
+            await publisher.publish("t", "before")
+            assert json.loads(await client.get_message()) == "before"
+            redis_server.kill()
+            gap = json.loads(await client.get_message())
+            assert gap == {"type": "gap", "topic": "t", "reason": "reconnect", "count": None}
+            await redis_server.start()
+            await until(lambda: served.backend.connected)  # type: ignore[attr-defined]
+            await publisher.publish("t", "after")
+            assert json.loads(await client.get_message()) == "after"

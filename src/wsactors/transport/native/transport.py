@@ -416,12 +416,8 @@ class NativeTransport:
         if core.abort_due(now):
             return self.abort
         core.on_time(now)
-        core.retime = False
-        self._schedule_timer()
-        if core.wants_write():
-            wake = self._wake
-            if wake is not None:
-                wake()
+        core.retime = True  # the timer fired: its next deadline is set in any case
+        self._attend()
         return None
 
     def _schedule_timer(self) -> None:
