@@ -308,6 +308,6 @@ async def test_a_redis_restart_reaches_a_socket_subscriber_as_a_gap(
             gap = json.loads(await client.get_message())
             assert gap == {"type": "gap", "topic": "t", "reason": "reconnect", "count": None}
             await redis_server.start()
-            await until(lambda: served.backend.connected)  # type: ignore[attr-defined]
+            await until(lambda: served.backend.connected)
             await publisher.publish("t", "after")
             assert json.loads(await client.get_message()) == "after"
