@@ -70,17 +70,10 @@ def open_transport() -> tuple[WireProtocol, ClientProtocol, Response]:
     return protocol, client, response
 
 
-@pytest.fixture
-async def pair() -> AsyncIterator[Pair]:
-    """An accepted connection: the 101 went out and the client read it."""
-    ours, theirs = socket.socketpair()
-    ours.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
-    theirs.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    theirs.setblocking(False)
-    protocol, client, response = open_transport()
-    stream = trio.SocketStream(trio.socket.from_stdlib_socket(ours))
-    transport = NativeTransport(
-        stream,
+def _native(ours: socket.socket, protocol: WireProtocol, response: Response) -> NativeTransport:
+    """The native transport over our end of a socket pair: no keepalive, no timer."""
+    return NativeTransport(
+        trio.SocketStream(trio.socket.from_stdlib_socket(ours)),
         protocol,
         response,
         subprotocols=(),
@@ -89,6 +82,17 @@ async def pair() -> AsyncIterator[Pair]:
         send_timeout=DEADLINE,
         deadlines=None,
     )
+
+
+@pytest.fixture
+async def pair() -> AsyncIterator[Pair]:
+    """An accepted connection: the 101 went out and the client read it."""
+    ours, theirs = socket.socketpair()
+    ours.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+    theirs.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    theirs.setblocking(False)
+    protocol, client, response = open_transport()
+    transport = _native(ours, protocol, response)
     result = Pair(transport, client, theirs)
     transport.attach_sender(lambda: result.wakes.append(None))
     with theirs:
@@ -159,16 +163,7 @@ async def test_a_direct_write_is_refused_before_the_handshake_is_answered() -> N
     ours, theirs = socket.socketpair()
     protocol, _, response = open_transport()
     with ours, theirs:
-        transport = NativeTransport(
-            trio.SocketStream(trio.socket.from_stdlib_socket(ours)),
-            protocol,
-            response,
-            subprotocols=(),
-            ping_interval=None,
-            ping_timeout=DEADLINE,
-            send_timeout=DEADLINE,
-            deadlines=None,
-        )
+        transport = _native(ours, protocol, response)
         assert transport.send_now(SharedText("early")) == WriteNow.REFUSED
         assert transport.send_data_now("early") == WriteNow.REFUSED
         await transport.abort()
